@@ -1,0 +1,3 @@
+from openfr.cli import main
+
+main()

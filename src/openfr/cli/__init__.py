@@ -1,0 +1,28 @@
+"""The `openfr` command. Each subsystem's commands live in their own module and are registered here,
+so this file reads as the list of what openfr can do."""
+
+from __future__ import annotations
+
+import typer
+
+from openfr.cli import demo_cmd, engine_cmds, evaluate_cmds, models_cmds
+
+app = typer.Typer(
+    name="openfr",
+    help="Open, auditable facial recognition. JSON on stdout, messages on stderr; exit 0 ok, 2 bad input, 1 failure.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # never print locals (they can hold faces and embeddings)
+    add_completion=False,
+)
+
+app.command()(engine_cmds.detect)
+app.command()(engine_cmds.embed)
+app.command()(engine_cmds.compare)
+app.command()(models_cmds.models)
+app.command()(demo_cmd.demo)
+app.add_typer(models_cmds.config_app, name="config")
+app.add_typer(evaluate_cmds.evaluate_app, name="evaluate")
+
+
+def main() -> None:
+    app()

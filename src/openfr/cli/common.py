@@ -1,0 +1,64 @@
+"""What every command shares: settings, the error boundary, JSON output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from openfr.errors import OpenFRError
+from openfr.runtime import Services, boot
+from openfr.settings import Settings
+
+# Human messages go to stderr so that stdout stays clean JSON for other tools (ARCHITECTURE.md contract).
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+PackOption = Annotated[
+    str | None, typer.Option("--pack", help="Model pack to use (default: OPENFR_MODEL_PACK or buffalo_s).")
+]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """Turn openfr's errors into a one-line reason on stderr and the contract's exit code, no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except OpenFRError as exc:
+            fail(str(exc), exc.exit_code)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
+            fail(f"invalid settings ({problems})", 2)
+        except BrokenPipeError:  # e.g. `openfr embed ... | head`
+            sys.stderr.close()
+            raise typer.Exit(0) from None
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"openfr: error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def services(pack: str | None = None) -> Services:
+    return boot(Settings(), pack_id=pack)
+
+
+def emit(obj: Any) -> None:
+    """One JSON document per line, flushed at once so consumers can stream."""
+    sys.stdout.write(json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,83 @@
+"""`openfr models` (model cards) and `openfr config` (effective settings and their documentation)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from openfr.cli.common import JsonFlag, emit, guarded, out
+from openfr.engine.packs import get_pack, pack_ids
+from openfr.settings import Settings
+from openfr.settings_doc import settings_reference
+
+config_app = typer.Typer(help="Show the effective settings or their reference documentation.", no_args_is_help=True)
+
+
+@guarded
+def models(json: JsonFlag = False) -> None:
+    """Model cards of every registered pack: licence, training data, accuracy, calibrated threshold."""
+    settings = Settings()
+    rows = []
+    for pack_id in pack_ids():
+        pack = get_pack(settings, pack_id)
+        ok, where = pack.available()
+        card = pack.card.as_dict()
+        card.update(
+            installed=ok,
+            location=where,
+            default=pack_id == settings.model_pack,
+            allowed=not (
+                settings.operational and card["licence_class"] == "research" and not settings.allow_research_licence
+            ),
+        )
+        rows.append(card)
+    if json:
+        emit({"operational": settings.operational, "packs": rows})
+        return
+    for card in rows:
+        table = Table(title=f"{card['id']}{'  (default)' if card['default'] else ''}", show_header=False)
+        table.add_column(style="bold")
+        table.add_column()
+        for key in (
+            "name",
+            "detector",
+            "embedder",
+            "embedding_size",
+            "training_data",
+            "licence",
+            "licence_class",
+            "published_accuracy",
+            "threshold",
+            "threshold_note",
+            "installed",
+            "location",
+            "allowed",
+        ):
+            table.add_row(key.replace("_", " "), str(card[key]))
+        out.print(table)
+    if settings.operational:
+        out.print("Operational installation: research-licence packs are refused unless explicitly allowed.")
+
+
+@config_app.command("show")
+@guarded
+def config_show() -> None:
+    """Print the effective settings (environment included) as JSON."""
+    emit(Settings().model_dump(mode="json"))
+
+
+@config_app.command("docs")
+@guarded
+def config_docs(
+    check: Annotated[bool, typer.Option(help="Exit 1 if docs/configuration.md differs.")] = False,
+) -> None:
+    """Print the settings reference (the text of docs/configuration.md)."""
+    text = settings_reference()
+    if check:
+        from pathlib import Path
+
+        current = Path("docs/configuration.md").read_text() if Path("docs/configuration.md").exists() else ""
+        raise typer.Exit(0 if current == text else 1)
+    out.print(text, markup=False, highlight=False, soft_wrap=True, end="")

@@ -1,0 +1,41 @@
+"""Exceptions that carry a user-facing reason.
+
+The CLI maps them to exit codes (ARCHITECTURE.md: 0 ok, 2 bad input, 1 failure) and prints only the
+one-line message, never a traceback, so nothing biometric leaks into logs or terminals.
+"""
+
+
+class OpenFRError(Exception):
+    """Base class: `str(error)` is a complete, one-line reason for a person to read."""
+
+    exit_code = 1
+
+
+class BadInputError(OpenFRError):
+    """The caller gave something unusable (not an image, too large, missing, no face ...)."""
+
+    exit_code = 2
+
+
+class ImageError(BadInputError):
+    """An image file could not be read safely."""
+
+
+class NoFaceError(BadInputError):
+    """An operation that needs a face found none usable."""
+
+
+class ConfigurationError(BadInputError):
+    """Settings or a model-pack manifest are invalid."""
+
+
+class ModelIntegrityError(OpenFRError):
+    """A model file is missing or does not match its pinned SHA-256: refuse to run it."""
+
+
+class LicenceRefusedError(ConfigurationError):
+    """An operational installation was asked to use a research-only model pack."""
+
+
+class EmbeddingSpaceError(BadInputError):
+    """Two embeddings from different model packs were compared: their scores mean nothing."""

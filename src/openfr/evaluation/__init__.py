@@ -1,0 +1,1 @@
+"""Accuracy measurement on labelled data: verification pairs now, 1:N and equity later."""

@@ -1,0 +1,225 @@
+"""All of openfr's settings in one pydantic-settings tree.
+
+Every field is titled and described (a test fails otherwise, and another fails if `docs/configuration.md`
+is out of date), and unknown keys are refused (`extra="forbid"`) so a misspelt variable is an error, not a
+silently ignored safeguard. Values come from `OPENFR_*` environment variables; nested fields use a double
+underscore, e.g. `OPENFR_DETECTION__MIN_FACE_PX=32`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DetectionSettings(_Section):
+    min_face_px: int = Field(
+        24,
+        ge=8,
+        title="Minimum face size (px)",
+        description=(
+            "Smallest face, in source-image pixels across, that detection must find; smaller ones are ignored. "
+            "Lower finds faces "
+            "further from the camera but forces large frames to be scanned at higher resolution (slower); "
+            "SCRFD needs about 16 px at its input, so the image is never shrunk below 16/min_face_px."
+        ),
+    )
+    max_input_side: int = Field(
+        640,
+        ge=64,
+        title="Detector input, longest side (px)",
+        description=(
+            "Images larger than this are shrunk before detection, unless that would push min_face_px below "
+            "what the detector can see. Smaller is faster; small images are never enlarged."
+        ),
+    )
+    input_size: int | None = Field(
+        None,
+        ge=64,
+        title="Fixed square detector input (px)",
+        description=(
+            "If set, every image is letterboxed into this square (the classic 640x640 setting). Unset (the "
+            "default) sizes the input to the image, rounded up to a multiple of 32: a 250x250 photo is "
+            "scanned at 256x256, over six times less work than 640x640, with the same faces found."
+        ),
+    )
+    score_threshold: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        title="Detection score threshold",
+        description=(
+            "Minimum detector confidence for a face. Lower finds more hard faces (profile, blurred, small) and "
+            "more false detections (patterns, printed faces); the quality gate then decides what is searchable."
+        ),
+    )
+    nms_iou: float = Field(
+        0.4,
+        gt=0.0,
+        le=1.0,
+        title="Non-maximum suppression IoU",
+        description="Overlap above which two detections are taken to be the same face and the weaker dropped.",
+    )
+    max_faces: int = Field(
+        0,
+        ge=0,
+        title="Maximum faces per image",
+        description="Keep only the largest N faces (0 = all). Bounds work on crowd images.",
+    )
+
+
+class QualitySettings(_Section):
+    min_inter_eye_px: float = Field(
+        16.0,
+        ge=0.0,
+        title="Minimum inter-eye distance (px)",
+        description=(
+            "Faces with eyes closer than this in the source image are detected but not usable for search: too "
+            "few pixels to tell people apart, and accuracy falls unevenly across groups at low resolution. 16 px "
+            "(a face about 36 px wide) admits CCTV-distance faces; custody-quality enrolment wants 60+."
+        ),
+    )
+    min_blur: float = Field(
+        40.0,
+        ge=0.0,
+        title="Minimum sharpness",
+        description=(
+            "Variance of the Laplacian on the 112x112 aligned crop. Motion-blurred or out-of-focus faces score "
+            "low; raising it rejects more soft faces (fewer false matches, more misses)."
+        ),
+    )
+    max_yaw: float = Field(
+        45.0,
+        ge=0.0,
+        le=90.0,
+        title="Maximum yaw (degrees)",
+        description="Faces turned further than this left or right are not usable. A coarse landmark estimate.",
+    )
+    max_pitch: float = Field(
+        40.0,
+        ge=0.0,
+        le=90.0,
+        title="Maximum pitch (degrees)",
+        description="Faces tilted further than this up or down are not usable. A coarse landmark estimate.",
+    )
+    min_det_score: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        title="Minimum detector score for use",
+        description="Detections below this confidence are reported but not searched with.",
+    )
+
+
+class EngineSettings(_Section):
+    batch_size: int = Field(
+        32,
+        ge=1,
+        le=1024,
+        title="Embedding batch size",
+        description="Aligned faces embedded per model call. Larger amortises overhead; memory grows with it.",
+    )
+    threads: int = Field(
+        0,
+        ge=0,
+        title="Threads per model session",
+        description="onnxruntime intra-op threads per worker (0 = the machine's cores divided by workers).",
+    )
+    workers: int = Field(
+        0,
+        ge=0,
+        title="Worker processes for batch jobs",
+        description=(
+            "Processes that `openfr embed` and evaluation spread images over (0 = one per core). Processes beat "
+            "threads here because decoding and pre-processing hold the GIL."
+        ),
+    )
+    providers: list[str] | None = Field(
+        None,
+        title="onnxruntime execution providers",
+        description=(
+            'Ordered list, e.g. ["CUDAExecutionProvider", "CPUExecutionProvider"]. Unset: CUDA, then '
+            "OpenVINO, then CPU, using whichever are installed."
+        ),
+    )
+    max_image_pixels: int = Field(
+        40_000_000,
+        ge=1,
+        title="Largest image accepted (pixels)",
+        description=(
+            "Images with more pixels are refused before decoding: a guard against decompression bombs and "
+            "memory exhaustion. 40 MP covers any camera or CCTV still."
+        ),
+    )
+
+
+class Settings(BaseSettings):
+    """openfr's configuration. Read from `OPENFR_*` environment variables (and a `.env` file if present)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="OPENFR_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    home: Path = Field(
+        Path("openfr-data"),
+        title="Data directory",
+        description="Where openfr keeps its database, galleries and outputs (relative paths are from the cwd).",
+    )
+    model_pack: str = Field(
+        "buffalo_s",
+        title="Model pack",
+        description=(
+            "Which registered pack detects and embeds faces: buffalo_s (default, research licence), dlib "
+            "(public domain) or onnx-dir (a folder with a manifest, see model_dir). `openfr models` lists them."
+        ),
+    )
+    model_dir: Path | None = Field(
+        None,
+        title="Model folder for onnx-dir",
+        description="Folder holding `openfr-pack.json` and its ONNX files; used when model_pack is onnx-dir.",
+    )
+    operational: bool = Field(
+        False,
+        title="Operational installation",
+        description=(
+            "Set on installations used for real policing. Research-licence packs (buffalo_s) are then refused "
+            "unless allow_research_licence is also set, so licensing is a decision someone made, on record."
+        ),
+    )
+    allow_research_licence: bool = Field(
+        False,
+        title="Allow research-licence packs when operational",
+        description="Explicit override for operational installations; ignored otherwise.",
+    )
+    match_threshold: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        title="1:1 match threshold (cosine)",
+        description=(
+            "Score at or above which `compare` reports a match. Unset uses the pack's threshold calibrated on "
+            "LFW View 1 DevTrain (see `openfr models`). Lower catches more true matches and raises false "
+            "matches, which published studies show fall unevenly on Black and female faces."
+        ),
+    )
+    detection: DetectionSettings = Field(
+        default_factory=DetectionSettings, title="Detection", description="Face detection settings."
+    )
+    quality: QualitySettings = Field(
+        default_factory=QualitySettings,
+        title="Quality gate",
+        description="When a face is fit to search with.",
+    )
+    engine: EngineSettings = Field(
+        default_factory=EngineSettings, title="Engine", description="Inference and image-loading settings."
+    )

@@ -1,0 +1,57 @@
+"""Shared fixtures. Real faces only: the sample photos inside the model wheel (always there) and
+../shared/data (skipped with a reason when absent, e.g. a fresh clone outside CI)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from openfr.engine.packs.base import verify
+from openfr.engine.packs.buffalo_s import SAMPLES
+from openfr.engine.pipeline import FaceEngine, load_engine
+from openfr.imageio import load_image
+from openfr.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory, monkeypatch):
+    """Every test gets its own OPENFR_HOME and no stray OPENFR_* settings from the caller."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("OPENFR_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("OPENFR_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+def shared(*parts: str) -> Path:
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real-data test: {path} is absent (../shared/data ships beside the repo in CI)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_paths() -> dict[str, Path]:
+    return {name: verify(pinned.locate(), pinned.sha256) for name, pinned in SAMPLES.items()}
+
+
+@pytest.fixture(scope="session")
+def samples(sample_paths) -> dict[str, np.ndarray]:
+    return {name: load_image(path) for name, path in sample_paths.items()}
+
+
+@pytest.fixture(scope="session")
+def engine() -> FaceEngine:
+    return load_engine(Settings(home=Path("unused")))
+
+
+@pytest.fixture(scope="session")
+def dlib_engine() -> FaceEngine:
+    pytest.importorskip("dlib", reason="the dlib pack needs the 'dlib' extra")
+    return load_engine(Settings(home=Path("unused")), "dlib")
