@@ -62,7 +62,9 @@ def test_compare_json_same_and_different(sample_paths, tmp_path):
     doc = json.loads(same.stdout)
     assert {"score", "threshold", "match"} <= doc.keys()
     assert doc["match"] is True and doc["score"] >= doc["threshold"]
-    different = json.loads(openfr("compare", str(sample_paths["yaoming"]), str(sample_paths["gdp"]), "--json").stdout)
+    Image.open(sample_paths["gdp"]).crop((100, 10, 230, 150)).save(tmp_path / "another_player.png")
+    other = openfr("compare", str(sample_paths["yaoming"]), str(tmp_path / "another_player.png"), "--json")
+    different = json.loads(other.stdout)
     assert different["match"] is False and different["score"] < different["threshold"]
 
 

