@@ -3,8 +3,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from openfr.settings import Settings
-from openfr.settings_doc import iter_fields, settings_reference
+from openfr.errors import ConfigurationError
+from openfr.settings import Settings, iter_fields
+from openfr.settings_doc import settings_reference
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,8 +38,11 @@ def test_unknown_and_invalid_settings_are_refused(monkeypatch):
         Settings()
 
 
-def test_unknown_key_in_dotenv_is_refused(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / ".env").write_text("OPENFR_MATCH_THRESHOLDD=0.1\n")
-    with pytest.raises(ValidationError):
-        Settings()
+def test_misspelt_environment_variable_is_refused(monkeypatch):
+    monkeypatch.setenv("OPENFR_OPERATIONL", "true")  # a typo must not silently leave the safeguard off
+    with pytest.raises(ConfigurationError, match="OPENFR_OPERATIONL"):
+        Settings.from_environment()
+    monkeypatch.delenv("OPENFR_OPERATIONL")
+    monkeypatch.setenv("OPENFR_DETECTION", '{"min_face_px": 40}')  # a whole section as JSON is fine
+    monkeypatch.setenv("UNRELATED_VARIABLE", "x")
+    assert Settings.from_environment().detection.min_face_px == 40

@@ -35,4 +35,4 @@ class Services:
 
 
 def boot(settings: Settings | None = None, *, pack_id: str | None = None) -> Services:
-    return Services(settings or Settings(), pack_id)
+    return Services(settings or Settings.from_environment(), pack_id)

@@ -1,17 +1,22 @@
 """All of openfr's settings in one pydantic-settings tree.
 
 Every field is titled and described (a test fails otherwise, and another fails if `docs/configuration.md`
-is out of date), and unknown keys are refused (`extra="forbid"`) so a misspelt variable is an error, not a
-silently ignored safeguard. Values come from `OPENFR_*` environment variables; nested fields use a double
-underscore, e.g. `OPENFR_DETECTION__MIN_FACE_PX=32`.
+is out of date), and unknown keys are refused (`extra="forbid"`, and `Settings.from_environment` for
+`OPENFR_*` variables) so a misspelt variable is an error, not a silently ignored safeguard. Values come from
+`OPENFR_*` environment variables; nested fields use a double underscore, e.g. `OPENFR_DETECTION__MIN_FACE_PX=32`.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "OPENFR_"
 
 
 class _Section(BaseModel):
@@ -160,12 +165,11 @@ class EngineSettings(_Section):
 
 
 class Settings(BaseSettings):
-    """openfr's configuration. Read from `OPENFR_*` environment variables (and a `.env` file if present)."""
+    """openfr's configuration, read from `OPENFR_*` environment variables."""
 
     model_config = SettingsConfigDict(
-        env_prefix="OPENFR_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
-        env_file=".env",
         extra="forbid",
         validate_assignment=True,
     )
@@ -223,3 +227,35 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(
         default_factory=EngineSettings, title="Engine", description="Inference and image-loading settings."
     )
+
+    @classmethod
+    def from_environment(cls) -> Settings:
+        """Settings from the environment, refusing `OPENFR_*` variables that name no setting.
+
+        pydantic-settings ignores unknown environment variables; for a safeguard such as
+        OPENFR_OPERATIONAL a typo must not silently fall back to the default.
+        """
+        known = {env for env, _ in iter_fields(cls, leaves_only=False)}
+        unknown = sorted(k for k in os.environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+        if unknown:
+            from openfr.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"unknown setting(s) {', '.join(unknown)}: see docs/configuration.md or `openfr config docs`"
+            )
+        return cls()
+
+
+def iter_fields(
+    model: type[BaseModel], prefix: str = ENV_PREFIX, *, leaves_only: bool = True
+) -> Iterator[tuple[str, FieldInfo]]:
+    """(environment variable, field) for every setting, depth first; sections too unless `leaves_only`."""
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        env = f"{prefix}{name.upper()}"
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if not leaves_only:
+                yield env, info
+            yield from iter_fields(annotation, env + "__", leaves_only=leaves_only)
+        else:
+            yield env, info

@@ -55,7 +55,7 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def services(pack: str | None = None) -> Services:
-    return boot(Settings(), pack_id=pack)
+    return boot(Settings.from_environment(), pack_id=pack)
 
 
 def emit(obj: Any) -> None:

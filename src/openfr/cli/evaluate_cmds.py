@@ -35,7 +35,7 @@ def pairs(
         images = next((c for c in candidates if c.is_dir()), None)
         if images is None:
             fail(f"no image folder found beside {pairs_file}; pass --images")
-    settings = Settings()
+    settings = Settings.from_environment()
     report = evaluate_pairs(read_pairs(pairs_file, images), settings, threshold=threshold, pack_id=pack)
     summary = report.summary()
     if plot is not None:

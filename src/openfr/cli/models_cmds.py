@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -9,6 +10,7 @@ from rich.table import Table
 
 from openfr.cli.common import JsonFlag, emit, guarded, out
 from openfr.engine.packs import get_pack, pack_ids
+from openfr.engine.packs.base import licence_allows
 from openfr.settings import Settings
 from openfr.settings_doc import settings_reference
 
@@ -18,7 +20,7 @@ config_app = typer.Typer(help="Show the effective settings or their reference do
 @guarded
 def models(json: JsonFlag = False) -> None:
     """Model cards of every registered pack: licence, training data, accuracy, calibrated threshold."""
-    settings = Settings()
+    settings = Settings.from_environment()
     rows = []
     for pack_id in pack_ids():
         pack = get_pack(settings, pack_id)
@@ -28,9 +30,7 @@ def models(json: JsonFlag = False) -> None:
             installed=ok,
             location=where,
             default=pack_id == settings.model_pack,
-            allowed=not (
-                settings.operational and card["licence_class"] == "research" and not settings.allow_research_licence
-            ),
+            allowed=licence_allows(pack.card, settings),
         )
         rows.append(card)
     if json:
@@ -65,7 +65,7 @@ def models(json: JsonFlag = False) -> None:
 @guarded
 def config_show() -> None:
     """Print the effective settings (environment included) as JSON."""
-    emit(Settings().model_dump(mode="json"))
+    emit(Settings.from_environment().model_dump(mode="json"))
 
 
 @config_app.command("docs")
@@ -80,4 +80,4 @@ def config_docs(
 
         current = Path("docs/configuration.md").read_text() if Path("docs/configuration.md").exists() else ""
         raise typer.Exit(0 if current == text else 1)
-    out.print(text, markup=False, highlight=False, soft_wrap=True, end="")
+    sys.stdout.write(text)

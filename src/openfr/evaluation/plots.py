@@ -30,6 +30,9 @@ def save_roc_det(genuine: np.ndarray, impostor: np.ndarray, threshold: float, pa
     ax_roc.step(far, curve.tar, where="post", color="tab:blue")
     ax_roc.set_xscale("log")
     ax_roc.set_xlim(floor, 1)
+    # Zoom on the part of the curve that differs: good systems sit in the top few percent.
+    visible = curve.tar[curve.far >= floor]
+    ax_roc.set_ylim(max(0.0, float(visible.min() if visible.size else 0.0) - 0.02), 1.002)
     ax_roc.set_xlabel("False accept rate (FAR)")
     ax_roc.set_ylabel("True accept rate (TAR)")
     ax_roc.set_title("ROC")
@@ -40,6 +43,9 @@ def save_roc_det(genuine: np.ndarray, impostor: np.ndarray, threshold: float, pa
     ticks = np.array([0.001, 0.01, 0.05, 0.2, 0.5])
     ax_det.set_xticks(ppf(ticks), [f"{t:g}" for t in ticks])
     ax_det.set_yticks(ppf(ticks), [f"{t:g}" for t in ticks])
+    limits = (float(ppf(np.array([floor * 0.8]))[0]), float(ppf(np.array([0.6]))[0]))
+    ax_det.set_xlim(*limits)
+    ax_det.set_ylim(*limits)
     ax_det.set_xlabel("False match rate (FMR)")
     ax_det.set_ylabel("False non-match rate (FNMR)")
     ax_det.set_title("DET (normal deviate scale)")

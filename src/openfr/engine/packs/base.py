@@ -129,15 +129,33 @@ def verify(path: Path, expected_sha256: str) -> Path:
     return path
 
 
-def check_licence(card: ModelCard, settings: Settings) -> None:
+def licence_allows(card: ModelCard, settings: Settings) -> bool:
     """Operational installations refuse research-licence packs unless the override is set explicitly."""
-    if settings.operational and card.licence_class == RESEARCH and not settings.allow_research_licence:
+    return not (settings.operational and card.licence_class == RESEARCH and not settings.allow_research_licence)
+
+
+def check_licence(card: ModelCard, settings: Settings) -> None:
+    if not licence_allows(card, settings):
         raise LicenceRefusedError(
             f"model pack '{card.id}' is licensed for non-commercial research only ({card.licence}) and this "
             "installation is operational (OPENFR_OPERATIONAL=true). Use an operational pack such as 'dlib' "
             "or a licensed onnx-dir pack, or set OPENFR_ALLOW_RESEARCH_LICENCE=true if your force has "
             "cleared this use."
         )
+
+
+def scrfd_arcface(detector: Path, embedder: Path, settings: Settings) -> tuple[Detector, Embedder]:
+    """The SCRFD + ArcFace pair that buffalo_s and onnx-dir packs share, sized to this machine."""
+    from openfr.engine.detect import ScrfdDetector
+    from openfr.engine.embed import ArcFaceEmbedder
+    from openfr.engine.onnx import available_cores
+
+    threads = settings.engine.threads or available_cores()
+    providers = settings.engine.providers
+    return (
+        ScrfdDetector(detector, settings.detection, threads=threads, providers=providers),
+        ArcFaceEmbedder(embedder, threads=threads, providers=providers, batch_size=settings.engine.batch_size),
+    )
 
 
 def space_id(pack_id: str, embedder_sha256: str) -> str:

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-from openfr.engine.detect import ScrfdDetector
-from openfr.engine.embed import ArcFaceEmbedder
-from openfr.engine.onnx import available_cores
-from openfr.engine.packs.base import RESEARCH, ModelCard, PinnedFile, check_licence, space_id, verify
+from openfr.engine.packs.base import RESEARCH, ModelCard, PinnedFile, check_licence, scrfd_arcface, space_id, verify
 from openfr.errors import ModelIntegrityError
 from openfr.settings import Settings
 
@@ -59,10 +56,5 @@ class BuffaloSPack:
         check_licence(self.card, settings)
         det_path = verify(DETECTOR.locate(), DETECTOR.sha256)
         emb_path = verify(EMBEDDER.locate(), EMBEDDER.sha256)
-        threads = settings.engine.threads or available_cores()
-        providers = settings.engine.providers
-        detector = ScrfdDetector(det_path, settings.detection, threads=threads, providers=providers)
-        embedder = ArcFaceEmbedder(
-            emb_path, threads=threads, providers=providers, batch_size=settings.engine.batch_size
-        )
+        detector, embedder = scrfd_arcface(det_path, emb_path, settings)
         return detector, embedder, space_id(self.card.id, EMBEDDER.sha256)

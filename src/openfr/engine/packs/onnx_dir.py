@@ -13,10 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from openfr.engine.detect import ScrfdDetector
-from openfr.engine.embed import ArcFaceEmbedder
-from openfr.engine.onnx import available_cores
-from openfr.engine.packs.base import ModelCard, check_licence, space_id, verify
+from openfr.engine.packs.base import ModelCard, check_licence, scrfd_arcface, space_id, verify
 from openfr.errors import ConfigurationError, ModelIntegrityError
 from openfr.settings import Settings
 
@@ -92,10 +89,5 @@ class OnnxDirPack:
             if not path.is_file():
                 raise ModelIntegrityError(f"onnx-dir pack: {role} file {entry.file} not found in {self.folder}")
             paths[role] = verify(path, entry.sha256)
-        threads = settings.engine.threads or available_cores()
-        providers = settings.engine.providers
-        detector = ScrfdDetector(paths["detector"], settings.detection, threads=threads, providers=providers)
-        embedder = ArcFaceEmbedder(
-            paths["embedder"], threads=threads, providers=providers, batch_size=settings.engine.batch_size
-        )
+        detector, embedder = scrfd_arcface(paths["detector"], paths["embedder"], settings)
         return detector, embedder, space_id(f"onnx-dir:{m.id}", m.embedder.sha256)
