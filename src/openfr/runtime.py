@@ -1,7 +1,7 @@
 """Composition root: settings in, services out. Nothing else decides which engine, database or bus to use.
 
-Only the face engine exists so far; the store, index, bus and audit trail join here as they are built.
-Services are created lazily so that a command that needs no model never loads one.
+The face engine, the identity store and gallery search exist so far; the bus and audit trail join here as
+they are built. Services are created lazily so that a command that needs no model never loads one.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from functools import cached_property
 from pathlib import Path
 
 from openfr.engine.pipeline import FaceEngine, load_engine
+from openfr.gallery.search import GallerySearcher
 from openfr.settings import Settings
+from openfr.store import Database, open_database
 
 
 @dataclass
@@ -25,6 +27,15 @@ class Services:
         home = self.settings.home.expanduser().resolve()
         home.mkdir(parents=True, exist_ok=True)
         return home
+
+    @cached_property
+    def db(self) -> Database:
+        self.home  # noqa: B018 - the SQLite default lives in $OPENFR_HOME, which must exist first
+        return open_database(self.settings.resolved_database_url())
+
+    @cached_property
+    def searcher(self) -> GallerySearcher:
+        return GallerySearcher(self.db, self.settings)
 
     @property
     def engine(self) -> FaceEngine:

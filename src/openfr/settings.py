@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
@@ -164,6 +165,46 @@ class EngineSettings(_Section):
     )
 
 
+class GallerySettings(_Section):
+    exact_max_size: int = Field(
+        50_000,
+        ge=0,
+        title="Largest gallery searched exhaustively",
+        description=(
+            "Galleries with at most this many templates are searched exactly (every template scored, "
+            "recall 1.0); larger ones through the HNSW graph with exact re-ranking. Exact search costs time in "
+            "proportion to gallery size; HNSW is near-constant but may miss a mate (recall is benchmarked)."
+        ),
+    )
+    exact_dtype: Literal["float16", "int8"] = Field(
+        "float16",
+        title="Vector type for exact search",
+        description=(
+            "float16 keeps scores within 0.001 of float32 at half the memory; int8 halves it again and adds "
+            "about 0.01 of score noise."
+        ),
+    )
+    hnsw_connectivity: int = Field(
+        16,
+        ge=4,
+        le=64,
+        title="HNSW graph degree",
+        description="Neighbours per node. Higher improves recall and costs memory and build time.",
+    )
+    hnsw_expansion_search: int = Field(
+        128,
+        ge=8,
+        title="HNSW search breadth",
+        description="Candidates explored per query. Higher improves recall and costs latency.",
+    )
+    rerank: int = Field(
+        100,
+        ge=1,
+        title="Candidates re-ranked exactly",
+        description="How many HNSW candidates are re-scored against full-precision vectors before ranking.",
+    )
+
+
 class Settings(BaseSettings):
     """openfr's configuration, read from `OPENFR_*` environment variables."""
 
@@ -178,6 +219,15 @@ class Settings(BaseSettings):
         Path("openfr-data"),
         title="Data directory",
         description="Where openfr keeps its database, galleries and outputs (relative paths are from the cwd).",
+    )
+    database_url: str | None = Field(
+        None,
+        title="Database URL",
+        description=(
+            "SQLAlchemy URL of the identity store. Unset: SQLite (WAL mode) at $OPENFR_HOME/openfr.db, with an "
+            "in-process vector index. postgresql+psycopg://... uses PostgreSQL with pgvector (HNSW on halfvec), "
+            "which keeps metadata and vectors in one transaction for multi-server deployments."
+        ),
     )
     model_pack: str = Field(
         "buffalo_s",
@@ -227,6 +277,14 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(
         default_factory=EngineSettings, title="Engine", description="Inference and image-loading settings."
     )
+    gallery: GallerySettings = Field(
+        default_factory=GallerySettings, title="Gallery search", description="How galleries are indexed and searched."
+    )
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home.expanduser().resolve() / 'openfr.db').as_posix()}"
 
     @classmethod
     def from_environment(cls) -> Settings:

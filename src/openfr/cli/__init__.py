@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from openfr.cli import demo_cmd, engine_cmds, evaluate_cmds, models_cmds
+from openfr.cli import demo_cmd, engine_cmds, evaluate_cmds, gallery_cmds, models_cmds
 
 app = typer.Typer(
     name="openfr",
@@ -18,9 +18,11 @@ app = typer.Typer(
 app.command()(engine_cmds.detect)
 app.command()(engine_cmds.embed)
 app.command()(engine_cmds.compare)
+app.command()(gallery_cmds.search)
 app.command()(models_cmds.models)
 app.command()(demo_cmd.demo)
 app.add_typer(models_cmds.config_app, name="config")
+app.add_typer(gallery_cmds.gallery_app, name="gallery")
 app.add_typer(evaluate_cmds.evaluate_app, name="evaluate")
 
 

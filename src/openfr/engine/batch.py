@@ -27,6 +27,15 @@ class ImageResult:
     error: str | None = None
     size: tuple[int, int] | None = None  # (width, height)
 
+    def main_face(self) -> Face | None:
+        """The face an identity-labelled photo is about: among faces covering the image centre, the
+        largest; otherwise the largest face. (Custody photos and LFW centre their subject.)"""
+        if not self.faces or self.size is None:
+            return None
+        cx, cy = self.size[0] / 2, self.size[1] / 2
+        covering = [f for f in self.faces if f.box[0] <= cx <= f.box[2] and f.box[1] <= cy <= f.box[3]]
+        return max(covering or self.faces, key=lambda f: f.area)
+
 
 _engine = None
 _settings: Settings | None = None

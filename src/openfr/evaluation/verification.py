@@ -8,23 +8,12 @@ from typing import Any
 
 import numpy as np
 
-from openfr.engine.batch import ImageResult, analyse_paths
+from openfr.engine.batch import analyse_paths
 from openfr.evaluation.metrics import best_threshold, rates_at, roc, tar_at_far
 from openfr.evaluation.pairs import Pair
 from openfr.settings import Settings
-from openfr.types import Face
 
 FAILED_SCORE = -1.0  # a pair whose image has no face scores as a certain non-match (counted, not dropped)
-
-
-def central_face(result: ImageResult) -> Face | None:
-    """The face an identity-labelled photo is about: among faces covering the image centre, the largest;
-    otherwise the largest face. (LFW and most custody photos centre their subject.)"""
-    if not result.faces or result.size is None:
-        return None
-    cx, cy = result.size[0] / 2, result.size[1] / 2
-    covering = [f for f in result.faces if f.box[0] <= cx <= f.box[2] and f.box[1] <= cy <= f.box[3]]
-    return max(covering or result.faces, key=lambda f: f.area)
 
 
 @dataclass
@@ -69,7 +58,7 @@ def evaluate_pairs(
     space = ""
     failures = []
     for result in analyse_paths(unique, settings, pack_id=pack_id):
-        face = central_face(result)
+        face = result.main_face()
         if face is None or face.embedding is None:
             vectors[result.path] = None
             failures.append(f"{result.path}: {result.error or 'no face found'}")

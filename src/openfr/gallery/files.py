@@ -1,0 +1,55 @@
+"""Content-addressed storage of source images under $OPENFR_HOME/images/ab/cd/<sha256>.<ext>.
+
+The same photo enrolled twice is stored once; a write is atomic (temporary file, fsync, rename), so a crash
+never leaves half an image under its final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+IMAGES_DIR = "images"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def relative_path(sha256: str, suffix: str) -> str:
+    return f"{IMAGES_DIR}/{sha256[:2]}/{sha256[2:4]}/{sha256}{suffix.lower()}"
+
+
+def store(home: Path, data: bytes, sha256: str, suffix: str) -> str:
+    rel = relative_path(sha256, suffix)
+    target = home / rel
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(target)
+    return rel
+
+
+def remove_unreferenced(home: Path, paths: set[str], still_referenced: set[str]) -> int:
+    removed = 0
+    for rel in paths - still_referenced:
+        try:
+            (home / rel).unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def remove_stale_temporaries(home: Path) -> int:
+    """Partial writes left by a killed import hold image bytes: remove them before importing again."""
+    removed = 0
+    for tmp in (home / IMAGES_DIR).glob("*/*/.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed += 1
+    return removed

@@ -1,0 +1,171 @@
+"""Identity store, enrolment and 1:N search, each test on SQLite and on PostgreSQL + pgvector."""
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from PIL import Image
+
+from gallery_data import build_team_gallery
+from openfr.errors import EmbeddingSpaceError
+from openfr.gallery import repository
+from openfr.gallery.enrol import import_directory
+from openfr.gallery.search import GallerySearcher
+from openfr.settings import EngineSettings, Settings
+from openfr.store import SourceImage, Subject, Template, open_database
+from openfr.types import Embedding
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory, engine, samples, sample_paths):
+    return build_team_gallery(tmp_path_factory.mktemp("team"), engine, samples, sample_paths)
+
+
+def _settings(url: str, home: Path, **kw) -> Settings:
+    return Settings(home=home, database_url=url, engine=EngineSettings(workers=1), **kw)
+
+
+def _import(url, home, engine, team, name="custody"):
+    settings = _settings(url, home)
+    db = open_database(url)
+    report = import_directory(db, home, settings, space=engine.space, gallery_name=name, directory=team["dir"])
+    return db, settings, report
+
+
+def test_import_is_idempotent_and_search_ranks_the_mate_first(database_url, tmp_path, engine, team, samples):
+    db, settings, report = _import(database_url, tmp_path, engine, team)
+    assert report.enrolled + len(report.rejected) == report.seen == 2 * team["subjects"]
+    assert report.enrolled >= 2 * team["subjects"] - 4
+    again = import_directory(db, tmp_path, settings, space=engine.space, gallery_name="custody", directory=team["dir"])
+    assert again.already == report.seen and again.enrolled == 0
+    with db.transaction() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Template)) == report.enrolled
+    candidates = GallerySearcher(db, settings).search("custody", engine.probe(samples["yaoming"]).embedding, top=5)
+    assert [c.rank for c in candidates] == [1, 2, 3, 4, 5]
+    assert candidates[0].subject == team["yao"]
+    assert candidates[0].score > engine.threshold > candidates[1].score
+    assert all(a.score >= b.score for a, b in itertools.pairwise(candidates))
+
+
+def test_search_with_another_models_embedding_is_refused(database_url, tmp_path, engine, team):
+    db, settings, _ = _import(database_url, tmp_path, engine, team)
+    foreign = Embedding("dlib@55533b28a958", np.ones(128, np.float32) / np.sqrt(128))
+    with pytest.raises(EmbeddingSpaceError, match="was built with"):
+        GallerySearcher(db, settings).search("custody", foreign)
+    with pytest.raises(EmbeddingSpaceError, match="reembed"):
+        import_directory(
+            db, tmp_path, settings, space="dlib@55533b28a958", gallery_name="custody", directory=team["dir"]
+        )
+
+
+def test_deleting_a_subject_leaves_nothing_behind(database_url, tmp_path, engine, team, samples):
+    db, settings, _ = _import(database_url, tmp_path, engine, team)
+    searcher = GallerySearcher(db, settings)
+    probe = engine.probe(samples["yaoming"]).embedding
+    assert searcher.search("custody", probe, top=1)[0].subject == team["yao"]
+    with db.transaction() as session:
+        subject_id = session.scalar(sa.select(Subject.id).where(Subject.external_id == team["yao"]))
+        shas = set(session.scalars(sa.select(SourceImage.sha256).where(SourceImage.subject_id == subject_id)))
+        vectors = list(session.scalars(sa.select(Template.vector).where(Template.subject_id == subject_id)))
+    assert shas and vectors
+    result = repository.delete_subject(db, tmp_path, "custody", team["yao"])
+    assert result["templates"] == len(vectors)
+    with db.transaction() as session:
+        for table, column in (
+            (Subject, Subject.id),
+            (SourceImage, SourceImage.subject_id),
+            (Template, Template.subject_id),
+        ):
+            assert session.scalar(sa.select(sa.func.count()).select_from(table).where(column == subject_id)) == 0
+        assert (
+            session.scalar(sa.select(sa.func.count()).select_from(SourceImage).where(SourceImage.sha256.in_(shas))) == 0
+        )
+    # The data directory (images, SQLite database and its WAL) holds no trace of the images or vectors.
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert not any(sha in path.name for sha in shas), path
+            blob = path.read_bytes()
+            assert not any(v in blob for v in vectors), f"a deleted template's bytes remain in {path}"
+    assert searcher.search("custody", probe, top=1)[0].subject != team["yao"]
+
+
+def test_unknown_gallery_and_subject_are_clear_errors(database_url, tmp_path, engine, team):
+    db, settings, _ = _import(database_url, tmp_path, engine, team)
+    with pytest.raises(repository.NotFoundError, match="no gallery named"):
+        GallerySearcher(db, settings).search("nope", Embedding(engine.space, np.zeros(512, np.float32)))
+    with pytest.raises(repository.NotFoundError, match="no subject"):
+        repository.delete_subject(db, tmp_path, "custody", "nobody")
+
+
+def _count_images(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(sa.text("SELECT count(*) FROM source_images"))
+    except sa.exc.OperationalError:
+        return 0
+    except sa.exc.ProgrammingError:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def test_import_killed_midway_resumes_with_every_image_enrolled_once(database_url, tmp_path, sample_paths):
+    """kill -9 an import in the middle, rerun it: every image is recorded exactly once."""
+    team = Image.open(sample_paths["players"]).convert("RGB")
+    source = tmp_path / "incoming"
+    rng = np.random.default_rng(3)
+    n_subjects, per_subject = 40, 8
+    for s in range(n_subjects):
+        folder = source / f"S{s:03d}"
+        folder.mkdir(parents=True)
+        for k in range(per_subject):
+            x, y = int(rng.integers(0, 1000)), int(rng.integers(0, 560))
+            team.crop((x, y, x + 220, y + 220)).save(folder / f"{k}.jpg", quality=90)
+    total = n_subjects * per_subject
+    home = tmp_path / "home"
+    env = {**os.environ, "OPENFR_HOME": str(home), "OPENFR_DATABASE_URL": database_url}
+    cmd = [sys.executable, "-m", "openfr", "gallery", "import", "crash", str(source), "--json"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while _count_images(database_url) == 0 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the import finished before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: the CLI and its workers
+    proc.wait()
+    partial = _count_images(database_url)
+    assert 0 < partial < total
+    rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["already_enrolled"] == partial
+    assert report["enrolled"] + report["rejected"] == total - partial
+    engine = sa.create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT subject_id, sha256 FROM source_images")).all()
+        templates = connection.scalar(sa.text("SELECT count(*) FROM templates"))
+        enrolled = connection.scalar(sa.text("SELECT count(*) FROM source_images WHERE status = 'enrolled'"))
+    engine.dispose()
+    assert len(rows) == len(set(rows)) == total
+    assert templates == enrolled
+    enrolled_shas = {
+        sha for (sha,) in _rows(database_url, "SELECT sha256 FROM source_images WHERE status = 'enrolled'")
+    }
+    stored = [p for p in (home / "images").rglob("*") if p.is_file()]
+    assert {p.stem for p in stored} == enrolled_shas  # one file per distinct enrolled image, no partial files
+
+
+def _rows(url: str, query: str) -> list:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text(query)).all()
+    engine.dispose()
+    return rows
