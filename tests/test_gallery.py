@@ -15,18 +15,21 @@ import sqlalchemy as sa
 from PIL import Image
 
 from gallery_data import build_team_gallery
-from openfr.errors import EmbeddingSpaceError
+from openfr.errors import BadInputError, EmbeddingSpaceError
 from openfr.gallery import repository
 from openfr.gallery.enrol import import_directory
-from openfr.gallery.search import GallerySearcher
+from openfr.gallery.search import GallerySearcher, SearchContext
 from openfr.settings import EngineSettings, Settings
-from openfr.store import SourceImage, Subject, Template, open_database
+from openfr.store import SearchRecord, SourceImage, Subject, Template, open_database
 from openfr.types import Embedding
 
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory, engine, samples, sample_paths):
     return build_team_gallery(tmp_path_factory.mktemp("team"), engine, samples, sample_paths)
+
+
+CONTEXT = SearchContext(actor="test-investigator", reason="test of 1:N search", crime_ref="TEST/1")
 
 
 def _settings(url: str, home: Path, **kw) -> Settings:
@@ -48,7 +51,9 @@ def test_import_is_idempotent_and_search_ranks_the_mate_first(database_url, tmp_
     assert again.already == report.seen and again.enrolled == 0
     with db.transaction() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Template)) == report.enrolled
-    candidates = GallerySearcher(db, settings).search("custody", engine.probe(samples["yaoming"]).embedding, top=5)
+    candidates = GallerySearcher(db, settings).search(
+        "custody", engine.probe(samples["yaoming"]).embedding, top=5, context=CONTEXT
+    )
     assert [c.rank for c in candidates] == [1, 2, 3, 4, 5]
     assert candidates[0].subject == team["yao"]
     assert candidates[0].score > engine.threshold > candidates[1].score
@@ -59,7 +64,7 @@ def test_search_with_another_models_embedding_is_refused(database_url, tmp_path,
     db, settings, _ = _import(database_url, tmp_path, engine, team)
     foreign = Embedding("dlib@55533b28a958", np.ones(128, np.float32) / np.sqrt(128))
     with pytest.raises(EmbeddingSpaceError, match="was built with"):
-        GallerySearcher(db, settings).search("custody", foreign)
+        GallerySearcher(db, settings).search("custody", foreign, context=CONTEXT)
     with pytest.raises(EmbeddingSpaceError, match="reembed"):
         import_directory(
             db, tmp_path, settings, space="dlib@55533b28a958", gallery_name="custody", directory=team["dir"]
@@ -68,16 +73,20 @@ def test_search_with_another_models_embedding_is_refused(database_url, tmp_path,
 
 def test_deleting_a_subject_leaves_nothing_behind(database_url, tmp_path, engine, team, samples):
     db, settings, _ = _import(database_url, tmp_path, engine, team)
-    searcher = GallerySearcher(db, settings)
+    searcher = GallerySearcher(db, settings, tmp_path)  # keeps its built index under the data dir
     probe = engine.probe(samples["yaoming"]).embedding
-    assert searcher.search("custody", probe, top=1)[0].subject == team["yao"]
+    assert searcher.search("custody", probe, top=1, context=CONTEXT)[0].subject == team["yao"]
     with db.transaction() as session:
         subject_id = session.scalar(sa.select(Subject.id).where(Subject.external_id == team["yao"]))
         shas = set(session.scalars(sa.select(SourceImage.sha256).where(SourceImage.subject_id == subject_id)))
         vectors = list(session.scalars(sa.select(Template.vector).where(Template.subject_id == subject_id)))
     assert shas and vectors
+    if database_url.startswith("sqlite"):  # PostgreSQL searches pgvector's index inside the database instead
+        assert any((tmp_path / "index").rglob("*.npy")), "the saved index should exist before the deletion"
+    # The saved index keeps float16 copies: look for those bytes too.
+    vectors += [np.frombuffer(v, dtype="<f4").astype("<f2").tobytes() for v in vectors]
     result = repository.delete_subject(db, tmp_path, "custody", team["yao"])
-    assert result["templates"] == len(vectors)
+    assert result["templates"] == len(vectors) // 2
     with db.transaction() as session:
         for table, column in (
             (Subject, Subject.id),
@@ -94,13 +103,15 @@ def test_deleting_a_subject_leaves_nothing_behind(database_url, tmp_path, engine
             assert not any(sha in path.name for sha in shas), path
             blob = path.read_bytes()
             assert not any(v in blob for v in vectors), f"a deleted template's bytes remain in {path}"
-    assert searcher.search("custody", probe, top=1)[0].subject != team["yao"]
+    assert searcher.search("custody", probe, top=1, context=CONTEXT)[0].subject != team["yao"]
 
 
 def test_unknown_gallery_and_subject_are_clear_errors(database_url, tmp_path, engine, team):
     db, settings, _ = _import(database_url, tmp_path, engine, team)
     with pytest.raises(repository.NotFoundError, match="no gallery named"):
-        GallerySearcher(db, settings).search("nope", Embedding(engine.space, np.zeros(512, np.float32)))
+        GallerySearcher(db, settings).search(
+            "nope", Embedding(engine.space, np.zeros(512, np.float32)), context=CONTEXT
+        )
     with pytest.raises(repository.NotFoundError, match="no subject"):
         repository.delete_subject(db, tmp_path, "custody", "nobody")
 
@@ -169,3 +180,28 @@ def _rows(url: str, query: str) -> list:
         rows = connection.execute(sa.text(query)).all()
     engine.dispose()
     return rows
+
+
+def test_every_search_is_recorded_without_the_probe(database_url, tmp_path, engine, team, samples):
+    db, settings, _ = _import(database_url, tmp_path, engine, team)
+    probe = engine.probe(samples["yaoming"])
+    candidates = GallerySearcher(db, settings).search(
+        "custody", probe.embedding, top=3, context=CONTEXT, probe_quality=probe.quality.as_dict()
+    )
+    with db.transaction() as session:
+        records = session.scalars(sa.select(SearchRecord)).all()
+        assert len(records) == 1
+        record = records[0]
+        assert (record.actor, record.reason, record.crime_ref, record.mode) == (
+            "test-investigator",
+            "test of 1:N search",
+            "TEST/1",
+            "RFR",
+        )
+        assert [c["subject"] for c in record.candidates] == [c.subject for c in candidates]
+        assert record.probe_quality["usable"] is True and record.at is not None
+    operational = _settings(database_url, tmp_path, operational=True, allow_research_licence=True)
+    with pytest.raises(BadInputError, match="needs a reason"):
+        GallerySearcher(db, operational).search(
+            "custody", probe.embedding, context=SearchContext(actor="x", reason=" ")
+        )

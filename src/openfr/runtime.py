@@ -35,7 +35,7 @@ class Services:
 
     @cached_property
     def searcher(self) -> GallerySearcher:
-        return GallerySearcher(self.db, self.settings)
+        return GallerySearcher(self.db, self.settings, self.home)
 
     @property
     def engine(self) -> FaceEngine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from openfr.cli import demo_cmd, engine_cmds, evaluate_cmds, gallery_cmds, models_cmds
+from openfr.cli import bench_cmds, demo_cmd, engine_cmds, evaluate_cmds, gallery_cmds, models_cmds
 
 app = typer.Typer(
     name="openfr",
@@ -24,6 +24,7 @@ app.command()(demo_cmd.demo)
 app.add_typer(models_cmds.config_app, name="config")
 app.add_typer(gallery_cmds.gallery_app, name="gallery")
 app.add_typer(evaluate_cmds.evaluate_app, name="evaluate")
+app.add_typer(bench_cmds.bench_app, name="bench")
 
 
 def main() -> None:

@@ -112,16 +112,46 @@ def delete_subject(
         out.print(f"deleted subject {subject}: {result['templates']} template(s), {result['images']} image(s)")
 
 
+@gallery_app.command("reembed")
+@guarded
+def reembed(name: NameArg, json: JsonFlag = False, pack: PackOption = None) -> None:
+    """Rebuild every template from the stored source images with the current (or given) model pack."""
+    from openfr.gallery.reembed import reembed_gallery
+
+    svc = services(pack)
+    result = reembed_gallery(svc.db, svc.home, svc.settings, gallery_name=name, space=svc.engine.space, pack_id=pack)
+    if json:
+        emit(result)
+    else:
+        out.print(
+            f"gallery {name}: {result['templates']} template(s) rebuilt in {result['to']} "
+            f"(was {result['from']}); {result['rejected']} image(s) unusable with the new pack"
+        )
+
+
 @guarded
 def search(
     name: NameArg,
     images: Annotated[list[Path], typer.Argument(help="Probe image(s); one JSON line each.")],
     top: Annotated[int, typer.Option("--top", min=1, max=200, help="Candidates per probe.")] = 10,
+    reason: Annotated[
+        str, typer.Option(help="Why this search is made (recorded; required on operational installations).")
+    ] = "",
+    crime_ref: Annotated[str | None, typer.Option(help="Crime or case reference (recorded).")] = None,
+    user: Annotated[str, typer.Option(help="Who is searching (recorded; default: the login name).")] = "",
     json: JsonFlag = False,
     pack: PackOption = None,
 ) -> None:
-    """Ranked candidates for each probe. A candidate is an investigative lead, never an identification."""
+    """Ranked candidates for each probe. A candidate is an investigative lead, never an identification.
+
+    Every search is recorded: who, why, when, and the candidates returned (never the probe image).
+    """
+    import getpass
+
+    from openfr.gallery.search import SearchContext
+
     svc = services(pack)
+    context = SearchContext(actor=user or getpass.getuser(), reason=reason, crime_ref=crime_ref)
     bad = 0
     for image_path in images:
         try:
@@ -134,7 +164,13 @@ def search(
             emit({"image": str(image_path), "error": str(exc)})
             continue
         start = time.perf_counter()
-        candidates = svc.searcher.search(name, probe.embedding, top)  # type: ignore[arg-type]
+        candidates = svc.searcher.search(
+            name,
+            probe.embedding,
+            top,
+            context=context,
+            probe_quality=probe.quality.as_dict(),  # type: ignore[arg-type,union-attr]
+        )
         elapsed = (time.perf_counter() - start) * 1000
         doc = {
             "image": str(image_path),

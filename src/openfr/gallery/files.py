@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 IMAGES_DIR = "images"
@@ -53,3 +54,12 @@ def remove_stale_temporaries(home: Path) -> int:
         tmp.unlink(missing_ok=True)
         removed += 1
     return removed
+
+
+def index_cache_dir(home: Path, gallery_id: int) -> Path:
+    return home / "index" / f"gallery-{gallery_id}"
+
+
+def forget_index(home: Path, gallery_id: int) -> None:
+    """Remove a gallery's saved index: after a deletion it would still hold the deleted vectors."""
+    shutil.rmtree(index_cache_dir(home, gallery_id), ignore_errors=True)

@@ -85,6 +85,7 @@ def delete_subject(db: Database, home: Path, gallery_name: str, external_id: str
     """Remove a subject, its images, templates and index entries in one transaction, then its files."""
     with db.transaction() as session:
         gallery = get_gallery(session, gallery_name)
+        gallery_id = gallery.id
         subject = session.scalar(
             select(Subject).where(Subject.gallery_id == gallery.id, Subject.external_id == external_id)
         )
@@ -106,5 +107,6 @@ def delete_subject(db: Database, home: Path, gallery_name: str, external_id: str
         session.flush()
         still = set(session.scalars(select(SourceImage.stored_path).where(SourceImage.stored_path.in_(paths))))
     db.purge_freed_pages()
+    files.forget_index(home, gallery_id)
     removed = files.remove_unreferenced(home, paths, still)
     return {"subject": external_id, "templates": n_templates, "images": len(paths), "files_removed": removed}

@@ -6,20 +6,35 @@ threshold here turns a candidate into an identification (thresholds for alerts b
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 from sqlalchemy import func, select
 
-from openfr.errors import EmbeddingSpaceError
+from openfr.errors import BadInputError, EmbeddingSpaceError
 from openfr.gallery import pgvector
-from openfr.gallery.index import VectorIndex, build_index
+from openfr.gallery.files import index_cache_dir
+from openfr.gallery.index import ExactIndex, HnswIndex, VectorIndex, build_index
 from openfr.gallery.repository import get_gallery, load_templates
 from openfr.settings import Settings
-from openfr.store import Database, Subject, Template
+from openfr.store import Database, SearchRecord, Subject, Template
 from openfr.types import Embedding
 
 # Subjects have several templates; fetch this many template hits per wanted candidate before grouping.
 _HITS_PER_CANDIDATE = 8
+
+
+@dataclass(frozen=True)
+class SearchContext:
+    """Why a search is made and by whom: recorded with every search (who, why, when)."""
+
+    actor: str
+    reason: str
+    crime_ref: str | None = None
+    mode: str = "RFR"  # RFR retrospective | OIFR operator-initiated | LFR live
 
 
 @dataclass(frozen=True)
@@ -39,22 +54,59 @@ class Candidate:
 class GallerySearcher:
     """Searches galleries of one database, keeping each gallery's in-memory index until it changes."""
 
-    def __init__(self, db: Database, settings: Settings):
+    def __init__(self, db: Database, settings: Settings, home: Path | None = None):
         self.db = db
         self.settings = settings
-        self._indexes: dict[int, tuple[tuple[int, int], VectorIndex, dict[int, int]]] = {}
+        self.home = home  # where built indexes are kept between processes (None: rebuild in each process)
+        self._indexes: dict[int, tuple[list, VectorIndex, dict[int, int]]] = {}
 
     def _index(self, session, gallery) -> tuple[VectorIndex, dict[int, int]]:
-        stamp = _stamp(session, gallery.id)
+        stamp = [*_stamp(session, gallery.id), gallery.space]
         cached = self._indexes.get(gallery.id)
         if cached is None or cached[0] != stamp:
-            data = load_templates(session, gallery)
-            owner = dict(zip(data.template_ids.tolist(), data.subject_ids.tolist(), strict=True))
-            cached = (stamp, build_index(data.template_ids, data.vectors, self.settings), owner)
+            cached = self._load_saved(gallery.id, stamp) or self._build(session, gallery, stamp)
             self._indexes[gallery.id] = cached
         return cached[1], cached[2]
 
-    def search(self, gallery_name: str, probe: Embedding, top: int = 10) -> list[Candidate]:
+    def _build(self, session, gallery, stamp: list):
+        data = load_templates(session, gallery)
+        index = build_index(data.template_ids, data.vectors, self.settings)
+        owner = dict(zip(data.template_ids.tolist(), data.subject_ids.tolist(), strict=True))
+        if self.home is not None:
+            folder = index_cache_dir(self.home, gallery.id)
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            index.save(folder)
+            np.save(folder / "owners.npy", data.subject_ids)
+            kind = "hnsw" if isinstance(index, HnswIndex) else "exact"
+            (folder / "stamp.json").write_text(json.dumps({"stamp": stamp, "kind": kind}))
+        return stamp, index, owner
+
+    def _load_saved(self, gallery_id: int, stamp: list):
+        if self.home is None:
+            return None
+        folder = index_cache_dir(self.home, gallery_id)
+        try:
+            saved = json.loads((folder / "stamp.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        if saved["stamp"] != stamp:
+            return None
+        index = HnswIndex.load(folder) if saved["kind"] == "hnsw" else ExactIndex.load(folder)
+        owner = dict(zip(index.ids.tolist(), np.load(folder / "owners.npy").tolist(), strict=True))
+        return stamp, index, owner
+
+    def search(
+        self,
+        gallery_name: str,
+        probe: Embedding,
+        top: int = 10,
+        *,
+        context: SearchContext,
+        probe_quality: dict | None = None,
+    ) -> list[Candidate]:
+        if self.settings.operational and not context.reason.strip():
+            raise BadInputError("a search needs a reason (--reason) on an operational installation")
         with self.db.transaction() as session:
             gallery = get_gallery(session, gallery_name)
             if probe.space != gallery.space:
@@ -92,10 +144,23 @@ class GallerySearcher:
                     )
                 )
             }
-        return [
-            Candidate(rank=i, subject=labels[s][0], score=float(score), name=labels[s][1])
-            for i, (s, score) in enumerate(ranked, 1)
-        ]
+            candidates = [
+                Candidate(rank=i, subject=labels[s][0], score=float(score), name=labels[s][1])
+                for i, (s, score) in enumerate(ranked, 1)
+            ]
+            session.add(
+                SearchRecord(
+                    actor=context.actor,
+                    mode=context.mode,
+                    reason=context.reason,
+                    crime_ref=context.crime_ref,
+                    gallery=gallery_name,
+                    space=gallery.space,
+                    probe_quality=probe_quality,
+                    candidates=[{"subject": c.subject, "score": round(c.score, 4)} for c in candidates],
+                )
+            )
+        return candidates
 
 
 def _stamp(session, gallery_id: int) -> tuple[int, int]:

@@ -2,6 +2,6 @@
 galleries, in SQLite (embedded default, WAL mode) or PostgreSQL with pgvector."""
 
 from openfr.store.db import Database, open_database
-from openfr.store.models import Gallery, SourceImage, Subject, Template
+from openfr.store.models import Gallery, SearchRecord, SourceImage, Subject, Template
 
-__all__ = ["Database", "Gallery", "SourceImage", "Subject", "Template", "open_database"]
+__all__ = ["Database", "Gallery", "SearchRecord", "SourceImage", "Subject", "Template", "open_database"]

@@ -86,3 +86,19 @@ class Template(Base):
     dim: Mapped[int] = mapped_column(Integer)
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, little-endian, L2-normalised
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SearchRecord(Base):
+    """Who searched which gallery, why and when, and what came back. Never the probe image or its vector."""
+
+    __tablename__ = "searches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(10))  # RFR | OIFR | LFR
+    reason: Mapped[str] = mapped_column(Text)
+    crime_ref: Mapped[str | None] = mapped_column(String(100))
+    gallery: Mapped[str] = mapped_column(String(200))
+    space: Mapped[str] = mapped_column(String(100))
+    probe_quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

@@ -1,0 +1,143 @@
+"""Real-data 1:N identification on ../shared/data: rank-1 rate and FNIR at fixed FPIR.
+
+    .venv/bin/python benchmarks/identification.py [--pack buffalo_s]
+
+Per dataset (ORL, Yale, five_celebrity, LFW View 1) and all together in one gallery: identities with two or
+more photos are split in half by name. Enrolled half: the first photo goes in the gallery, the others are
+mated probes. Held-out half: every photo is a non-mated probe (the person is not in the gallery). Identities
+with a single photo join the gallery as distractors. A probe whose face cannot be found or fails the quality
+gate counts as a miss (mated) and as no alarm (non-mated), so failures are never silently dropped.
+
+FPIR: share of non-mated probes whose best candidate scores at or above the threshold.
+FNIR: share of mated probes whose mate is not the top candidate at or above that threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from openfr.engine.batch import analyse_paths
+from openfr.gallery.index import ExactIndex
+from openfr.settings import Settings
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def identities() -> dict[str, dict[str, list[Path]]]:
+    sets: dict[str, dict[str, list[Path]]] = {}
+    sets["orl"] = {d.name: sorted(d.glob("*.pgm")) for d in sorted((DATA / "orl").glob("s*")) if d.is_dir()}
+    yale: dict[str, list[Path]] = defaultdict(list)
+    for path in sorted((DATA / "yale" / "images").glob("subject*")):
+        yale[re.match(r"(subject\d+)", path.name).group(1)].append(path)  # type: ignore[union-attr]
+    sets["yale"] = dict(yale)
+    celeb = DATA / "five_celebrity"
+    sets["five_celebrity"] = {
+        d.name: sorted((celeb / "train" / d.name).glob("*")) + sorted((celeb / "val" / d.name).glob("*"))
+        for d in sorted((celeb / "train").iterdir())
+        if d.is_dir()
+    }
+    sets["lfw_view1"] = {d.name: sorted(d.glob("*.jpg")) for d in sorted((DATA / "lfw_view1" / "images").iterdir())}
+    return sets
+
+
+def embed_all(paths: list[Path], settings: Settings) -> dict[Path, np.ndarray | None]:
+    out: dict[Path, np.ndarray | None] = {}
+    for result in analyse_paths(paths, settings):
+        face = result.main_face()
+        usable = face is not None and face.quality is not None and face.quality.usable
+        out[result.path] = face.embedding.vector if usable and face.embedding is not None else None
+    return out
+
+
+def evaluate(people: dict[str, list[Path]], vectors: dict[Path, np.ndarray | None], prefix: str) -> dict:
+    multi = sorted(name for name, photos in people.items() if len(photos) >= 2)
+    enrolled = set(multi[::2])
+    gallery_ids, gallery_vecs, mated, non_mated = [], [], [], []
+    for name, photos in people.items():
+        if name in enrolled or len(photos) == 1:
+            first = next((p for p in photos if vectors.get(p) is not None), None)
+            if first is None:
+                continue
+            gallery_ids.append(f"{prefix}/{name}")
+            gallery_vecs.append(vectors[first])
+            if name in enrolled:
+                mated += [(f"{prefix}/{name}", vectors.get(p)) for p in photos if p != first]
+        else:
+            non_mated += [vectors.get(p) for p in photos]
+    return {"gallery": (gallery_ids, gallery_vecs), "mated": mated, "non_mated": non_mated}
+
+
+def score(gallery_ids, gallery_vecs, mated, non_mated) -> dict:
+    index = ExactIndex(np.arange(len(gallery_ids)), np.stack(gallery_vecs), "float16")
+    labels = np.array(gallery_ids)
+
+    def top1(vector):
+        if vector is None:
+            return None, -1.0
+        ids, scores = index.search(vector, 1)
+        return labels[ids[0]], float(scores[0])
+
+    mated_top = [(truth, *top1(v)) for truth, v in mated]
+    non_top = np.array([top1(v)[1] for v in non_mated])
+    rank1 = np.mean([label == truth for truth, label, _ in mated_top])
+    result = {
+        "gallery": len(gallery_ids),
+        "mated_probes": len(mated),
+        "non_mated_probes": len(non_mated),
+        "rank1": round(float(rank1), 4),
+        "failed_probes": sum(v is None for _, v in mated) + sum(v is None for v in non_mated),
+    }
+    for fpir in (0.01, 0.003):
+        # Smallest threshold with at most fpir of non-mated probes alarming.
+        ranked = np.sort(non_top)[::-1]
+        allowed = int(np.floor(fpir * len(ranked)))
+        threshold = float(ranked[allowed]) + 1e-6 if allowed < len(ranked) else -1.0
+        fnir = np.mean([not (label == truth and s >= threshold) for truth, label, s in mated_top])
+        result[f"fnir_at_fpir_{fpir}"] = {
+            "threshold": round(threshold, 4),
+            "fnir": round(float(fnir), 4),
+            "resolved": len(ranked) * fpir >= 1,
+        }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pack", default=None)
+    args = parser.parse_args()
+    settings = Settings(model_pack=args.pack) if args.pack else Settings()
+    sets = identities()
+    paths = [p for people in sets.values() for photos in people.values() for p in photos]
+    vectors = embed_all(paths, settings)
+    results, combined = {}, {"gallery": ([], []), "mated": [], "non_mated": []}
+    for name, people in sets.items():
+        split = evaluate(people, vectors, name)
+        results[name] = score(*split["gallery"], split["mated"], split["non_mated"])
+        combined["gallery"][0].extend(split["gallery"][0])
+        combined["gallery"][1].extend(split["gallery"][1])
+        combined["mated"] += split["mated"]
+        combined["non_mated"] += split["non_mated"]
+    results["all, one gallery"] = score(*combined["gallery"], combined["mated"], combined["non_mated"])
+    print(json.dumps({"pack": settings.model_pack, "results": results}, indent=2))
+    print(
+        "\n| set | gallery | mated probes | non-mated probes | failed probes | rank-1 "
+        "| FNIR @ FPIR 0.01 | FNIR @ FPIR 0.003 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        f1, f3 = r["fnir_at_fpir_0.01"], r["fnir_at_fpir_0.003"]
+        mark = lambda f: f"{f['fnir']:.2%} (t={f['threshold']:.3f}){'' if f['resolved'] else ' *'}"  # noqa: E731
+        print(
+            f"| {name} | {r['gallery']} | {r['mated_probes']} | {r['non_mated_probes']} | {r['failed_probes']} "
+            f"| {r['rank1']:.2%} | {mark(f1)} | {mark(f3)} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""`openfr bench search`: build a synthetic gallery of N faces, plant mates, measure the index.
+
+Reports build time, single-probe latency (p50/p95), recall@1 against exact search overall and per
+similarity band, how often the planted mate is ranked first, bytes per face and peak RSS.
+"""
+
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from openfr.gallery.index import ExactIndex, HnswIndex
+from openfr.gallery.synthetic import BANDS, FaceStatistics, impostor_stats, plant_mate
+from openfr.settings import Settings
+
+REAL_SOURCES = ("lfw_view1/images", "orl", "yale", "five_celebrity")
+
+
+def face_statistics(settings: Settings, data_root: Path, cache_dir: Path) -> FaceStatistics:
+    """Fit (once, then cached) the embedding statistics of the real faces under `data_root`."""
+    from openfr.engine.batch import analyse_paths
+    from openfr.engine.pipeline import load_engine
+    from openfr.imageio import iter_image_paths
+
+    space = load_engine(settings).space
+    cache = cache_dir / f"face-stats-{space.replace('@', '-')}.npz"
+    if cache.exists():
+        return FaceStatistics.load(cache)
+    folders = [data_root / s for s in REAL_SOURCES if (data_root / s).is_dir()]
+    if not folders:
+        from openfr.errors import BadInputError
+
+        raise BadInputError(f"no real face data under {data_root} to fit the statistics from (see --data)")
+    vectors = [
+        face.embedding.vector
+        for result in analyse_paths(iter_image_paths(folders), settings)
+        if (face := result.main_face()) is not None and face.embedding is not None
+    ]
+    stats = FaceStatistics.fit(np.stack(vectors), f"{len(vectors)} faces from {', '.join(f.name for f in folders)}")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    stats.save(cache)
+    return stats
+
+
+def exact_top1(gallery: np.ndarray, probes: np.ndarray, chunk: int = 250_000) -> np.ndarray:
+    best_score = np.full(len(probes), -np.inf, dtype=np.float32)
+    best_row = np.zeros(len(probes), dtype=np.int64)
+    for start in range(0, len(gallery), chunk):
+        scores = probes @ gallery[start : start + chunk].astype(np.float32).T
+        row = scores.argmax(axis=1)
+        score = scores[np.arange(len(probes)), row]
+        better = score > best_score
+        best_score[better] = score[better]
+        best_row[better] = row[better] + start
+    return best_row
+
+
+def run(size: int, settings: Settings, stats: FaceStatistics, *, probes: int = 600, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    gallery = stats.sample(size, rng)
+    probe_vectors = stats.sample(probes, rng)
+    bands = np.arange(probes) % len(BANDS)
+    targets = np.array([rng.uniform(*BANDS[b]) for b in bands], dtype=np.float32)
+    mate_rows = rng.choice(size, probes, replace=False)
+    noise = stats.sample(probes, rng)
+    for i in range(probes):
+        gallery[mate_rows[i]] = plant_mate(probe_vectors[i], float(targets[i]), noise[i])
+    generate_s = time.perf_counter() - t0
+    ids = np.arange(size, dtype=np.int64)
+    cfg = settings.gallery
+    with tempfile.TemporaryDirectory() as tmp:
+        exact_path = Path(tmp) / "exact.f16"
+        exact = np.memmap(exact_path, dtype=np.float16, mode="w+", shape=gallery.shape)
+        exact[:] = gallery
+        exact.flush()
+        rss_before = _rss()
+        t0 = time.perf_counter()
+        if size <= cfg.exact_max_size:
+            kind = f"exact ({cfg.exact_dtype})"
+            index = ExactIndex(ids, gallery, cfg.exact_dtype)
+        else:
+            kind = (
+                f"usearch HNSW i8 M={cfg.hnsw_connectivity} ef={cfg.hnsw_expansion_search}"
+                f" + exact re-rank of {cfg.rerank}"
+            )
+            index = HnswIndex(
+                ids,
+                gallery,
+                connectivity=cfg.hnsw_connectivity,
+                expansion_search=cfg.hnsw_expansion_search,
+                rerank=cfg.rerank,
+                exact=np.memmap(exact_path, dtype=np.float16, mode="r", shape=gallery.shape),
+            )
+        build_s = time.perf_counter() - t0
+        index_rss = _rss() - rss_before
+        graph_bytes = _saved_size(index, Path(tmp))
+        for q in probe_vectors[:20]:  # warm-up
+            index.search(q, 10)
+        latencies, top1 = [], []
+        for q in probe_vectors:
+            start = time.perf_counter()
+            found, _ = index.search(q, 10)
+            latencies.append((time.perf_counter() - start) * 1000)
+            top1.append(found[0])
+    top1 = np.array(top1)
+    truth = exact_top1(gallery, probe_vectors)
+    hit = top1 == truth
+    mate_first = top1 == mate_rows
+    lat = np.array(latencies)
+    per_band = {
+        f"{lo}-{hi}": {
+            "recall_at_1": round(float(hit[bands == b].mean()), 4),
+            "mate_rank_1": round(float(mate_first[bands == b].mean()), 4),
+        }
+        for b, (lo, hi) in enumerate(BANDS)
+    }
+    return {
+        "size": size,
+        "index": kind,
+        "probes": probes,
+        "statistics": stats.source,
+        "synthetic_impostors": {k: round(v, 4) for k, v in impostor_stats(gallery, rng).items()},
+        "generate_s": round(generate_s, 1),
+        "build_s": round(build_s, 1),
+        "latency_ms": {"p50": round(float(np.percentile(lat, 50)), 3), "p95": round(float(np.percentile(lat, 95)), 3)},
+        "recall_at_1": round(float(hit.mean()), 4),
+        "per_band": per_band,
+        "bytes_per_face": {
+            "index_in_memory": round(graph_bytes / size, 1),
+            "rss_growth": round(index_rss / size, 1),
+            "rerank_store_on_disk": 2 * gallery.shape[1] if isinstance(index, HnswIndex) else 0,
+        },
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def _rss() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+def _saved_size(index, tmp: Path) -> int:
+    if isinstance(index, HnswIndex):
+        path = tmp / "graph.usearch"
+        index.index.save(str(path))
+        return path.stat().st_size
+    return index.nbytes()
