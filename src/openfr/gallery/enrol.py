@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import select
 
 from openfr.engine.batch import ImageResult, analyse_paths
@@ -118,18 +119,18 @@ def import_directory(
     for result in analyse_paths(list(pending), settings, pack_id=pack_id):
         batch.append(result)
         if len(batch) >= COMMIT_EVERY:
-            _commit(db, home, settings, gallery_id, space, batch, by_path, meta, report)
+            _commit(db, home, gallery_id, space, batch, by_path, meta, report)
             if progress:
                 progress(len(batch), len(entries))
             batch = []
     if batch:
-        _commit(db, home, settings, gallery_id, space, batch, by_path, meta, report)
+        _commit(db, home, gallery_id, space, batch, by_path, meta, report)
         if progress:
             progress(len(batch), len(entries))
     return report
 
 
-def _commit(db, home, settings, gallery_id, space, batch, by_path, meta, report) -> None:
+def _commit(db, home, gallery_id, space, batch, by_path, meta, report) -> None:
     with db.transaction() as session:
         subjects: dict[str, int] = {}
         new_templates: list[Template] = []
@@ -175,13 +176,7 @@ def _commit(db, home, settings, gallery_id, space, batch, by_path, meta, report)
             report.enrolled += 1
         session.flush()
         if db.is_postgres:
-            pgvector.write_embeddings(session, [(t.id, _vector(t)) for t in new_templates])
-
-
-def _vector(template: Template):
-    import numpy as np
-
-    return np.frombuffer(template.vector, dtype="<f4")
+            pgvector.write_embeddings(session, [(t.id, np.frombuffer(t.vector, dtype="<f4")) for t in new_templates])
 
 
 def _gate(result: ImageResult):
