@@ -205,3 +205,22 @@ def test_every_search_is_recorded_without_the_probe(database_url, tmp_path, engi
         GallerySearcher(db, operational).search(
             "custody", probe.embedding, context=SearchContext(actor="x", reason=" ")
         )
+
+
+@pytest.mark.parametrize("large_index", ["binary", "hnsw"])
+def test_large_gallery_index_is_saved_and_reused(tmp_path, engine, team, samples, large_index):
+    """Above exact_max_size the embedded store searches a saved, memory-mapped index; a new process (here: a
+    new searcher) opens it instead of rebuilding, and a deletion removes it."""
+    url = f"sqlite:///{tmp_path / 'openfr.db'}"
+    db, _, _ = _import(url, tmp_path, engine, team)
+    settings = Settings(
+        home=tmp_path, database_url=url, gallery={"exact_max_size": 0, "large_index": large_index, "rerank": 8}
+    )
+    probe = engine.probe(samples["yaoming"]).embedding
+    first = GallerySearcher(db, settings, tmp_path).search("custody", probe, top=3, context=CONTEXT)
+    saved = sorted(p.name for p in (tmp_path / "index").rglob("*") if p.is_file())
+    assert "stamp.json" in saved and len(saved) >= 4
+    again = GallerySearcher(db, settings, tmp_path).search("custody", probe, top=3, context=CONTEXT)
+    assert first == again and first[0].subject == team["yao"]
+    repository.delete_subject(db, tmp_path, "custody", team["yao"])
+    assert not (tmp_path / "index").exists() or not any((tmp_path / "index").rglob("*.npy"))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from openfr.gallery.index import ExactIndex, HnswIndex, build_index
+from openfr.gallery.index import BinaryIndex, ExactIndex, HnswIndex, build_index
 from openfr.gallery.synthetic import BANDS, FaceStatistics, impostor_stats, plant_mate
 from openfr.settings import GallerySettings, Settings
 
@@ -67,8 +67,27 @@ def test_hnsw_with_rerank_finds_the_exact_top1(stats):
     assert hits / len(queries) >= 0.95
 
 
-def test_index_kind_is_chosen_by_size(stats):
+def test_binary_codes_with_rerank_find_the_exact_top1(stats, tmp_path):
+    gallery, queries, _, _ = _gallery(stats, 20_000, 60)
+    ids = np.arange(len(gallery)) + 100
+    index = BinaryIndex(ids, gallery, rerank=300)
+    assert index.nbytes() / len(gallery) <= 600  # 64 B of code + 512 B of int8 + the id
+    index.save(tmp_path)
+    reloaded = BinaryIndex.load(tmp_path)  # memory-mapped, as a later process would open it
+    for q in queries:
+        truth = gallery @ q
+        for idx in (index, reloaded):
+            found, scores = idx.search(q, 5)
+            assert found[0] == ids[truth.argmax()]
+            assert scores[0] == pytest.approx(float(truth.max()), abs=2e-3)
+            assert np.all(np.diff(scores) <= 1e-6)
+
+
+def test_index_kind_is_chosen_by_size_and_setting(stats):
     gallery, _, _, _ = _gallery(stats, 300, 3)
     small = build_index(np.arange(300), gallery, Settings(gallery=GallerySettings(exact_max_size=300)))
     large = build_index(np.arange(300), gallery, Settings(gallery=GallerySettings(exact_max_size=299)))
-    assert isinstance(small, ExactIndex) and isinstance(large, HnswIndex)
+    graph = build_index(
+        np.arange(300), gallery, Settings(gallery=GallerySettings(exact_max_size=299, large_index="hnsw"))
+    )
+    assert isinstance(small, ExactIndex) and isinstance(large, BinaryIndex) and isinstance(graph, HnswIndex)

@@ -184,6 +184,16 @@ class GallerySettings(_Section):
             "about 0.01 of score noise."
         ),
     )
+    large_index: Literal["binary", "hnsw"] = Field(
+        "binary",
+        title="Index for large galleries",
+        description=(
+            "binary: sign-bit codes scanned in full, then re-ranked on int8 vectors (576 bytes/face; latency "
+            "grows linearly with the gallery, recall does not depend on how faces cluster). hnsw: usearch graph "
+            "(sub-linear latency, but it misses low-similarity mates on face embeddings). Measured trade-offs: "
+            "docs/benchmarks.md."
+        ),
+    )
     hnsw_connectivity: int = Field(
         16,
         ge=4,
@@ -198,10 +208,13 @@ class GallerySettings(_Section):
         description="Candidates explored per query. Higher improves recall and costs latency.",
     )
     rerank: int = Field(
-        100,
+        1000,
         ge=1,
-        title="Candidates re-ranked exactly",
-        description="How many HNSW candidates are re-scored against full-precision vectors before ranking.",
+        title="Candidates re-ranked",
+        description=(
+            "How many candidates of the large-gallery index are re-scored on the stored vectors before ranking. "
+            "More protects low-similarity mates (recall) and costs latency."
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from openfr.errors import BadInputError, EmbeddingSpaceError
 from openfr.gallery import pgvector
 from openfr.gallery.files import index_cache_dir
-from openfr.gallery.index import ExactIndex, HnswIndex, VectorIndex, build_index
+from openfr.gallery.index import BinaryIndex, ExactIndex, HnswIndex, VectorIndex, build_index
 from openfr.gallery.repository import get_gallery, load_templates
 from openfr.settings import Settings
 from openfr.store import Database, SearchRecord, Subject, Template
@@ -78,7 +78,7 @@ class GallerySearcher:
             folder.mkdir(parents=True)
             index.save(folder)
             np.save(folder / "owners.npy", data.subject_ids)
-            kind = "hnsw" if isinstance(index, HnswIndex) else "exact"
+            kind = {HnswIndex: "hnsw", BinaryIndex: "binary"}.get(type(index), "exact")
             (folder / "stamp.json").write_text(json.dumps({"stamp": stamp, "kind": kind}))
         return stamp, index, owner
 
@@ -92,7 +92,8 @@ class GallerySearcher:
             return None
         if saved["stamp"] != stamp:
             return None
-        index = HnswIndex.load(folder) if saved["kind"] == "hnsw" else ExactIndex.load(folder)
+        loader = {"hnsw": HnswIndex, "binary": BinaryIndex}.get(saved["kind"], ExactIndex)
+        index = loader.load(folder)
         owner = dict(zip(index.ids.tolist(), np.load(folder / "owners.npy").tolist(), strict=True))
         return stamp, index, owner
 
