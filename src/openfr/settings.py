@@ -188,7 +188,8 @@ class GallerySettings(_Section):
         "binary",
         title="Index for large galleries",
         description=(
-            "binary: sign-bit codes scanned in full, then re-ranked on int8 vectors (576 bytes/face; latency "
+            "binary: sign-bit codes scanned in full, a 10x shortlist re-scored on the query's projections, the "
+            "best re-ranked on int8 vectors (576 bytes/face; latency "
             "grows linearly with the gallery, recall does not depend on how faces cluster). hnsw: usearch graph "
             "(sub-linear latency, but it misses low-similarity mates on face embeddings). Measured trade-offs: "
             "docs/benchmarks.md."
@@ -208,7 +209,7 @@ class GallerySettings(_Section):
         description="Candidates explored per query. Higher improves recall and costs latency.",
     )
     rerank: int = Field(
-        1000,
+        400,
         ge=1,
         title="Candidates re-ranked",
         description=(

@@ -186,13 +186,21 @@ class BinaryIndex:
         return index
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        from openfr.gallery.hamming import hamming_to_all, nearest_rows, rerank_scores
+        from openfr.gallery.hamming import asymmetric_scores, hamming_scan, rerank_scores, rows_within
 
         if self.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        projected = ((query - self.mean) @ self.rotation.T).astype(np.float32)
         distances = np.empty(self.size, dtype=np.uint16)
-        hamming_to_all(self.codes, sign_codes(query[None, :], self.mean, self.rotation)[0], distances)
-        rows = nearest_rows(distances, max(k, self.rerank), self.codes.shape[1] * 64)
+        hamming_scan(self.codes, pack_signs(projected[None, :] > 0)[0], distances)
+        # Three stages, each more precise and run on fewer faces: Hamming on every code, the query's own
+        # projections on a shortlist, int8 vectors on the best `rerank` (then float16 on the last few).
+        wanted = max(k, self.rerank)
+        shortlist = rows_within(distances, wanted * _SHORTLIST_FACTOR, self.codes.shape[1] * 64)
+        table = (projected.reshape(-1, 8) @ _BYTE_SIGNS.T).astype(np.float32)
+        coarse = asymmetric_scores(self.codes.view(np.uint8), shortlist, table)
+        wanted = min(len(shortlist), wanted)
+        rows = np.sort(shortlist[np.argpartition(-coarse, wanted - 1)[:wanted]])
         scores = rerank_scores(self.matrix, rows, np.ascontiguousarray(query, dtype=np.float32)) / self.scale
         order = np.argsort(-scores, kind="stable")[: max(k, _FINAL)]
         rows, scores = rows[order], scores[order]
@@ -241,6 +249,9 @@ class BinaryIndex:
 
 
 _FINAL = 32  # candidates whose order is settled on float16 copies
+_SHORTLIST_FACTOR = 10  # Hamming shortlist = this many times the int8 re-rank count
+# +1/-1 for each of the 8 bits of every byte value, most significant bit first (np.packbits' order).
+_BYTE_SIGNS = (((np.arange(256)[:, None] >> np.arange(7, -1, -1)) & 1) * 2 - 1).astype(np.float32)
 
 
 def random_rotation(dim: int, seed: int = 20261122) -> np.ndarray:
@@ -252,7 +263,11 @@ def random_rotation(dim: int, seed: int = 20261122) -> np.ndarray:
 
 def sign_codes(vectors: np.ndarray, mean: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     """One bit per rotated dimension (above the rotated gallery mean or not), packed into 64-bit words."""
-    bits = np.packbits((vectors - mean) @ rotation.T > 0, axis=1)
+    return pack_signs((vectors - mean) @ rotation.T > 0)
+
+
+def pack_signs(positive: np.ndarray) -> np.ndarray:
+    bits = np.packbits(positive, axis=1)
     pad = (-bits.shape[1]) % 8
     if pad:
         bits = np.pad(bits, ((0, 0), (0, pad)))
