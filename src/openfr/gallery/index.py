@@ -162,7 +162,7 @@ class BinaryIndex:
     differ in 50% +- 2.2%, so it lands among the nearest few hundred codes even in ten million.
     """
 
-    def __init__(self, ids: np.ndarray, vectors: np.ndarray | None = None, *, rerank: int = 1000, mean=None):
+    def __init__(self, ids: np.ndarray, vectors: np.ndarray | None = None, *, rerank: int = 400, mean=None):
         self.ids = np.asarray(ids, dtype=np.int64)
         self.size = len(self.ids)
         self.rerank = rerank
@@ -176,7 +176,7 @@ class BinaryIndex:
 
     @classmethod
     def from_parts(
-        cls, ids, codes, matrix, scale: float, mean, rotation, rerank: int = 1000, exact: np.ndarray | None = None
+        cls, ids, codes, matrix, scale: float, mean, rotation, rerank: int = 400, exact: np.ndarray | None = None
     ) -> BinaryIndex:
         """`exact`: float16 rows (row i = ids[i]) for the final ordering; a memory-mapped file keeps them out
         of RAM, since only a few dozen rows are read per query."""
