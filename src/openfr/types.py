@@ -6,7 +6,7 @@ nothing downstream re-derives what an earlier stage measured.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -78,7 +78,6 @@ class Face:
     landmark_scheme: str = "scrfd5"
     quality: Quality | None = None
     embedding: Embedding | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def width(self) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from openfr.errors import ConfigurationError, LicenceRefusedError, ModelIntegrityError
+from openfr.errors import LicenceRefusedError, ModelIntegrityError
 
 if TYPE_CHECKING:
     from openfr.engine.detect import Detector
@@ -161,8 +161,3 @@ def scrfd_arcface(detector: Path, embedder: Path, settings: Settings) -> tuple[D
 def space_id(pack_id: str, embedder_sha256: str) -> str:
     """Embedding-space id: the pack plus the embedder weights' digest, so changed weights = new space."""
     return f"{pack_id}@{embedder_sha256[:12]}"
-
-
-def require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConfigurationError(message)
