@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openfr.gallery.index import BinaryIndex, ExactIndex, HnswIndex, random_rotation, sign_codes
+from openfr.gallery.index import BinaryIndex, ExactIndex, HnswIndex, random_rotation, sign_codes, split_codes
 from openfr.gallery.synthetic import BANDS, FaceStatistics, plant_mate
 from openfr.settings import Settings
 
@@ -71,7 +71,10 @@ def run(size: int, settings: Settings, stats: FaceStatistics, *, probes: int = 6
     np.arange(size, dtype=np.int64)
     with tempfile.TemporaryDirectory() as tmp:
         if size > cfg.exact_max_size and cfg.large_index == "binary":
-            kind = f"binary codes (64 B) + int8 re-rank of {cfg.rerank} + float16 (memory-mapped) final order"
+            kind = (
+                f"binary codes (64 B, {cfg.shortlist_share:.1%} shortlist) + int8 re-rank of {cfg.rerank}"
+                " + float16 (memory-mapped) final order"
+            )
             index, truth, generate_s, build_s, index_rss = _binary_streamed(
                 size, stats, rng, mates, probe_vectors, cfg, Path(tmp)
             )
@@ -186,14 +189,16 @@ def _binary_streamed(size, stats, rng, mates, probe_vectors, cfg, tmp: Path, chu
     exact.flush()
     index = BinaryIndex.from_parts(
         np.arange(size, dtype=np.int64),
-        codes,
+        split_codes(codes),
         matrix,
         scale,
         stats.mean,
         rotation,
-        cfg.rerank,
-        np.load(tmp / "rerank.npy", mmap_mode="r"),
+        rerank=cfg.rerank,
+        shortlist_share=cfg.shortlist_share,
+        exact=np.load(tmp / "rerank.npy", mmap_mode="r"),
     )
+    del codes
     return index, truth, generate_s, build_s, _rss() - rss_before
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from openfr.errors import BadInputError, EmbeddingSpaceError
 from openfr.gallery import pgvector
 from openfr.gallery.files import index_cache_dir
-from openfr.gallery.index import BinaryIndex, ExactIndex, HnswIndex, VectorIndex, build_index
+from openfr.gallery.index import INDEX_FORMAT, BinaryIndex, ExactIndex, HnswIndex, VectorIndex, build_index
 from openfr.gallery.repository import get_gallery, load_templates
 from openfr.settings import Settings
 from openfr.store import Database, SearchRecord, Subject, Template
@@ -61,7 +61,7 @@ class GallerySearcher:
         self._indexes: dict[int, tuple[list, VectorIndex, dict[int, int]]] = {}
 
     def _index(self, session, gallery) -> tuple[VectorIndex, dict[int, int]]:
-        stamp = [*_stamp(session, gallery.id), gallery.space]
+        stamp = [*_stamp(session, gallery.id), gallery.space, INDEX_FORMAT]
         cached = self._indexes.get(gallery.id)
         if cached is None or cached[0] != stamp:
             cached = self._load_saved(gallery.id, stamp) or self._build(session, gallery, stamp)
