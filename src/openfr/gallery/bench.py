@@ -72,7 +72,8 @@ def run(size: int, settings: Settings, stats: FaceStatistics, *, probes: int = 6
     with tempfile.TemporaryDirectory() as tmp:
         if size > cfg.exact_max_size and cfg.large_index == "binary":
             kind = (
-                f"binary codes (64 B, {cfg.shortlist_share:.1%} shortlist) + int8 re-rank of {cfg.rerank}"
+                f"binary codes (64 B, {cfg.shortlist_share:.1%} shortlist) + int8 re-rank of"
+                f" {max(cfg.rerank, size // 2500)}"
                 " + float16 (memory-mapped) final order"
             )
             index, truth, generate_s, build_s, index_rss = _binary_streamed(

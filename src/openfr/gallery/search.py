@@ -116,7 +116,7 @@ class GallerySearcher:
                     "Search with the same model pack, or re-embed the gallery"
                 )
             wanted = top * _HITS_PER_CANDIDATE
-            if self.db.is_postgres:
+            if self.db.is_postgres and self.settings.gallery.postgres_search == "pgvector":
                 ids, scores = pgvector.search(
                     session,
                     gallery.id,
