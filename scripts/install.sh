@@ -20,6 +20,9 @@ if [ ! -f "$stamp" ]; then
   # face_recognition is only the benchmark's point of comparison. --no-deps: it pins the source-only
   # 'dlib' distribution (a long compile), whose module dlib-bin above already provides.
   .venv/bin/python -m pip install --quiet --no-deps "face_recognition==1.3.0"
+  # The face tracker (Roboflow's trackers: ByteTrack). --no-deps: it requires opencv-python, whose cv2
+  # would clash with opencv-python-headless above; its other needs are in pyproject.toml.
+  .venv/bin/python -m pip install --quiet --no-deps "trackers==2.6.1"
   rm -f .venv/.openfr-installed-*
   touch "$stamp"
 fi

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import typer
 
-from openfr.cli import bench_cmds, demo_cmd, engine_cmds, evaluate_cmds, gallery_cmds, models_cmds
+from openfr.cli import (
+    bench_cmds,
+    demo_cmd,
+    deployment_cmds,
+    engine_cmds,
+    evaluate_cmds,
+    gallery_cmds,
+    live_cmds,
+    models_cmds,
+)
 
 app = typer.Typer(
     name="openfr",
@@ -19,12 +28,15 @@ app.command()(engine_cmds.detect)
 app.command()(engine_cmds.embed)
 app.command()(engine_cmds.compare)
 app.command()(gallery_cmds.search)
+app.command()(live_cmds.watch)
 app.command()(models_cmds.models)
 app.command()(demo_cmd.demo)
 app.add_typer(models_cmds.config_app, name="config")
 app.add_typer(gallery_cmds.gallery_app, name="gallery")
 app.add_typer(evaluate_cmds.evaluate_app, name="evaluate")
 app.add_typer(bench_cmds.bench_app, name="bench")
+app.add_typer(deployment_cmds.deployment_app, name="deployment")
+app.add_typer(deployment_cmds.alert_app, name="alert")
 
 
 def main() -> None:

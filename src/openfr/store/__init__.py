@@ -1,7 +1,19 @@
-"""The identity store: subjects, their source images (with provenance and legal basis), templates and
-galleries, in SQLite (embedded default, WAL mode) or PostgreSQL with pgvector."""
+"""The store: subjects, their source images (with provenance and legal basis), templates and galleries; live
+deployments, their watchlist snapshots and alerts. SQLite (embedded default, WAL mode) or PostgreSQL."""
 
 from openfr.store.db import Database, open_database
+from openfr.store.live import Alert, Deployment, WatchlistEntry
 from openfr.store.models import Gallery, SearchRecord, SourceImage, Subject, Template
 
-__all__ = ["Database", "Gallery", "SearchRecord", "SourceImage", "Subject", "Template", "open_database"]
+__all__ = [
+    "Alert",
+    "Database",
+    "Deployment",
+    "Gallery",
+    "SearchRecord",
+    "SourceImage",
+    "Subject",
+    "Template",
+    "WatchlistEntry",
+    "open_database",
+]

@@ -1,0 +1,1 @@
+"""Live facial recognition: camera sources, tracking, best shots, watchlist matching, alerts, deployments."""

@@ -1,0 +1,115 @@
+"""SQLAlchemy models of live facial recognition: deployments, their watchlist snapshots and alerts.
+
+A deployment is the unit of authorisation (who approved scanning whom, where, when and why). Its watchlist
+is a snapshot taken at authorisation: each entry copies the subject's details, the provenance of the image and
+the template, so that later changes to the gallery cannot alter what a running deployment looks for, and so
+that the whole snapshot can be erased on schedule. Alerts keep the evidence an operator needs to adjudicate
+(face crop, score, camera, time, track) and the decisions taken on them. Nothing here describes a face that
+matched nothing: only aggregate counters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from openfr.store.models import Base, utcnow
+
+STATES = ("draft", "authorised", "live", "closed")
+CATEGORIES = (
+    "wanted-serious-offence",  # wanted by the police or courts for a serious offence
+    "wanted-court-order",  # subject to a court order or bail condition relevant to the location
+    "missing-person",  # missing, including children at risk
+    "vulnerable-person",  # at risk of harm to themselves or others
+)
+NOTICES = ("signage", "leaflets", "web-page", "social-media", "press-release")
+OUTCOMES = (
+    "not-engaged",  # no officer engaged (e.g. could not be located in time)
+    "engaged-not-the-person",  # engaged: the person was not the subject (a false alert found on the street)
+    "engaged-no-further-action",  # the subject, no further action
+    "engaged-arrest",  # the subject, arrested
+    "engaged-safeguarding",  # the subject, safeguarded (missing or vulnerable person)
+    "engaged-other",  # the subject, other outcome (see note)
+)
+
+
+class Deployment(Base):
+    __tablename__ = "deployments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="draft")
+    grounds: Mapped[str] = mapped_column(Text)  # why this deployment is necessary and proportionate
+    categories: Mapped[list[str]] = mapped_column(JSON)  # approved watchlist categories (CATEGORIES)
+    source_gallery: Mapped[str] = mapped_column(String(200))  # where the snapshot is drawn from
+    location: Mapped[str] = mapped_column(Text)
+    location_rationale: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    cameras: Mapped[list[dict[str, Any]]] = mapped_column(JSON)  # [{"name": ..., "source": ...}]
+    threshold: Mapped[float] = mapped_column(Float)
+    consistent_shots: Mapped[int] = mapped_column(Integer, default=1)
+    public_notice: Mapped[dict[str, str]] = mapped_column(JSON)  # kind (NOTICES) -> what was done
+    space: Mapped[str | None] = mapped_column(String(100))  # embedding space of the snapshot
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    authorised_by: Mapped[str | None] = mapped_column(String(200))
+    authorised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    authorisation_note: Mapped[str | None] = mapped_column(Text)
+    live_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    close_reason: Mapped[str | None] = mapped_column(Text)
+    snapshot_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per camera: frames, faces, tracks
+    entries: Mapped[list[WatchlistEntry]] = relationship(back_populates="deployment", passive_deletes=True)
+
+
+class WatchlistEntry(Base):
+    """One image of one subject in a deployment's snapshot, with its provenance and template."""
+
+    __tablename__ = "watchlist_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    subject_ref: Mapped[str] = mapped_column(String(200))  # the subject's external id in the gallery
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(100))
+    legal_basis: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)  # where the subject record came from
+    image_sha256: Mapped[str] = mapped_column(String(64))
+    image_provenance: Mapped[str] = mapped_column(Text)
+    image_path: Mapped[str] = mapped_column(String(300))  # the snapshot's own copy, relative to $OPENFR_HOME
+    space: Mapped[str] = mapped_column(String(100))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
+    deployment: Mapped[Deployment] = relationship(back_populates="entries")
+
+
+class Alert(Base):
+    """A possible match: a prompt for an operator, never an identification by itself."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("watchlist_entries.id", ondelete="SET NULL"))
+    subject_ref: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(100))
+    camera: Mapped[str] = mapped_column(String(200))
+    track: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    quality: Mapped[dict[str, Any]] = mapped_column(JSON)
+    frame: Mapped[int] = mapped_column(Integer)  # index of the frame in the camera's stream
+    stream_time: Mapped[float] = mapped_column(Float)  # seconds into the stream
+    first_usable_frame: Mapped[int] = mapped_column(Integer)  # when the face first became usable
+    time_to_alert_ms: Mapped[float] = mapped_column(Float)  # first usable frame seen -> alert stored
+    crop_path: Mapped[str | None] = mapped_column(String(300))  # face crop from the frame, under $OPENFR_HOME
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | confirmed | rejected
+    adjudicated_by: Mapped[str | None] = mapped_column(String(200))
+    adjudicated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(50))  # OUTCOMES
+    outcome_note: Mapped[str | None] = mapped_column(Text)
+    outcome_by: Mapped[str | None] = mapped_column(String(200))
+    outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
