@@ -49,21 +49,26 @@ def _main_face(image: np.ndarray, engine) -> np.ndarray:
 
 class ClipServer:
     """Serves a file over HTTP. mode 'drop': the first request gets only the first half and the connection
-    is cut (a camera dropping mid-stream); later requests get the whole file."""
+    is cut (a camera dropping mid-stream); 'stall': the first request gets the first half and then nothing,
+    with the connection held open (a frozen camera). Later requests get the whole file."""
 
     def __init__(self, clip: Path, mode: str = "whole"):
         data, state = clip.read_bytes(), {"requests": 0}
+        stop = self._stop = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 state["requests"] += 1
-                cut = mode == "drop" and state["requests"] == 1
+                cut = mode in ("drop", "stall") and state["requests"] == 1
                 body = data[: len(data) // 2] if cut else data
                 self.send_response(200)
                 self.send_header("Content-Type", "video/mp2t")
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(body)
+                    self.wfile.flush()
+                    if cut and mode == "stall":
+                        stop.wait(60)  # hold the connection open, sending nothing
                 self.close_connection = True
 
             def log_message(self, *args):
@@ -79,6 +84,7 @@ class ClipServer:
         return self
 
     def __exit__(self, *exc) -> None:
+        self._stop.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -215,14 +215,15 @@ def _watchlist(engine, samples, subject="yao") -> Watchlist:
     return Watchlist([WatchEntry(subject, None, "watch", None)], face.embedding.vector[None, :], engine.space)
 
 
-def test_a_camera_that_drops_mid_stream_is_reconnected(tmp_path, samples, engine):
+@pytest.mark.parametrize("fault", ["drop", "stall"])
+def test_a_camera_that_drops_or_freezes_mid_stream_is_reconnected(tmp_path, samples, engine, fault):
     from openfr.live.decision import DecisionPolicy
 
     ts = team_clip(tmp_path / "team.ts", samples)
-    settings = Settings(home=tmp_path, live=LiveSettings(open_timeout_s=5, stall_timeout_s=5))
+    settings = Settings(home=tmp_path, live=LiveSettings(open_timeout_s=5, stall_timeout_s=2))
     health: list[str] = []
     found = []
-    with ClipServer(ts, mode="drop") as server:
+    with ClipServer(ts, mode=fault) as server:
         source = open_source(server.url, settings, lambda state, detail: health.append(state))
         worker = CameraWorker(
             "door",
@@ -305,3 +306,60 @@ def save_image(array: np.ndarray, path: Path) -> None:
     from PIL import Image
 
     Image.fromarray(array).save(path)
+
+
+def test_deployment_commands_from_draft_to_statistics(tmp_path, svc, clip):
+    """The same lifecycle through the CLI, as a force's scripts would drive it."""
+    import os
+
+    env = {**os.environ, "OPENFR_HOME": str(svc.home), "OPENFR_ENGINE__WORKERS": "1"}
+
+    def openfr(*args: str, user: str = "officer-a") -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [sys.executable, "-m", "openfr", *args], capture_output=True, text=True, timeout=300, env=env
+        )
+        return done
+
+    base = [
+        "deployment",
+        "create",
+        "market-day",
+        "--grounds",
+        "wanted offenders expected",
+        "--category",
+        "wanted-serious-offence",
+        "--gallery",
+        "custody",
+        "--location",
+        "market square",
+        "--location-reason",
+        "intelligence of offenders attending",
+        "--camera",
+        f"north={clip}",
+        "--notice",
+        "signage=signs at each entrance",
+        "--hours",
+        "2",
+        "--json",
+    ]
+    missing_notice = openfr(*[a for a in base if a not in ("--notice", "signage=signs at each entrance")])
+    assert missing_notice.returncode == 2 and "public notice" in missing_notice.stderr
+    assert openfr(*base, "--user", "officer-a").returncode == 0
+    same = openfr("deployment", "authorise", "market-day", "--user", "officer-a")
+    assert same.returncode == 2 and "other than the one who created it" in same.stderr
+    ok = openfr("deployment", "authorise", "market-day", "--user", "inspector-b", "--note", "approved", "--json")
+    assert json.loads(ok.stdout)["watchlist_entries"] == 1
+    run = openfr("deployment", "run", "market-day", "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["cameras"]["north"]["alerts"] == 1
+    listed = [json.loads(line) for line in openfr("alert", "list", "market-day").stdout.splitlines()]
+    assert [(a["subject"], a["state"]) for a in listed] == [("yao", "pending")]
+    alert_id = str(listed[0]["id"])
+    assert openfr("alert", "decide", alert_id, "--confirm", "--user", "operator-d").returncode == 0
+    assert openfr("alert", "outcome", alert_id, "engaged-no-further-action", "--user", "pc-c").returncode == 0
+    bad = openfr("alert", "outcome", alert_id, "shot-on-sight", "--user", "pc-c")
+    assert bad.returncode == 2 and "outcome must be one of" in bad.stderr
+    stats = json.loads(openfr("deployment", "stats", "market-day").stdout)
+    assert (stats["alerts"], stats["confirmed"], stats["outcomes"]) == (1, 1, {"engaged-no-further-action": 1})
+    assert openfr("deployment", "close", "market-day").returncode == 0
+    assert json.loads(openfr("deployment", "list", "--json").stdout)["deployments"][0]["state"] == "closed"

@@ -41,13 +41,17 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 @guarded
 def create(
     name: Annotated[str, typer.Argument(help="A unique name, e.g. 'oxford-circus-2026-11-22'.")],
-    grounds: Annotated[str, typer.Option(help="Why the deployment is necessary and proportionate.")],
-    category: Annotated[list[str], typer.Option(help="Approved watchlist category (repeat).")],
-    gallery: Annotated[str, typer.Option(help="Gallery the watchlist snapshot is drawn from.")],
-    location: Annotated[str, typer.Option(help="Where the cameras are.")],
-    location_reason: Annotated[str, typer.Option(help="Why this location was chosen.")],
-    camera: Annotated[list[str], typer.Option(help="NAME=SOURCE (file, rtsp:// or http:// URL, webcam index).")],
-    notice: Annotated[list[str], typer.Option(help="KIND=DETAIL of public notice given (signage, leaflets, ...).")],
+    grounds: Annotated[str, typer.Option(help="Why the deployment is necessary and proportionate.")] = "",
+    category: Annotated[list[str] | None, typer.Option(help="Approved watchlist category (repeat).")] = None,
+    gallery: Annotated[str, typer.Option(help="Gallery the watchlist snapshot is drawn from.")] = "",
+    location: Annotated[str, typer.Option(help="Where the cameras are.")] = "",
+    location_reason: Annotated[str, typer.Option(help="Why this location was chosen.")] = "",
+    camera: Annotated[
+        list[str] | None, typer.Option(help="NAME=SOURCE (file, rtsp:// or http:// URL, webcam index); repeat.")
+    ] = None,
+    notice: Annotated[
+        list[str] | None, typer.Option(help="KIND=DETAIL of public notice given (signage, leaflets, ...); repeat.")
+    ] = None,
     start: Annotated[str | None, typer.Option(help="Start, ISO date-time (UTC unless an offset is given).")] = None,
     end: Annotated[str | None, typer.Option(help="End, ISO date-time.")] = None,
     hours: Annotated[float, typer.Option(help="Window length when --end is not given.")] = 8.0,
@@ -65,15 +69,15 @@ def create(
     plan = deployments.DeploymentPlan(
         name=name,
         grounds=grounds,
-        categories=category,
+        categories=category or [],
         source_gallery=gallery,
         location=location,
         location_rationale=location_reason,
         starts_at=starts,
         ends_at=ends,
-        cameras=_pairs(camera, "--camera"),
+        cameras=_pairs(camera or [], "--camera"),
         threshold=threshold if threshold is not None else svc.engine.threshold,
-        public_notice=_pairs(notice, "--notice"),
+        public_notice=_pairs(notice or [], "--notice"),
         created_by=user or getpass.getuser(),
         consistent_shots=shots,
     )

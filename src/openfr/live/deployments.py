@@ -61,6 +61,8 @@ class DeploymentPlan:
         for text, label in ((self.grounds, "grounds"), (self.location, "location")):
             if not text.strip():
                 p.append(f"{label} must be given")
+        if not self.source_gallery.strip():
+            p.append("the gallery to draw the watchlist from must be named")
         if not self.location_rationale.strip():
             p.append("the reason for choosing the location must be given")
         unknown = sorted(set(self.categories) - set(CATEGORIES))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from openfr.bus import InProcessBus
 from openfr.live import deployments
@@ -34,7 +35,8 @@ def run_deployment(
     bus = bus or InProcessBus()
     stop = stop or threading.Event()
     with svc.db.transaction() as session:
-        deployments.close_expired(session)
+        deployments.close_expired(session)  # housekeeping first: expired windows close, old snapshots go
+        deployments.purge_snapshots(session, svc.home, timedelta(hours=svc.settings.live.snapshot_retention_hours))
         deployment = deployments.get(session, name)
         deployments.go_live(deployment)
         deployment_id, ends_at = deployment.id, deployments.aware(deployment.ends_at)

@@ -96,6 +96,7 @@ class VideoSource:
         self.corrupt_packets = 0
         self.dropped_frames = 0
         self.connections = 0
+        self._index, self._delivered = 0, False  # frames so far; whether this connection delivered any
 
     def frames(self, until: Callable[[], bool] | None = None) -> Iterator[Frame]:
         """Frames until the source ends or fails for good; `until()` is also checked while no frame comes
@@ -126,14 +127,15 @@ class VideoSource:
             self._on_health(state, detail)
 
     def _run(self) -> None:
-        index, failures, started = 0, 0, time.monotonic()
+        failures, started = 0, time.monotonic()
         backoff = self.policy.backoff_initial_s
         try:
             while not self._stop.is_set():
+                self._delivered = False
                 try:
-                    index, delivered = self._decode(index, started)
-                except Exception as exc:
-                    delivered, detail = False, f"{type(exc).__name__}: {exc}"
+                    self._decode(started)
+                except Exception as exc:  # any FFmpeg or network failure: reconnect, or give up
+                    detail = f"{type(exc).__name__}: {exc}"
                 else:
                     detail = "stream ended"
                     if not self.spec.live:
@@ -141,8 +143,9 @@ class VideoSource:
                         return
                 if self._stop.is_set():
                     return
-                failures = 0 if delivered else failures + 1
-                if delivered:
+                # A connection that delivered frames before it failed resets the count and the pause.
+                failures = 0 if self._delivered else failures + 1
+                if self._delivered:
                     backoff = self.policy.backoff_initial_s
                 if self.policy.max_attempts is not None and failures >= self.policy.max_attempts:
                     self._set_health("failed", detail)
@@ -166,11 +169,10 @@ class VideoSource:
         # callback, so a stream that stops sending raises within stall_timeout_s and is reopened.
         return av.open(self.spec.location, timeout=(self.policy.open_timeout_s, self.policy.stall_timeout_s))
 
-    def _decode(self, index: int, started: float) -> tuple[int, bool]:
-        """Decode one connection until it ends; returns (next frame index, whether any frame came)."""
+    def _decode(self, started: float) -> None:
+        """Decode one connection until it ends or fails; self._index and self._delivered follow progress."""
         import av
 
-        delivered = False
         with self._open() as container:
             self.connections += 1
             stream = container.streams.video[0]
@@ -192,12 +194,11 @@ class VideoSource:
                         t = frame.time - base
                         if self.policy.realtime:
                             self._stop.wait(max(0.0, started + t - time.monotonic()))
-                    self._put(Frame(index, t, frame.to_ndarray(format="rgb24"), time.monotonic()))
-                    index += 1
-                    if not delivered:
-                        delivered = True
+                    self._put(Frame(self._index, t, frame.to_ndarray(format="rgb24"), time.monotonic()))
+                    self._index += 1
+                    if not self._delivered:
+                        self._delivered = True
                         self._set_health("healthy", f"connected ({stream.codec_context.name})")
-        return index, delivered
 
     def _put(self, frame: Frame | None) -> None:
         while True:
