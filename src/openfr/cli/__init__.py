@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from openfr.cli import (
+    audit_cmds,
     bench_cmds,
     demo_cmd,
     deployment_cmds,
@@ -37,6 +38,7 @@ app.add_typer(evaluate_cmds.evaluate_app, name="evaluate")
 app.add_typer(bench_cmds.bench_app, name="bench")
 app.add_typer(deployment_cmds.deployment_app, name="deployment")
 app.add_typer(deployment_cmds.alert_app, name="alert")
+app.add_typer(audit_cmds.audit_app, name="audit")
 
 
 def main() -> None:

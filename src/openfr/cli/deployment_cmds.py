@@ -138,12 +138,16 @@ def run(name: NameArg, json: JsonFlag = False) -> None:
 
 @deployment_app.command("close")
 @guarded
-def close(name: NameArg, reason: Annotated[str, typer.Option(help="Why it is closed.")] = "closed by operator") -> None:
+def close(
+    name: NameArg,
+    reason: Annotated[str, typer.Option(help="Why it is closed.")] = "closed by operator",
+    user: UserOption = "",
+) -> None:
     from openfr.live import deployments
 
     svc = services()
     with svc.db.transaction() as session:
-        deployments.close(deployments.get(session, name), reason)
+        deployments.close(deployments.get(session, name), reason, actor=user or getpass.getuser())
     err.print(f"deployment {name} closed")
 
 

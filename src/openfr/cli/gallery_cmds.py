@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import time
 from pathlib import Path
 from typing import Annotated
@@ -56,7 +57,7 @@ def import_(
             gallery_name=name,
             directory=directory,
             manifest=manifest,
-            created_by=created_by,
+            created_by=created_by or getpass.getuser(),
             pack_id=pack,
             progress=advance,
         )
@@ -101,11 +102,15 @@ def list_(json: JsonFlag = False) -> None:
 def delete_subject(
     name: NameArg,
     subject: Annotated[str, typer.Argument(help="The subject's id in the gallery.")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the audit trail), e.g. 'no further action'.")] = "",
+    user: Annotated[str, typer.Option(help="Who is deleting (default: the login name).")] = "",
     json: JsonFlag = False,
 ) -> None:
     """Delete a subject with all its images, templates and index entries, in one transaction."""
+    import getpass
+
     svc = services()
-    result = repository.delete_subject(svc.db, svc.home, name, subject)
+    result = repository.delete_subject(svc.db, svc.home, name, subject, actor=user or getpass.getuser(), reason=reason)
     if json:
         emit(result)
     else:
@@ -119,7 +124,17 @@ def reembed(name: NameArg, json: JsonFlag = False, pack: PackOption = None) -> N
     from openfr.gallery.reembed import reembed_gallery
 
     svc = services(pack)
-    result = reembed_gallery(svc.db, svc.home, svc.settings, gallery_name=name, space=svc.engine.space, pack_id=pack)
+    import getpass
+
+    result = reembed_gallery(
+        svc.db,
+        svc.home,
+        svc.settings,
+        gallery_name=name,
+        space=svc.engine.space,
+        pack_id=pack,
+        actor=getpass.getuser(),
+    )
     if json:
         emit(result)
     else:

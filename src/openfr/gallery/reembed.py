@@ -14,12 +14,20 @@ from sqlalchemy import delete, select
 from openfr.engine.batch import analyse_paths
 from openfr.gallery import files, pgvector
 from openfr.gallery.repository import get_gallery
+from openfr.governance import audit
 from openfr.settings import Settings
 from openfr.store import Database, SourceImage, Subject, Template
 
 
 def reembed_gallery(
-    db: Database, home: Path, settings: Settings, *, gallery_name: str, space: str, pack_id: str | None = None
+    db: Database,
+    home: Path,
+    settings: Settings,
+    *,
+    gallery_name: str,
+    space: str,
+    pack_id: str | None = None,
+    actor: str = "system",
 ) -> dict:
     with db.transaction() as session:
         gallery = get_gallery(session, gallery_name)
@@ -67,6 +75,17 @@ def reembed_gallery(
             session.get(SourceImage, image_id).stored_path = None  # type: ignore[union-attr]
         gallery.space = space
         session.flush()
+        audit.record(
+            session,
+            actor,
+            "gallery.reembed",
+            f"gallery:{gallery_name}",
+            "",
+            old_space=old_space,
+            new_space=space,
+            templates=len(vectors),
+            rejected=len(lost),
+        )
         if db.is_postgres:
             pgvector.write_embeddings(session, [(t.id, v) for t, v in new])
         still = set(session.scalars(select(SourceImage.stored_path).where(SourceImage.stored_path.in_(lost_paths))))

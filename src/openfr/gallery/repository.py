@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from openfr.errors import BadInputError, EmbeddingSpaceError
 from openfr.gallery import files
+from openfr.governance import audit
 from openfr.store import Database, Gallery, SourceImage, Subject, Template
 
 
@@ -81,7 +82,9 @@ def gallery_stats(session: Session) -> list[dict]:
     return out
 
 
-def delete_subject(db: Database, home: Path, gallery_name: str, external_id: str) -> dict:
+def delete_subject(
+    db: Database, home: Path, gallery_name: str, external_id: str, *, actor: str = "system", reason: str = ""
+) -> dict:
     """Remove a subject, its images, templates and index entries in one transaction, then its files."""
     with db.transaction() as session:
         gallery = get_gallery(session, gallery_name)
@@ -105,6 +108,16 @@ def delete_subject(db: Database, home: Path, gallery_name: str, external_id: str
         session.execute(delete(SourceImage).where(SourceImage.subject_id == subject.id))
         session.execute(delete(Subject).where(Subject.id == subject.id))
         session.flush()
+        audit.record(
+            session,
+            actor,
+            "subject.delete",
+            f"gallery:{gallery_name}",
+            reason,
+            subject=external_id,
+            images=len(paths),
+            templates=n_templates,
+        )
         still = set(session.scalars(select(SourceImage.stored_path).where(SourceImage.stored_path.in_(paths))))
     db.purge_freed_pages()
     files.forget_index(home, gallery_id)

@@ -19,6 +19,7 @@ from openfr.gallery import pgvector
 from openfr.gallery.files import index_cache_dir
 from openfr.gallery.index import INDEX_FORMAT, BinaryIndex, ExactIndex, HnswIndex, VectorIndex, build_index
 from openfr.gallery.repository import get_gallery, load_templates
+from openfr.governance import audit
 from openfr.settings import Settings
 from openfr.store import Database, SearchRecord, Subject, Template
 from openfr.types import Embedding
@@ -149,17 +150,28 @@ class GallerySearcher:
                 Candidate(rank=i, subject=labels[s][0], score=float(score), name=labels[s][1])
                 for i, (s, score) in enumerate(ranked, 1)
             ]
-            session.add(
-                SearchRecord(
-                    actor=context.actor,
-                    mode=context.mode,
-                    reason=context.reason,
-                    crime_ref=context.crime_ref,
-                    gallery=gallery_name,
-                    space=gallery.space,
-                    probe_quality=probe_quality,
-                    candidates=[{"subject": c.subject, "score": round(c.score, 4)} for c in candidates],
-                )
+            record = SearchRecord(
+                actor=context.actor,
+                mode=context.mode,
+                reason=context.reason,
+                crime_ref=context.crime_ref,
+                gallery=gallery_name,
+                space=gallery.space,
+                probe_quality=probe_quality,
+                candidates=[{"subject": c.subject, "score": round(c.score, 4)} for c in candidates],
+            )
+            session.add(record)
+            session.flush()
+            audit.record(
+                session,
+                context.actor,
+                "search",
+                f"gallery:{gallery_name}",
+                context.reason,
+                mode=context.mode,
+                crime_ref=context.crime_ref,
+                search_id=record.id,
+                candidates=len(candidates),
             )
         return candidates
 

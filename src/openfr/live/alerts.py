@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from openfr.bus import InProcessBus
 from openfr.errors import BadInputError
+from openfr.governance import audit
 from openfr.live.deployments import now_utc
 from openfr.live.worker import AlertEvidence
 from openfr.store import Alert, Database, Deployment
@@ -103,6 +104,15 @@ def adjudicate(session: Session, alert_id: int, *, confirmed: bool, user: str, n
         alert.outcome_note = note
     if not confirmed:
         alert.outcome = "not-engaged"  # a rejected alert is never acted on
+    audit.record(
+        session,
+        user,
+        "alert.confirm" if confirmed else "alert.reject",
+        f"alert:{alert.id}",
+        note,
+        deployment_id=alert.deployment_id,
+        score=round(alert.score, 4),
+    )
     return alert
 
 
@@ -116,6 +126,7 @@ def record_outcome(session: Session, alert_id: int, *, outcome: str, user: str, 
     alert.outcome, alert.outcome_by, alert.outcome_at = outcome, user, now_utc()
     if note:
         alert.outcome_note = note
+    audit.record(session, user, "alert.outcome", f"alert:{alert.id}", note, outcome=outcome)
     return alert
 
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from openfr.errors import BadInputError
+from openfr.governance import audit
 from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry
 from openfr.store.live import CATEGORIES, NOTICES
@@ -109,6 +110,20 @@ def create(session: Session, plan: DeploymentPlan, *, min_threshold: float) -> D
     )
     session.add(deployment)
     session.flush()
+    audit.record(
+        session,
+        plan.created_by,
+        "deployment.create",
+        f"deployment:{plan.name}",
+        plan.grounds,
+        categories=deployment.categories,
+        location=plan.location,
+        threshold=plan.threshold,
+        starts_at=deployment.starts_at.isoformat(),
+        ends_at=deployment.ends_at.isoformat(),
+        cameras=sorted(plan.cameras),
+        public_notice=sorted(plan.public_notice),
+    )
     return deployment
 
 
@@ -171,10 +186,20 @@ def authorise(session: Session, home: Path, deployment: Deployment, officer: str
         )
     deployment.state, deployment.space = "authorised", space
     deployment.authorised_by, deployment.authorised_at, deployment.authorisation_note = officer, now_utc(), note
+    audit.record(
+        session,
+        officer,
+        "deployment.authorise",
+        f"deployment:{deployment.name}",
+        note,
+        watchlist_entries=len(rows),
+        subjects=len({s.id for s, _, _ in rows}),
+        threshold=deployment.threshold,
+    )
     return len(rows)
 
 
-def go_live(deployment: Deployment, now: datetime | None = None) -> None:
+def go_live(deployment: Deployment, now: datetime | None = None, actor: str = "system") -> None:
     now = now or now_utc()
     if deployment.state == "live":
         return
@@ -188,12 +213,14 @@ def go_live(deployment: Deployment, now: datetime | None = None) -> None:
             f"{aware(deployment.ends_at):%Y-%m-%d %H:%M} UTC"
         )
     deployment.state, deployment.live_at = "live", now
+    audit.record(object_session(deployment), actor, "deployment.live", f"deployment:{deployment.name}")
 
 
-def close(deployment: Deployment, reason: str, now: datetime | None = None) -> None:
+def close(deployment: Deployment, reason: str, now: datetime | None = None, actor: str = "system") -> None:
     if deployment.state == "closed":
         return
     deployment.state, deployment.closed_at, deployment.close_reason = "closed", now or now_utc(), reason
+    audit.record(object_session(deployment), actor, "deployment.close", f"deployment:{deployment.name}", reason)
 
 
 def close_expired(session: Session, now: datetime | None = None) -> list[str]:
@@ -220,6 +247,7 @@ def purge_snapshots(session: Session, home: Path, retention: timedelta, now: dat
             session.delete(entry)
         deployment.snapshot_erased_at = now
         erased.append(deployment.name)
+        audit.record(session, "system", "deployment.snapshot-erase", f"deployment:{deployment.name}")
         session.flush()
         shutil.rmtree(snapshot_dir(home, deployment.id), ignore_errors=True)
     return erased

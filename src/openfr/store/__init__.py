@@ -1,12 +1,14 @@
 """The store: subjects, their source images (with provenance and legal basis), templates and galleries; live
 deployments, their watchlist snapshots and alerts. SQLite (embedded default, WAL mode) or PostgreSQL."""
 
+from openfr.store.audit import AuditEvent
 from openfr.store.db import Database, open_database
 from openfr.store.live import Alert, Deployment, WatchlistEntry
 from openfr.store.models import Gallery, SearchRecord, SourceImage, Subject, Template
 
 __all__ = [
     "Alert",
+    "AuditEvent",
     "Database",
     "Deployment",
     "Gallery",

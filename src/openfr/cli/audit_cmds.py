@@ -1,0 +1,67 @@
+"""`openfr audit ...`: check, browse and export the hash-chained audit trail."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from openfr.cli.common import JsonFlag, emit, err, fail, guarded, services
+
+audit_app = typer.Typer(help="The tamper-evident audit trail: verify, head, list.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+@guarded
+def verify(
+    expect_head: Annotated[
+        str | None, typer.Option(help="A head hash kept elsewhere (from `openfr audit head`): also catches truncation.")
+    ] = None,
+    json: JsonFlag = False,
+) -> None:
+    """Recompute the whole chain. Exit 1 and name each event that was edited, inserted or deleted."""
+    from openfr.governance import audit
+
+    svc = services()
+    with svc.db.transaction() as session:
+        report = audit.verify(session, expect_head)
+    if json:
+        emit(report.as_dict())
+    elif report.ok:
+        err.print(f"audit trail intact: {report.events} events, head {report.head[:16]}...")
+    for problem in report.problems if not json else []:
+        err.print(f"  {problem}", markup=False)
+    if not report.ok:
+        fail(f"the audit trail has been tampered with ({len(report.problems)} problem(s))", 1)
+
+
+@audit_app.command("head")
+@guarded
+def head() -> None:
+    """The newest event's position and hash (JSON): keep a copy outside openfr."""
+    from openfr.governance import audit
+
+    svc = services()
+    with svc.db.transaction() as session:
+        emit(audit.head(session))
+
+
+@audit_app.command("list")
+@guarded
+def list_(
+    actor: Annotated[str | None, typer.Option(help="Only this actor.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only actions starting with this, e.g. 'deployment'.")] = None,
+    resource: Annotated[str | None, typer.Option(help="Only this resource, e.g. 'gallery:custody'.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this UTC time (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this UTC time (ISO 8601).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+) -> None:
+    """Events, oldest first, one JSON line each (an export auditors can verify with the hashes)."""
+    from openfr.governance import audit
+
+    svc = services()
+    with svc.db.transaction() as session:
+        for event in audit.events(
+            session, actor=actor, action=action, resource=resource, since=since, until=until, limit=limit
+        ):
+            emit(event)
