@@ -15,6 +15,7 @@ from openfr.cli import (
     gallery_cmds,
     live_cmds,
     models_cmds,
+    user_cmds,
 )
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ app.add_typer(bench_cmds.bench_app, name="bench")
 app.add_typer(deployment_cmds.deployment_app, name="deployment")
 app.add_typer(deployment_cmds.alert_app, name="alert")
 app.add_typer(audit_cmds.audit_app, name="audit")
+app.add_typer(user_cmds.user_app, name="user")
 
 
 def main() -> None:

@@ -1,6 +1,7 @@
 """The store: subjects, their source images (with provenance and legal basis), templates and galleries; live
 deployments, their watchlist snapshots and alerts. SQLite (embedded default, WAL mode) or PostgreSQL."""
 
+from openfr.store.accounts import ApiToken, User
 from openfr.store.audit import AuditEvent
 from openfr.store.db import Database, open_database
 from openfr.store.live import Alert, Deployment, WatchlistEntry
@@ -8,6 +9,7 @@ from openfr.store.models import Gallery, SearchRecord, SourceImage, Subject, Tem
 
 __all__ = [
     "Alert",
+    "ApiToken",
     "AuditEvent",
     "Database",
     "Deployment",
@@ -16,6 +18,7 @@ __all__ = [
     "SourceImage",
     "Subject",
     "Template",
+    "User",
     "WatchlistEntry",
     "open_database",
 ]

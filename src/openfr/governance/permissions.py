@@ -1,0 +1,79 @@
+"""Roles and what each may do: the whole permission matrix, in one place.
+
+A route, command or service checks a permission, never a role, so that changing who may do what is an edit
+to this table alone (and the route x role test follows it).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OFFICER = "officer"  # operator-initiated searches from a phone
+    OPERATOR = "operator"  # watches live alerts and adjudicates them
+    AUTHORISING_OFFICER = "authorising-officer"  # approves deployments
+    INVESTIGATOR = "investigator"  # retrospective searches, enrolment of case material
+    AUDITOR = "auditor"  # reads the audit trail and statistics, changes nothing
+    ADMINISTRATOR = "administrator"  # users, galleries, settings
+
+
+class Permission(StrEnum):
+    MODELS_READ = "models.read"
+    SEARCH_RUN = "search.run"
+    GALLERY_READ = "gallery.read"
+    GALLERY_ENROL = "gallery.enrol"
+    GALLERY_DELETE = "gallery.delete"
+    DEPLOYMENT_READ = "deployment.read"
+    DEPLOYMENT_CREATE = "deployment.create"
+    DEPLOYMENT_AUTHORISE = "deployment.authorise"
+    DEPLOYMENT_RUN = "deployment.run"
+    ALERT_READ = "alert.read"
+    ALERT_ADJUDICATE = "alert.adjudicate"
+    STATS_READ = "stats.read"
+    AUDIT_READ = "audit.read"
+    USERS_MANAGE = "users.manage"
+
+
+P = Permission
+MATRIX: dict[Role, frozenset[Permission]] = {
+    Role.OFFICER: frozenset({P.MODELS_READ, P.SEARCH_RUN}),
+    Role.OPERATOR: frozenset({P.MODELS_READ, P.DEPLOYMENT_READ, P.DEPLOYMENT_RUN, P.ALERT_READ, P.ALERT_ADJUDICATE}),
+    Role.AUTHORISING_OFFICER: frozenset(
+        {P.MODELS_READ, P.DEPLOYMENT_READ, P.DEPLOYMENT_CREATE, P.DEPLOYMENT_AUTHORISE, P.ALERT_READ, P.STATS_READ}
+    ),
+    Role.INVESTIGATOR: frozenset({P.MODELS_READ, P.SEARCH_RUN, P.GALLERY_READ, P.GALLERY_ENROL}),
+    Role.AUDITOR: frozenset(
+        {P.MODELS_READ, P.GALLERY_READ, P.DEPLOYMENT_READ, P.ALERT_READ, P.STATS_READ, P.AUDIT_READ}
+    ),
+    Role.ADMINISTRATOR: frozenset(
+        {
+            P.MODELS_READ,
+            P.GALLERY_READ,
+            P.GALLERY_ENROL,
+            P.GALLERY_DELETE,
+            P.DEPLOYMENT_READ,
+            P.DEPLOYMENT_CREATE,
+            P.STATS_READ,
+            P.AUDIT_READ,
+            P.USERS_MANAGE,
+        }
+    ),
+}
+ALIASES = {"admin": Role.ADMINISTRATOR, "authoriser": Role.AUTHORISING_OFFICER}
+
+
+def parse_role(text: str) -> Role:
+    from openfr.errors import BadInputError
+
+    key = text.strip().lower().replace("_", "-")
+    if key in ALIASES:
+        return ALIASES[key]
+    try:
+        return Role(key)
+    except ValueError:
+        raise BadInputError(f"unknown role '{text}' (one of: {', '.join(r.value for r in Role)}, admin)") from None
+
+
+def allowed(role: str, permission: Permission) -> bool:
+    return permission in MATRIX.get(Role(role), frozenset())
