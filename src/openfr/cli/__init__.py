@@ -15,6 +15,7 @@ from openfr.cli import (
     gallery_cmds,
     live_cmds,
     models_cmds,
+    serve_cmd,
     user_cmds,
 )
 
@@ -31,6 +32,7 @@ app.command()(engine_cmds.embed)
 app.command()(engine_cmds.compare)
 app.command()(gallery_cmds.search)
 app.command()(live_cmds.watch)
+app.command()(serve_cmd.serve)
 app.command()(models_cmds.models)
 app.command()(demo_cmd.demo)
 app.add_typer(models_cmds.config_app, name="config")

@@ -1,0 +1,1 @@
+"""The HTTP side: the JSON API (and, to come, the operator console)."""

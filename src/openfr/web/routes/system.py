@@ -1,0 +1,50 @@
+"""Health, model cards and login (token issue)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, Field
+
+from openfr.governance.permissions import Permission
+from openfr.web.deps import Require, ServicesDep
+
+router = APIRouter(prefix="/api", tags=["system"])
+
+
+@router.get("/health")
+def health() -> dict:
+    return {"status": "ok"}
+
+
+@router.get("/models", dependencies=[Depends(Require(Permission.MODELS_READ))])
+def models(services: ServicesDep) -> list[dict]:
+    """Model cards: licence, training data, published accuracy, calibrated threshold."""
+    from openfr.engine.packs import get_pack, pack_ids
+
+    cards = []
+    for pack_id in pack_ids():
+        pack = get_pack(services.settings, pack_id)
+        cards.append({**pack.card.as_dict(), "installed": pack.available()[0]})
+    return cards
+
+
+class LoginRequest(BaseModel):
+    username: Annotated[str, Field(min_length=1, max_length=100)]
+    password: Annotated[str, Field(min_length=1, max_length=1000)]
+    totp: str | None = None
+
+
+@router.post("/login")
+def login(body: LoginRequest, services: ServicesDep) -> dict:
+    """A bearer token valid for one day. Five failures lock the account (see governance/accounts)."""
+    from openfr.governance import accounts
+
+    try:
+        user = accounts.login(services.db, body.username, body.password, body.totp)
+    except accounts.AuthError as exc:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
+    with services.db.transaction() as session:
+        token = accounts.issue_token(session, user["username"], "api login", actor=user["username"], days=1)
+    return {"token": token, "username": user["username"], "role": user["role"]}
