@@ -49,8 +49,9 @@ def test_select_keeps_every_row_better_than_what_it_drops(capacity):
     scores[:n] = np.clip(rng.normal(300, 25, n), 0, 768)
     scores[n:] = 768  # padding beyond n must never be chosen
     rows = np.empty((kernels.CHUNKS, capacity), np.int64)
-    chosen = kernels.select(scores, n, wanted, 4, rows, np.zeros(kernels.CHUNKS, np.int64))
-    assert len(chosen) >= wanted and chosen.max() < n
+    chosen, chosen_scores = kernels.select(scores, n, wanted, 4, rows, np.zeros(kernels.CHUNKS, np.int64))
+    assert len(chosen) == wanted and chosen.max() < n
+    np.testing.assert_array_equal(chosen_scores, scores[chosen])
     assert np.all(np.diff(chosen) > 0)  # row order, no repeats
     dropped = np.setdiff1d(np.arange(n), chosen)
     assert scores[dropped].max() <= scores[chosen].min()

@@ -228,8 +228,7 @@ class BinaryIndex:
         with self._lock:  # the passes use both cores and shared buffers: one query at a time
             scratch, slices, counts = self._buffers(shortlist)
             kernels.score_all(self.head, flip[:split], planes[:, :split].copy(), scratch)
-            rows = kernels.select(scratch, self.size, shortlist, split, slices, counts)
-            scores = scratch[rows].astype(np.int64)
+            rows, scores = kernels.select(scratch, self.size, shortlist, split, slices, counts)
         kernels.add_scores(self.tail, rows, flip[split:], planes[:, split:].copy(), scores)
         rows, _ = kernels.best(rows, scores, wanted, words)
         scores = kernels.rerank_scores(self.matrix, rows, np.ascontiguousarray(query, dtype=np.float32)) / self.scale
