@@ -100,3 +100,17 @@ def test_login_issues_a_token_and_wrong_passwords_are_refused(client):
     events = client.get("/api/audit/events?action=login", headers={"Authorization": f"Bearer {token}"}).json()
     assert [e["action"] for e in events][-2:] == ["login.failed", "login"]
     assert "/api/deployments" in client.get("/openapi.json").json()["paths"]
+
+
+def test_one_address_trying_many_accounts_is_slowed_down(client):
+    from openfr.web.routes import system
+
+    system.LOGIN_LIMIT._seen.clear()
+    statuses = [
+        client.post("/api/login", json={"username": f"nobody{i}", "password": "wrong password!"}).status_code
+        for i in range(system.LOGIN_LIMIT.attempts + 1)
+    ]
+    assert statuses[:-1] == [401] * system.LOGIN_LIMIT.attempts and statuses[-1] == 429
+    refused = client.post("/api/login", json={"username": "auditor", "password": PASSWORD})
+    assert refused.status_code == 429  # even the right password, from this address, for now
+    system.LOGIN_LIMIT._seen.clear()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from openfr.governance.permissions import Permission
 from openfr.web.deps import Require, ServicesDep
+from openfr.web.ratelimit import SlidingWindowLimit
 
 router = APIRouter(prefix="/api", tags=["system"])
+# Ten login attempts per address per five minutes: ample for a person, a wall for a script.
+LOGIN_LIMIT = SlidingWindowLimit(attempts=10, window_s=300)
 
 
 @router.get("/health")
@@ -37,10 +40,13 @@ class LoginRequest(BaseModel):
 
 
 @router.post("/login")
-def login(body: LoginRequest, services: ServicesDep) -> dict:
-    """A bearer token valid for one day. Five failures lock the account (see governance/accounts)."""
+def login(body: LoginRequest, request: Request, services: ServicesDep) -> dict:
+    """A bearer token valid for one day. Five failures lock the account (see governance/accounts); ten
+    attempts from one address within five minutes are refused with 429."""
     from openfr.governance import accounts
 
+    if not LOGIN_LIMIT.allow(request.client.host if request.client else "?"):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many login attempts; try again later")
     try:
         user = accounts.login(services.db, body.username, body.password, body.totp)
     except accounts.AuthError as exc:

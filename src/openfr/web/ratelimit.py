@@ -1,0 +1,27 @@
+"""A sliding-window limit on login attempts per client address, on top of the per-account lockout: the
+lockout stops guessing one password, this stops one address trying many accounts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+
+
+class SlidingWindowLimit:
+    def __init__(self, attempts: int, window_s: float):
+        self.attempts, self.window_s = attempts, window_s
+        self._seen: dict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, now: float | None = None) -> bool:
+        """Count an attempt from `key`; False once it has made `attempts` within the window."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            seen = self._seen[key]
+            while seen and now - seen[0] > self.window_s:
+                seen.popleft()
+            if len(seen) >= self.attempts:
+                return False
+            seen.append(now)
+            return True
