@@ -107,8 +107,6 @@ def delete_subject(
     json: JsonFlag = False,
 ) -> None:
     """Delete a subject with all its images, templates and index entries, in one transaction."""
-    import getpass
-
     svc = services()
     result = repository.delete_subject(svc.db, svc.home, name, subject, actor=user or getpass.getuser(), reason=reason)
     if json:
@@ -124,8 +122,6 @@ def reembed(name: NameArg, json: JsonFlag = False, pack: PackOption = None) -> N
     from openfr.gallery.reembed import reembed_gallery
 
     svc = services(pack)
-    import getpass
-
     result = reembed_gallery(
         svc.db,
         svc.home,
@@ -161,8 +157,6 @@ def search(
 
     Every search is recorded: who, why, when, and the candidates returned (never the probe image).
     """
-    import getpass
-
     from openfr.gallery.search import SearchContext
 
     svc = services(pack)

@@ -66,26 +66,26 @@ def list_() -> None:
             )
 
 
-@user_app.command("disable")
-@guarded
-def disable(username: UsernameArg) -> None:
+def _set_active(username: str, active: bool) -> None:
     from openfr.governance import accounts
 
     svc = services()
     with svc.db.transaction() as session:
-        accounts.set_active(session, username, False, actor=getpass.getuser())
-    err.print(f"user {username} disabled")
+        accounts.set_active(session, username, active, actor=getpass.getuser())
+    err.print(f"user {username} {'enabled' if active else 'disabled'}")
+
+
+@user_app.command("disable")
+@guarded
+def disable(username: UsernameArg) -> None:
+    """Refuse the account's logins and tokens (its history stays)."""
+    _set_active(username, False)
 
 
 @user_app.command("enable")
 @guarded
 def enable(username: UsernameArg) -> None:
-    from openfr.governance import accounts
-
-    svc = services()
-    with svc.db.transaction() as session:
-        accounts.set_active(session, username, True, actor=getpass.getuser())
-    err.print(f"user {username} enabled")
+    _set_active(username, True)
 
 
 @user_app.command("password")

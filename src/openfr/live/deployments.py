@@ -11,7 +11,7 @@ closing.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,11 +54,10 @@ class DeploymentPlan:
     public_notice: dict[str, str]  # NOTICES kind -> what was done
     created_by: str
     consistent_shots: int = 1
-    problems: list[str] = field(default_factory=list)
 
     def check(self, min_threshold: float) -> None:
         """Every missing safeguard, in one message."""
-        p = self.problems
+        p: list[str] = []
         for text, label in ((self.grounds, "grounds"), (self.location, "location")):
             if not text.strip():
                 p.append(f"{label} must be given")
