@@ -133,7 +133,7 @@ def test_models_json_lists_cards():
 
 
 def test_demo_finds_the_portrait_in_the_team_photo(tmp_path):
-    result = openfr("demo", env={"OPENFR_HOME": str(tmp_path)})
+    result = openfr("demo-search", env={"OPENFR_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert "1 candidate(s) at or above the threshold; top: players.jpg" in result.stdout
     for name in ("players-scored.jpg", "gdp-scored.jpg", "review-side-by-side.png"):

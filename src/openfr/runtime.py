@@ -1,7 +1,7 @@
 """Composition root: settings in, services out. Nothing else decides which engine, database or bus to use.
 
-The face engine, the identity store and gallery search exist so far; the bus and audit trail join here as
-they are built. Services are created lazily so that a command that needs no model never loads one.
+Here: the face engine, the identity store, gallery search, the event bus and the in-process deployment
+runner. Services are created lazily so that a command that needs no model never loads one.
 """
 
 from __future__ import annotations
@@ -9,11 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from openfr.bus import InProcessBus
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.gallery.search import GallerySearcher
 from openfr.settings import Settings
 from openfr.store import Database, open_database
+
+if TYPE_CHECKING:
+    from openfr.live.manager import DeploymentManager
 
 
 @dataclass
@@ -36,6 +41,17 @@ class Services:
     @cached_property
     def searcher(self) -> GallerySearcher:
         return GallerySearcher(self.db, self.settings, self.home)
+
+    @cached_property
+    def bus(self) -> InProcessBus:
+        """Alerts and camera health, from the deployments running in this process to the console."""
+        return InProcessBus()
+
+    @cached_property
+    def live(self) -> DeploymentManager:
+        from openfr.live.manager import DeploymentManager
+
+        return DeploymentManager(self, self.bus)
 
     @property
     def engine(self) -> FaceEngine:

@@ -350,6 +350,43 @@ class LiveSettings(_Section):
     )
 
 
+class WebSettings(_Section):
+    session_hours: float = Field(
+        12.0,
+        gt=0,
+        le=24 * 7,
+        title="Console session length (h)",
+        description=(
+            "A console sign-in lasts this long (one shift by default), then the user signs in again. Longer "
+            "is more convenient on a shared control-room screen and widens the window for a stolen session."
+        ),
+    )
+    secure_cookies: bool = Field(
+        True,
+        title="Secure cookies",
+        description=(
+            "Mark the session and CSRF cookies Secure: browsers send them over HTTPS only (and to localhost). "
+            "Serve the console behind a TLS proxy; turn this off only for a lab on a trusted network."
+        ),
+    )
+    upload_max_mb: float = Field(
+        20.0,
+        gt=0,
+        le=200,
+        title="Largest image upload (MB)",
+        description="Uploads for search or enrolment larger than this are refused before they are read.",
+    )
+    video_folder: Path | None = Field(
+        None,
+        title="Folder of video files for deployments",
+        description=(
+            "Deployments created in the console may use video files from this folder only (besides rtsp:// "
+            "and http(s):// cameras), so that no console user can make the server read any other file. "
+            "Unset: $OPENFR_HOME/videos."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """openfr's configuration, read from `OPENFR_*` environment variables."""
 
@@ -427,6 +464,9 @@ class Settings(BaseSettings):
     )
     live: LiveSettings = Field(
         default_factory=LiveSettings, title="Live cameras", description="Camera workers of live deployments."
+    )
+    web: WebSettings = Field(
+        default_factory=WebSettings, title="Console and API", description="The web console and the JSON API."
     )
 
     def resolved_database_url(self) -> str:

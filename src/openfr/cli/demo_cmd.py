@@ -1,16 +1,20 @@
-"""`openfr demo`: the engine end to end on real photos that ship inside the model wheel.
+"""`openfr demo`: the console on a demonstration installation, and `openfr demo-search`: the engine alone.
 
-A portrait (the probe) is searched against every face in a team photo and a photo of other people, the way
-an operator-initiated search ranks candidates. Output: a ranked table, an annotated photo and a side-by-side
-review image under $OPENFR_HOME/demo/.
+Both use only real photos that ship inside the model wheel. `demo` builds a watchlist, a camera clip, one
+account per role and an authorised deployment under ./openfr-demo, then serves the console and prints the
+address and the sign-in. `demo-search` searches a portrait against every face in a team photo and a photo
+of other people, the way an operator-initiated search ranks candidates, and writes an annotated photo and a
+side-by-side review image under $OPENFR_HOME/demo/.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import cv2
 import numpy as np
+import typer
 from rich.table import Table
 
 from openfr.cli.common import PackOption, err, guarded, out, services
@@ -37,7 +41,41 @@ def _annotate(image: np.ndarray, faces: list[Face], scores: list[float], thresho
 
 
 @guarded
-def demo(pack: PackOption = None) -> None:
+def demo(
+    home: Annotated[Path, typer.Option(help="Where the demonstration keeps its data (never a real installation).")] = (
+        Path("openfr-demo")
+    ),
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port.")] = 8000,
+    serve: Annotated[bool, typer.Option(help="Start the console (--no-serve: prepare and print only).")] = True,
+) -> None:
+    """Serve the console with a demo deployment ready to run on a sample clip; prints the URL and sign-in."""
+    from openfr.live import demo as demo_setup
+    from openfr.runtime import boot
+    from openfr.settings import Settings
+
+    settings = Settings.from_environment().model_copy(update={"home": home})
+    svc = boot(settings)
+    err.print(f"[bold]openfr demo[/]: preparing {svc.home} (sample photos from the model wheel)...")
+    prepared = demo_setup.prepare(svc)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    out.print(
+        f"Console: {url}/  (API docs: {url}/docs)\n"
+        f"Sign in as demo-operator, demo-authoriser, demo-admin, demo-auditor, demo-investigator or demo-officer\n"
+        f"Password (all demo accounts, new each run): {prepared.password}\n"
+        f"Demo deployment '{prepared.deployment}' is authorised: sign in as demo-operator, open Deployments > "
+        f"{prepared.deployment} > Start, then watch the Live console; the clip is {prepared.clip.name} "
+        f"(in {prepared.clip.parent}).",
+        soft_wrap=True,
+    )
+    if serve:
+        from openfr.cli.serve_cmd import run_server
+
+        run_server(svc, host, port)
+
+
+@guarded
+def demo_search(pack: PackOption = None) -> None:
     """Search a portrait against the faces in two group photos (sample photos from the model wheel)."""
     svc = services(pack)
     engine = svc.engine

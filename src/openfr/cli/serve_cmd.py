@@ -1,4 +1,5 @@
-"""`openfr serve`: the API on http://127.0.0.1:8000 (OpenAPI at /openapi.json)."""
+"""`openfr serve`: the console and the API on http://127.0.0.1:8000 (OpenAPI at /openapi.json), with
+deployments started from the console running inside the server, sharing its event bus."""
 
 from __future__ import annotations
 
@@ -16,11 +17,19 @@ def serve(
     ),
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
 ) -> None:
-    """Serve the JSON API. Every route but /api/health and /api/login needs a bearer token."""
+    """Serve the console (sign in at /login) and the JSON API (bearer token from POST /api/login)."""
+    err.print(f"openfr console on http://{host}:{port}/ ; API: /openapi.json, token from POST /api/login")
+    run_server(services(), host, port)
+
+
+def run_server(svc, host: str, port: int) -> None:
     import uvicorn
 
     from openfr.web.app import create_app
 
-    app = create_app(services())
-    err.print(f"openfr API on http://{host}:{port} (OpenAPI: /openapi.json); log in with POST /api/login")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)  # access logs could hold tokens
+    app = create_app(svc)
+    try:
+        # No access log: URLs can carry search filters and names. Open event streams are cut after 2 s.
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+    finally:
+        svc.live.shutdown()  # cameras stop cleanly and their counters are saved

@@ -87,12 +87,14 @@ def import_directory(
     gallery_name: str,
     directory: Path,
     manifest: Path | None = None,
+    metadata: dict[str, dict[str, str]] | None = None,
     created_by: str = "",
     pack_id: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
+    """`metadata` (subject id -> manifest row) is the in-memory alternative to a manifest file."""
     entries = plan(directory)
-    meta = read_manifest(manifest)
+    meta = metadata if metadata is not None else read_manifest(manifest)
     files.remove_stale_temporaries(home)
     report = ImportReport(gallery_name, seen=len(entries))
     with db.transaction() as session:

@@ -77,7 +77,9 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def authenticate(session: Session, username: str, password: str, totp_code: str | None = None) -> User:
+def authenticate(
+    session: Session, username: str, password: str, totp_code: str | None = None, *, channel: str = "api"
+) -> User:
     """The user, or AuthError. Five failures in a row lock the account for 15 minutes, which bounds
     password guessing whatever the number of clients (the web layer adds a per-address limit)."""
     user = session.scalar(select(User).where(User.username == username))
@@ -106,7 +108,7 @@ def authenticate(session: Session, username: str, password: str, totp_code: str 
     user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    audit.record(session, username, "login", f"user:{username}")
+    audit.record(session, username, "login", f"user:{username}", channel=channel)
     return user
 
 
@@ -140,7 +142,7 @@ def issue_token(session: Session, username: str, name: str, *, actor: str, days:
         ApiToken(
             user_id=user.id,
             name=name,
-            digest=hashlib.sha256(token.encode()).hexdigest(),
+            digest=_digest(token),
             expires_at=_now() + timedelta(days=days),
             revoked=False,
         )
@@ -149,21 +151,53 @@ def issue_token(session: Session, username: str, name: str, *, actor: str, days:
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
-    row = session.scalar(select(ApiToken).where(ApiToken.digest == hashlib.sha256(token.encode()).hexdigest()))
-    if row is None or row.revoked or _aware(row.expires_at) <= _now():
+def user_for_token(session: Session, token: str, *, web_session: bool = False) -> User | None:
+    """The active user an unexpired, unrevoked token belongs to. API tokens and console sessions are kept
+    apart: a session cookie is no bearer token, and a bearer token opens no console session."""
+    row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))
+    if row is None or row.revoked or _aware(row.expires_at) <= _now() or (row.name == WEB_SESSION) != web_session:
         return None
     user = session.get(User, row.user_id)
     return user if user is not None and user.active else None
 
 
-def login(db, username: str, password: str, totp_code: str | None = None) -> dict:
+WEB_SESSION = "console session"
+
+
+def open_web_session(session: Session, user_id: int, hours: float) -> str:
+    """A console session token for the cookie (the login itself is the audit event); only its digest is
+    stored, so a copy of the database opens no session."""
+    token = "ofs_" + secrets.token_urlsafe(32)
+    session.add(
+        ApiToken(
+            user_id=user_id,
+            name=WEB_SESSION,
+            digest=_digest(token),
+            expires_at=_now() + timedelta(hours=hours),
+            revoked=False,
+        )
+    )
+    return token
+
+
+def close_web_session(session: Session, token: str, actor: str) -> None:
+    row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token), ApiToken.name == WEB_SESSION))
+    if row is not None and not row.revoked:
+        row.revoked = True
+        audit.record(session, actor, "logout", f"user:{actor}")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login(db, username: str, password: str, totp_code: str | None = None, *, channel: str = "api") -> dict:
     """authenticate() in its own transaction, committing the failure count and audit event even when the
     login is refused (otherwise a refused login would roll its own lockout back)."""
     refused: AuthError | None = None
     with db.transaction() as session:
         try:
-            user = authenticate(session, username, password, totp_code)
+            user = authenticate(session, username, password, totp_code, channel=channel)
             return {"id": user.id, "username": user.username, "role": user.role}
         except AuthError as exc:
             refused = exc

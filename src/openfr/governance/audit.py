@@ -117,9 +117,10 @@ def events(
     since: str | None = None,
     until: str | None = None,
     limit: int | None = None,
+    newest_first: bool = False,
 ) -> list[dict]:
-    """Events matching every filter given, oldest first (for browsing and export)."""
-    query = select(AuditEvent).order_by(AuditEvent.id)
+    """Events matching every filter given, oldest first (export) or newest first (browsing)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
     if actor:
         query = query.where(AuditEvent.actor == actor)
     if action:

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     DEPLOYMENT_CREATE = "deployment.create"
     DEPLOYMENT_AUTHORISE = "deployment.authorise"
     DEPLOYMENT_RUN = "deployment.run"
+    DEPLOYMENT_CLOSE = "deployment.close"
     ALERT_READ = "alert.read"
     ALERT_ADJUDICATE = "alert.adjudicate"
     STATS_READ = "stats.read"
@@ -38,9 +39,20 @@ class Permission(StrEnum):
 P = Permission
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.OFFICER: frozenset({P.MODELS_READ, P.SEARCH_RUN}),
-    Role.OPERATOR: frozenset({P.MODELS_READ, P.DEPLOYMENT_READ, P.DEPLOYMENT_RUN, P.ALERT_READ, P.ALERT_ADJUDICATE}),
+    Role.OPERATOR: frozenset(
+        {P.MODELS_READ, P.DEPLOYMENT_READ, P.DEPLOYMENT_RUN, P.DEPLOYMENT_CLOSE, P.ALERT_READ, P.ALERT_ADJUDICATE}
+    ),
+    # Authorising officers can also end a deployment early: withdrawing an authority is part of holding it.
     Role.AUTHORISING_OFFICER: frozenset(
-        {P.MODELS_READ, P.DEPLOYMENT_READ, P.DEPLOYMENT_CREATE, P.DEPLOYMENT_AUTHORISE, P.ALERT_READ, P.STATS_READ}
+        {
+            P.MODELS_READ,
+            P.DEPLOYMENT_READ,
+            P.DEPLOYMENT_CREATE,
+            P.DEPLOYMENT_AUTHORISE,
+            P.DEPLOYMENT_CLOSE,
+            P.ALERT_READ,
+            P.STATS_READ,
+        }
     ),
     Role.INVESTIGATOR: frozenset({P.MODELS_READ, P.SEARCH_RUN, P.GALLERY_READ, P.GALLERY_ENROL}),
     Role.AUDITOR: frozenset(

@@ -30,15 +30,22 @@ class RunResult:
 
 
 def run_deployment(
-    svc: Services, name: str, *, bus: InProcessBus | None = None, stop: threading.Event | None = None
+    svc: Services,
+    name: str,
+    *,
+    bus: InProcessBus | None = None,
+    stop: threading.Event | None = None,
+    realtime: bool = False,
+    actor: str = "system",
 ) -> RunResult:
+    """`realtime` paces video files at their frame rate, so that a recording stands in for a camera."""
     bus = bus or InProcessBus()
     stop = stop or threading.Event()
     with svc.db.transaction() as session:
         deployments.close_expired(session)  # housekeeping first: expired windows close, old snapshots go
         deployments.purge_snapshots(session, svc.home, timedelta(hours=svc.settings.live.snapshot_retention_hours))
         deployment = deployments.get(session, name)
-        deployments.go_live(deployment)
+        deployments.go_live(deployment, actor=actor)
         deployment_id, ends_at = deployment.id, deployments.aware(deployment.ends_at)
         watchlist = deployments.load_watchlist(session, svc.home, deployment)
         policy = DecisionPolicy(
@@ -66,7 +73,7 @@ def run_deployment(
 
         try:
             engine = live_engine(svc.settings)  # one engine per camera: onnxruntime sessions are not shared
-            source = open_source(camera["source"], svc.settings, on_health)
+            source = open_source(camera["source"], svc.settings, on_health, realtime=realtime)
             worker = CameraWorker(
                 label,
                 source,
@@ -103,4 +110,5 @@ def run_deployment(
         if deployments.now_utc() >= ends_at:
             deployments.close(deployment, "time window ended")
             result.closed = True
+    bus.publish("deployment.stopped", {"deployment_id": deployment_id, "name": name, "closed": result.closed})
     return result

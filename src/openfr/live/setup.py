@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from openfr.engine.pipeline import FaceEngine, load_engine
+from openfr.errors import BadInputError
 from openfr.live.sources import SourcePolicy, SourceSpec, VideoSource
 from openfr.settings import Settings
 
@@ -49,3 +52,33 @@ def frame_rate(source: str) -> float:
             return float(rate) if rate else 25.0
     except (av.error.FFmpegError, IndexError):
         return 25.0
+
+
+def video_folder(settings: Settings, home: Path) -> Path:
+    return (settings.web.video_folder or home / "videos").expanduser().resolve()
+
+
+def web_camera_source(settings: Settings, home: Path, source: str) -> str:
+    """A camera source entered over the web: an rtsp/http(s) URL, a webcam index, or the name of a video
+    file in the video folder. Any other path is refused, so a console user cannot make the server open
+    arbitrary files; a file name is resolved to its full path."""
+    source = source.strip()
+    if source.isdigit() or (
+        source.split("://", 1)[0].lower() in ("rtsp", "rtsps", "http", "https") and "://" in source
+    ):
+        return source
+    folder = video_folder(settings, home)
+    candidate = (folder / source).resolve()
+    if candidate.parent != folder or not candidate.is_file():
+        names = ", ".join(sorted(p.name for p in folder.glob("*") if p.is_file())[:20]) if folder.is_dir() else ""
+        raise BadInputError(
+            f"camera source '{source}': give an rtsp:// or http(s):// URL, a webcam number, or a video file in "
+            f"{folder} ({names or 'none there yet'})"
+        )
+    return str(candidate)
+
+
+def video_files(settings: Settings, home: Path) -> list[str]:
+    folder = video_folder(settings, home)
+    suffixes = {".mp4", ".mkv", ".avi", ".mov", ".ts", ".webm"}
+    return sorted(p.name for p in folder.glob("*") if p.suffix.lower() in suffixes) if folder.is_dir() else []

@@ -1,11 +1,23 @@
-"""The FastAPI application: built from the services, routers registered like the CLI's command groups."""
+"""The web application, assembled like a boot script: services, API routers, console pages, static files,
+error pages, CSRF protection. Routers are registered like the CLI's command groups."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import os
+import secrets
+from pathlib import Path
+
+from asgi_csrf import asgi_csrf
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from openfr.runtime import Services
-from openfr.web.routes import governance, live, system
+from openfr.web.console import CONSOLE_ROUTERS
+from openfr.web.pages import STATIC, render
+from openfr.web.routes import API_ROUTERS
+from openfr.web.sessions import LoginRequiredError
 
 
 def create_app(services: Services) -> FastAPI:
@@ -17,6 +29,48 @@ def create_app(services: Services) -> FastAPI:
         version="0.1",
     )
     app.state.services = services
-    for router in (system.router, live.router, governance.router):
+    for router in (*API_ROUTERS, *CONSOLE_ROUTERS):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(LoginRequiredError, _to_login)
+    app.add_exception_handler(HTTPException, _error_page)
+    app.add_middleware(
+        asgi_csrf,
+        signing_secret=_signing_secret(services.home),
+        always_protect={"/login"},  # login CSRF: a forged form must not sign a victim into an attacker's account
+        skip_if_scope=lambda scope: scope["path"].startswith("/api/"),  # the API takes bearer tokens, no cookies
+        cookie_secure=services.settings.web.secure_cookies,
+        cookie_samesite="Strict",
+    )
     return app
+
+
+async def _to_login(request: Request, exc: Exception) -> Response:
+    if request.headers.get("hx-request"):  # htmx follows HX-Redirect with a full page load
+        return Response(status_code=401, headers={"HX-Redirect": "/login"})
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={target}" if request.method == "GET" else "/login", status_code=303)
+
+
+async def _error_page(request: Request, exc: Exception) -> Response:
+    """JSON for the API, a page for people."""
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/") or request.headers.get("hx-request"):
+        return await http_exception_handler(request, exc)
+    return render(request, "error.html", None, status_code=exc.status_code, message=exc.detail, code=exc.status_code)
+
+
+def _signing_secret(home: Path) -> str:
+    """The CSRF signing key, made once per installation and kept beside the data, readable by the owner only
+    (so tokens outlive a restart and differ between installations)."""
+    path = home / "secrets" / "csrf.key"
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another server process made it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -1,1 +1,5 @@
-"""API routers, one per subsystem."""
+"""The JSON API under /api, one router per area."""
+
+from openfr.web.routes import gallery, governance, live, system
+
+API_ROUTERS = (system.router, live.router, gallery.router, governance.router)

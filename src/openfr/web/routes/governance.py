@@ -1,4 +1,4 @@
-"""Galleries (counts), the audit trail and accounts."""
+"""The audit trail and accounts."""
 
 from __future__ import annotations
 
@@ -11,13 +11,6 @@ from openfr.store import User
 from openfr.web.deps import Db, Require
 
 router = APIRouter(prefix="/api", tags=["governance"])
-
-
-@router.get("/galleries", dependencies=[Depends(Require(Permission.GALLERY_READ))])
-def galleries(session: Db) -> list[dict]:
-    from openfr.gallery.repository import gallery_stats
-
-    return gallery_stats(session)
 
 
 @router.get("/audit/events", dependencies=[Depends(Require(Permission.AUDIT_READ))])

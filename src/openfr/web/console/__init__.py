@@ -1,0 +1,5 @@
+"""The web console: server-rendered pages (Jinja2 + htmx), one router per area, signed in by cookie."""
+
+from openfr.web.console import admin, alerts, auth, deployments, galleries, home
+
+CONSOLE_ROUTERS = (auth.router, home.router, alerts.router, deployments.router, galleries.router, admin.router)

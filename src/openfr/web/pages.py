@@ -1,0 +1,49 @@
+"""Rendering console pages: one Jinja2 environment (autoescaped), the signed-in user, their permissions
+and the CSRF token handed to every template, so that no page can forget them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from openfr.governance.permissions import Permission, allowed
+from openfr.web.deps import AuthUser
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+def _when(value: Any) -> str:
+    """Times in the console are UTC, to the second, the way they go into the audit trail and court."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+templates = Jinja2Templates(directory=TEMPLATES)
+templates.env.filters["when"] = _when
+
+
+def csrf_token(request: Request) -> str:
+    """The signed token asgi-csrf checks on every POST (form field or x-csrftoken header)."""
+    factory = request.scope.get("csrftoken")
+    return factory() if factory else ""
+
+
+def render(request: Request, name: str, user: AuthUser | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    permissions = {p.value for p in Permission if user is not None and allowed(user.role, p)}
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"user": user, "perms": permissions, "csrf": csrf_token(request), **context},
+        status_code=status_code,
+    )
