@@ -3,6 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
+# The browser tests drive Debian's Chromium through Playwright (no browser download from the internet).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "openfr: installing Debian's chromium for the browser tests..." >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/openfr config docs --check || { echo "docs/configuration.md is stale: openfr config docs > docs/configuration.md" >&2; exit 1; }
 exec .venv/bin/python -m pytest "$@"

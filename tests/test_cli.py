@@ -2,8 +2,10 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -156,3 +158,25 @@ def test_evaluate_pairs_reports_accuracy_and_plots(tmp_path):
     assert not any(row["resolved"] for row in doc["tar_at_far"])  # 30 impostors cannot resolve FAR 1e-2
     with Image.open(plot) as png:
         assert png.format == "PNG" and png.size[0] > 600
+
+
+def test_demo_prepares_the_console_and_prints_how_to_sign_in(tmp_path):
+    home = tmp_path / "demo"
+    result = openfr("demo", "--home", str(home), "--no-serve", "--port", "8123")
+    assert result.returncode == 0, result.stderr
+    assert "Console: http://127.0.0.1:8123/" in result.stdout
+    password = re.search(r"Password \(all demo accounts, new each run\): (\S+)", result.stdout).group(1)
+    from openfr.governance import accounts
+    from openfr.live import deployments
+    from openfr.runtime import Services
+    from openfr.settings import Settings
+
+    svc = Services(Settings(home=home))
+    assert accounts.login(svc.db, "demo-operator", password)["role"] == "operator"
+    with svc.db.transaction() as session:
+        deployment = deployments.get(session, "demo-deployment")
+        assert deployment.state == "authorised" and deployment.authorised_by == "demo-authoriser"
+        assert Path(deployment.cameras[0]["source"]).is_file()
+    again = openfr("demo", "--home", str(home), "--no-serve")  # a second run: same data, a new password
+    new_password = re.search(r"new each run\): (\S+)", again.stdout).group(1)
+    assert again.returncode == 0 and new_password != password

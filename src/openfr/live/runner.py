@@ -47,6 +47,7 @@ def run_deployment(
         deployment = deployments.get(session, name)
         deployments.go_live(deployment, actor=actor)
         deployment_id, ends_at = deployment.id, deployments.aware(deployment.ends_at)
+        name = deployment.name  # `name` may have been the id
         watchlist = deployments.load_watchlist(session, svc.home, deployment)
         policy = DecisionPolicy(
             threshold=deployment.threshold,

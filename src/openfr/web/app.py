@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import secrets
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from openfr.runtime import Services
 from openfr.web.console import CONSOLE_ROUTERS
@@ -34,14 +36,16 @@ def create_app(services: Services) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequiredError, _to_login)
     app.add_exception_handler(HTTPException, _error_page)
+    secret = _signing_secret(services.home)
     app.add_middleware(
         asgi_csrf,
-        signing_secret=_signing_secret(services.home),
+        signing_secret=secret,
         always_protect={"/login"},  # login CSRF: a forged form must not sign a victim into an attacker's account
         skip_if_scope=lambda scope: scope["path"].startswith("/api/"),  # the API takes bearer tokens, no cookies
         cookie_secure=services.settings.web.secure_cookies,
         cookie_samesite="Strict",
     )
+    app.add_middleware(UploadsCarryCsrfHeader, signing_secret=secret)  # outermost: runs before asgi-csrf
     return app
 
 
@@ -57,7 +61,7 @@ async def _error_page(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if request.url.path.startswith("/api/") or request.headers.get("hx-request"):
         return await http_exception_handler(request, exc)
-    return render(request, "error.html", None, status_code=exc.status_code, message=exc.detail, code=exc.status_code)
+    return render(request, "error.html", None, exc.status_code, message=exc.detail, code=exc.status_code)
 
 
 def _signing_secret(home: Path) -> str:
@@ -74,3 +78,39 @@ def _signing_secret(home: Path) -> str:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+class UploadsCarryCsrfHeader:
+    """Console uploads (multipart forms, sent by htmx) must carry the CSRF token in the x-csrftoken header,
+    equal to the signed csrftoken cookie. asgi-csrf 0.11 would otherwise look inside the multipart body,
+    a path broken with current python-multipart (its FileClass argument is gone), so such requests are
+    settled here with the same signed double-submit rule, before they reach it. The API is unaffected: it
+    takes bearer tokens, and asgi-csrf skips /api/."""
+
+    def __init__(self, app, signing_secret: str):
+        self.app = app
+        self.signer = URLSafeSerializer(signing_secret)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS", "TRACE"):
+            headers = dict(scope.get("headers") or [])
+            multipart = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
+            if multipart and not scope["path"].startswith("/api/") and not self._token_ok(headers):
+                response = PlainTextResponse(
+                    "uploads must carry the CSRF token in the x-csrftoken header (the console sends it)", 403
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _token_ok(self, headers: dict[bytes, bytes]) -> bool:
+        sent = headers.get(b"x-csrftoken", b"").decode("latin-1")
+        cookies = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
+        cookie = cookies["csrftoken"].value if "csrftoken" in cookies else ""
+        if not sent or not secrets.compare_digest(sent, cookie):
+            return False
+        try:
+            self.signer.loads(cookie, "csrftoken")  # asgi-csrf's namespace
+        except BadSignature:
+            return False
+        return True

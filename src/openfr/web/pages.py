@@ -39,11 +39,13 @@ def csrf_token(request: Request) -> str:
     return factory() if factory else ""
 
 
-def render(request: Request, name: str, user: AuthUser | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, template: str, user: AuthUser | None, status_code: int = 200, /, **context: Any
+) -> HTMLResponse:
     permissions = {p.value for p in Permission if user is not None and allowed(user.role, p)}
     return templates.TemplateResponse(
         request,
-        name,
+        template,
         {"user": user, "perms": permissions, "csrf": csrf_token(request), **context},
         status_code=status_code,
     )

@@ -1,5 +1,6 @@
-"""A sliding-window limit on login attempts per client address, on top of the per-account lockout: the
-lockout stops guessing one password, this stops one address trying many accounts."""
+"""A sliding-window limit on failed logins per client address, on top of the per-account lockout: the
+lockout stops guessing one password, this stops one address trying many accounts. Only failures count, so
+a control room signing in together from behind one address is never turned away."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ class SlidingWindowLimit:
         self._lock = threading.Lock()
 
     def allow(self, key: str, now: float | None = None) -> bool:
-        """Count an attempt from `key`; False once it has made `attempts` within the window."""
+        """False once `key` has failed `attempts` times within the window."""
         now = time.monotonic() if now is None else now
         with self._lock:
             seen = self._seen[key]
             while seen and now - seen[0] > self.window_s:
                 seen.popleft()
-            if len(seen) >= self.attempts:
-                return False
-            seen.append(now)
-            return True
+            return len(seen) < self.attempts
+
+    def failed(self, key: str, now: float | None = None) -> None:
+        with self._lock:
+            self._seen[key].append(time.monotonic() if now is None else now)

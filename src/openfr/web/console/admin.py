@@ -45,9 +45,11 @@ def create_user(
     display_name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:
-        accounts.create_user(session, username.strip(), role, password, actor=user.username, display_name=display_name)
+        with session.begin_nested():  # a refusal undoes only this step, not the request's transaction
+            accounts.create_user(
+                session, username.strip(), role, password, actor=user.username, display_name=display_name
+            )
     except BadInputError as exc:
-        session.rollback()
         return _users_page(request, user, session, 400, error=str(exc), form={"username": username, "role": role})
     return _users_page(request, user, session, 201, message=f"Created {username.strip()} ({role}).")
 

@@ -132,10 +132,10 @@ def outcome(
 def _act(request: Request, session, user: AuthUser, alert_id: int, action) -> Response:
     """Run the action and answer with the updated card; a refused action shows why on the card."""
     try:
-        alert = action()
+        with session.begin_nested():
+            alert = action()
         error = ""
     except BadInputError as exc:
-        session.rollback()
         alert = session.get(Alert, alert_id)
         if alert is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {alert_id}") from None

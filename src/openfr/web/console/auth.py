@@ -36,13 +36,15 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     def refuse(message: str, code: int) -> Response:
-        return render(request, "login.html", None, status_code=code, error=message, username=username, next=next)
+        return render(request, "login.html", None, code, error=message, username=username, next=next)
 
-    if not LOGIN_LIMIT.allow(request.client.host if request.client else "?"):
-        return refuse("Too many sign-in attempts from this address. Wait a few minutes.", 429)
+    address = request.client.host if request.client else "?"
+    if not LOGIN_LIMIT.allow(address):
+        return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)
     try:
         user = accounts.login(services.db, username, password, totp or None, channel="web")
     except accounts.AuthError:
+        LOGIN_LIMIT.failed(address)
         return refuse("Sign-in refused: wrong username, password or code, or the account is locked.", 401)
     with services.db.transaction() as session:
         token = accounts.open_web_session(session, user["id"], services.settings.web.session_hours)

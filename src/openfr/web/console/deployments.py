@@ -53,7 +53,9 @@ def listing(request: Request, user: ConsoleUser, session: Db, services: Services
     return render(request, "deployments.html", user, rows=[(d, services.live.is_running(d.id)) for d in rows])
 
 
-def _form(request: Request, user: AuthUser, session, services, status_code: int = 200, **values) -> Response:
+def _form(
+    request: Request, user: AuthUser, session, services, status_code: int = 200, error: str = "", **values
+) -> Response:
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     defaults = {
         "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
@@ -66,7 +68,7 @@ def _form(request: Request, user: AuthUser, session, services, status_code: int 
         request,
         "deployment_new.html",
         user,
-        status_code=status_code,
+        status_code,
         v={**defaults, **values},
         categories=CATEGORIES,
         notice_kinds=NOTICES,
@@ -74,6 +76,7 @@ def _form(request: Request, user: AuthUser, session, services, status_code: int 
         videos=video_files(services.settings, services.home),
         video_folder=video_folder(services.settings, services.home),
         calibrated=services.engine.threshold,
+        error=error,
     )
 
 
@@ -116,12 +119,12 @@ async def create(
             consistent_shots=int(text.get("consistent_shots") or 1),
             public_notice=notices,
         )
-        deployment = create_from_form(services, session, body, user.username)
+        with session.begin_nested():
+            deployment = create_from_form(services, session, body, user.username)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         return _form(request, user, session, services, 400, error=problems, **values)
     except (BadInputError, ValueError) as exc:
-        session.rollback()
         return _form(request, user, session, services, 400, error=str(exc), **values)
     return _back(deployment.name, "created")
 
@@ -150,6 +153,7 @@ def _show(request, user, session, services, name: str, message: str = "", error:
         request,
         "deployment.html",
         user,
+        code,
         d=d,
         running=services.live.is_running(d.id),
         run_error=run.error if run else None,
@@ -158,7 +162,6 @@ def _show(request, user, session, services, name: str, message: str = "", error:
         watchlist_size=len(d.entries),
         message=message,
         error=error,
-        status_code=code,
     )
 
 
@@ -173,9 +176,9 @@ def authorise(
 ) -> Response:
     d = _get(session, name)
     try:
-        deployments.authorise(session, services.home, d, user.username, note, services.engine.space)
+        with session.begin_nested():
+            deployments.authorise(session, services.home, d, user.username, note, services.engine.space)
     except BadInputError as exc:
-        session.rollback()
         return _show(request, user, session, services, name, error=f"Not authorised: {exc}", code=409)
     return _back(name, "authorised")
 

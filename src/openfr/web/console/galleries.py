@@ -32,9 +32,7 @@ def _gallery_page(request, user, session, name: str, q: str = "", code: int = 20
         rows = list_subjects(session, name, q=q, limit=200)
     except NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    return render(
-        request, "gallery.html", user, status_code=code, name=name, rows=rows, q=q, categories=CATEGORIES, **extra
-    )
+    return render(request, "gallery.html", user, code, name=name, rows=rows, q=q, categories=CATEGORIES, **extra)
 
 
 @router.get("/galleries/{name}", dependencies=[Depends(Allow(Permission.GALLERY_READ))])

@@ -12,7 +12,7 @@ from openfr.web.deps import Require, ServicesDep
 from openfr.web.ratelimit import SlidingWindowLimit
 
 router = APIRouter(prefix="/api", tags=["system"])
-# Ten login attempts per address per five minutes: ample for a person, a wall for a script.
+# Ten failed logins per address per five minutes: ample for people mistyping, a wall for a script.
 LOGIN_LIMIT = SlidingWindowLimit(attempts=10, window_s=300)
 
 
@@ -42,14 +42,16 @@ class LoginRequest(BaseModel):
 @router.post("/login")
 def login(body: LoginRequest, request: Request, services: ServicesDep) -> dict:
     """A bearer token valid for one day. Five failures lock the account (see governance/accounts); ten
-    attempts from one address within five minutes are refused with 429."""
+    failures from one address within five minutes make it wait (429)."""
     from openfr.governance import accounts
 
-    if not LOGIN_LIMIT.allow(request.client.host if request.client else "?"):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many login attempts; try again later")
+    address = request.client.host if request.client else "?"
+    if not LOGIN_LIMIT.allow(address):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later")
     try:
         user = accounts.login(services.db, body.username, body.password, body.totp)
     except accounts.AuthError as exc:
+        LOGIN_LIMIT.failed(address)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(exc)) from None
     with services.db.transaction() as session:
         token = accounts.issue_token(session, user["username"], "api login", actor=user["username"], days=1)

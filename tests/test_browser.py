@@ -1,0 +1,157 @@
+"""The console in a real browser (Debian's Chromium driven by Playwright): an administrator plans a
+deployment, an authorising officer authorises it, an operator starts it on a clip made from the model
+wheel's team photo, sees the alert arrive on the live console without reloading, confirms it and records
+the outcome; an auditor finds it in the statistics and the audit trail. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from openfr.live import demo
+from openfr.runtime import Services
+from openfr.settings import Settings
+from web_server import running_console
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+PASSWORD = "correct horse battery staple"
+# Chromium on a closed network: no background calls home, no sandbox (CI runs as root), no GPU.
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it)"
+)
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    """A real server over the demo's gallery, clip and accounts."""
+    svc = Services(Settings(home=tmp_path_factory.mktemp("console")))
+    prepared = demo.prepare(svc, password=PASSWORD, deployment=False)
+    with running_console(svc) as base:
+        yield base, prepared
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield browser
+        browser.close()
+
+
+def signed_in(browser, base: str, username: str, **context):
+    page = browser.new_context(base_url=base, **context).new_page()
+    page.set_default_timeout(20_000)
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    assert page.locator(".who").inner_text().startswith(username)
+    return page
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(console, browser):
+    base, prepared = console
+    from playwright.sync_api import expect
+
+    # An administrator plans the deployment; every safeguard is a form field.
+    admin = signed_in(browser, base, "demo-admin")
+    admin.goto("/deployments/new")
+    admin.fill("input[name=name]", "browser-test")
+    admin.fill("textarea[name=grounds]", "Wanted for a serious offence; intelligence places him at the station.")
+    admin.check("input[value=wanted-serious-offence]")
+    admin.select_option("select[name=source_gallery]", demo.GALLERY)
+    admin.fill("input[name=location]", "Station forecourt")
+    admin.fill("textarea[name=location_rationale]", "Sightings reported there this week.")
+    admin.fill("input[name=camera_source_0]", prepared.clip.name)
+    admin.fill("input[name=notice_signage]", "Signs at both entrances")
+    shot(admin, "01-plan-deployment")
+    admin.click("form[action='/deployments'] button[type=submit]")
+    expect(admin.locator("h1")).to_contain_text("browser-test")
+    expect(admin.locator("h1 .state")).to_have_text("draft")
+    # The planner cannot authorise their own deployment: the page offers them no such button.
+    expect(admin.locator("form[action$='/authorise']")).to_have_count(0)
+
+    authoriser = signed_in(browser, base, "demo-authoriser")
+    authoriser.goto("/deployments/browser-test")
+    authoriser.fill("input[name=note]", "Necessary and proportionate for this operation.")
+    authoriser.click("form[action$='/authorise'] button")
+    expect(authoriser.locator("[role=status]")).to_contain_text("Authorised")
+    expect(authoriser.locator("h1 .state")).to_have_text("authorised")
+    shot(authoriser, "02-authorised")
+
+    # The operator opens the live console first, then starts the cameras from a second tab: the alert must
+    # reach the open console over server-sent events, with no reload.
+    operator = signed_in(browser, base, "demo-operator")
+    operator.goto("/console")
+    operator.evaluate("window.notReloaded = true")
+    expect(operator.locator("#alerts .alert-card")).to_have_count(0)
+    operator.wait_for_timeout(500)  # the event stream connects
+    control = operator.context.new_page()
+    control.goto(f"{base}/deployments/browser-test")
+    control.click("form[action$='/start'] button")
+    expect(control.locator("[role=status]")).to_contain_text("Running")
+
+    card = operator.locator("#alerts .alert-card").first
+    expect(card).to_be_visible(timeout=60_000)
+    assert operator.evaluate("window.notReloaded") is True
+    expect(card.locator("h3")).to_contain_text("pending")
+    expect(card).to_contain_text("yao")
+    expect(card).to_contain_text("cam-1")
+    for image in ("crop", "watchlist"):
+        loaded = card.locator(f"img[src$='/{image}.jpg']").evaluate("img => img.complete && img.naturalWidth > 0")
+        assert loaded, f"the {image} image did not load"
+    shot(operator, "03-alert-arrived")
+
+    card.locator("input[name=note]").fill("Same person: face shape, ears and hairline agree.")
+    card.locator("button[value=confirmed]").click()
+    expect(card.locator("h3")).to_contain_text("confirmed")
+    card.locator("select[name=outcome]").select_option("engaged-arrest")
+    card.locator("button", has_text="Record outcome").click()
+    expect(card.locator(".outcome")).to_have_text("engaged-arrest")
+    shot(operator, "04-confirmed")
+
+    # A phone-sized screen: the same console, one column, buttons full width.
+    phone = signed_in(browser, base, "demo-operator", viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.goto("/console")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the console scrolls sideways on a phone ({width}px)"
+    shot(phone, "05-console-phone")
+
+    auditor = signed_in(browser, base, "demo-auditor")
+    auditor.goto("/statistics")
+    row = auditor.locator("tr[data-deployment=browser-test]")
+    expect(row.locator(".n-alerts")).to_have_text("1")
+    expect(row.locator(".n-confirmed")).to_have_text("1")
+    expect(row).to_contain_text("engaged-arrest: 1")
+    shot(auditor, "06-statistics")
+    auditor.goto("/audit?resource=deployment:browser-test")
+    actions = auditor.locator("table.audit td:nth-child(4)").all_inner_texts()
+    assert {"deployment.create", "deployment.authorise", "deployment.start"} <= set(actions)
+    auditor.goto("/audit?action=alert.")
+    rows = auditor.locator("table.audit tr").all_inner_texts()
+    assert any("demo-operator" in r and "alert.confirm" in r for r in rows)
+    assert any("demo-operator" in r and "alert.outcome" in r for r in rows)
+    auditor.click("text=Verify the whole chain")
+    expect(auditor.locator("[role=status]")).to_contain_text("Chain verified")
+    shot(auditor, "07-audit")

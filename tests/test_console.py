@@ -1,0 +1,451 @@
+"""The console over HTTP: sessions and their cookie flags, CSRF, sign-in with a second factor, the page x
+role matrix, uploads for enrolment and search, camera sources, the event stream, vendored assets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import httpx
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+
+from openfr.bus import Event
+from openfr.governance import accounts, audit
+from openfr.governance.permissions import MATRIX, Role
+from openfr.live import demo
+from openfr.runtime import Services
+from openfr.settings import Settings
+from openfr.store import SearchRecord, User
+from openfr.web.app import create_app
+from openfr.web.deps import Require
+from openfr.web.sessions import Allow, console_user
+from web_server import running_console
+
+PASSWORD = "correct horse battery"
+STATIC = Path(__file__).resolve().parents[1] / "src" / "openfr" / "web" / "static"
+PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
+ANY_USER = {("GET", "/")}  # the dashboard: every signed-in user, showing only what their role may see
+
+
+@pytest.fixture(scope="module")
+def svc(tmp_path_factory) -> Services:
+    services = Services(Settings(home=tmp_path_factory.mktemp("console")))
+    demo.prepare(services, password=PASSWORD, deployment=False)
+    with services.db.transaction() as session:
+        for role in Role:
+            accounts.create_user(session, role.value.replace("-", "_"), role.value, PASSWORD, actor="test")
+    return services
+
+
+@pytest.fixture(scope="module")
+def app(svc):
+    return create_app(svc)
+
+
+def browser(app) -> TestClient:
+    # https: the session cookie is Secure, and a cookie jar only sends it back over https (or to localhost)
+    return TestClient(app, base_url="https://testserver")
+
+
+def csrf(client: TestClient) -> str:
+    page = client.get("/login")
+    return re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+
+
+def sign_in(app, username: str, password: str = PASSWORD, totp: str = "") -> TestClient:
+    client = browser(app)
+    token = csrf(client)
+    done = client.post(
+        "/login",
+        data={"csrftoken": token, "username": username, "password": password, "totp": totp},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text[:300]
+    client.csrf = token
+    return client
+
+
+def _flatten(routes):
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        yield from _flatten(included.routes) if included is not None else [route]
+
+
+def _guards(dependant) -> tuple[list, bool]:
+    permissions = [d.call.permission for d in dependant.dependencies if isinstance(d.call, Allow | Require)]
+    signed_in = any(d.call is console_user for d in dependant.dependencies)
+    for sub in dependant.dependencies:
+        more, deeper = _guards(sub)
+        permissions, signed_in = permissions + more, signed_in or deeper
+    return permissions, signed_in
+
+
+def console_routes(app) -> list[tuple[str, str, list, bool]]:
+    found = [
+        (method, route.path, *_guards(route.dependant))
+        for route in _flatten(app.routes)
+        if hasattr(route, "dependant") and not route.path.startswith("/api")
+        for method in route.methods
+        if not route.path.startswith(("/docs", "/redoc", "/openapi"))
+    ]
+    assert len(found) >= 25
+    return found
+
+
+def test_every_page_declares_one_permission_or_is_the_dashboard_or_sign_in(app):
+    for method, path, permissions, signed_in in console_routes(app):
+        if (method, path) in PUBLIC:
+            assert permissions == [] and not signed_in, path
+        elif (method, path) in ANY_USER:
+            assert permissions == [] and signed_in, path
+        else:
+            assert len(permissions) == 1, f"{method} {path} must depend on Allow(...)"
+
+
+def test_page_by_role_matrix_and_sign_in_required(app):
+    """No page answers a role without the permission (403); without a session every page sends the browser
+    to the sign-in page and changes nothing."""
+    anonymous = browser(app)
+    anonymous_csrf = csrf(anonymous)
+    clients = {role: sign_in(app, role.value.replace("-", "_")) for role in Role}
+    checked = 0
+    for method, path, permissions, _ in console_routes(app):
+        if (method, path) in PUBLIC | ANY_USER:
+            continue
+        url = re.sub(r"\{name\}", "nope", path).replace("{alert_id}", "999999").replace("{username}", "nobody")
+        url = url.replace("{subject}", "nobody")
+        data = {"csrftoken": anonymous_csrf}
+        answer = anonymous.request(method, url, data=data if method == "POST" else None, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/login"), (method, path)
+        for role, client in clients.items():
+            if path == "/console/events" and permissions[0] in MATRIX[role]:
+                continue  # an endless stream; test_event_stream_... reads it from a real server
+            data = {"csrftoken": client.csrf}
+            status = client.request(method, url, data=data if method == "POST" else None).status_code
+            if permissions[0] in MATRIX[role]:
+                assert status not in (401, 403), f"{role} should reach {method} {path} (got {status})"
+            else:
+                assert status == 403, f"{role} must not reach {method} {path} (got {status})"
+            checked += 1
+    assert checked >= 6 * 25
+
+
+def test_session_cookie_flags_logout_and_kept_apart_from_api_tokens(app, svc):
+    client = sign_in(app, "auditor")
+    cookies = {c.name: c for c in client.cookies.jar}
+    session_cookie = cookies["openfr_session"]
+    assert session_cookie.secure and session_cookie.has_nonstandard_attr("HttpOnly")
+    assert session_cookie.get_nonstandard_attr("SameSite").lower() == "strict"
+    assert cookies["csrftoken"].secure and cookies["csrftoken"].get_nonstandard_attr("SameSite") == "Strict"
+    assert client.get("/audit").status_code == 200
+    # The session token is no bearer token for the API, and an API token opens no console session.
+    assert (
+        client.get("/api/audit/verify", headers={"Authorization": f"Bearer {session_cookie.value}"}).status_code == 401
+    )
+    with svc.db.transaction() as session:
+        api_token = accounts.issue_token(session, "auditor", "test", actor="test")
+    stranger = browser(app)
+    stranger.cookies.set("openfr_session", api_token, domain="testserver")
+    assert stranger.get("/audit", follow_redirects=False).status_code == 303
+    # Signing out ends the session on the server: a copy of the cookie is worthless afterwards.
+    stolen = session_cookie.value
+    assert client.post("/logout", data={"csrftoken": client.csrf}, follow_redirects=False).status_code == 303
+    thief = browser(app)
+    thief.cookies.set("openfr_session", stolen, domain="testserver")
+    assert thief.get("/audit", follow_redirects=False).status_code == 303
+
+
+def test_posts_without_the_csrf_token_are_refused_and_change_nothing(app, svc):
+    admin = sign_in(app, "administrator")
+    form = {"username": "forged", "role": "administrator", "password": PASSWORD}
+    assert admin.post("/users", data=form).status_code == 403
+    assert admin.post("/users", data={**form, "csrftoken": "forged-token"}).status_code == 403
+    with svc.db.transaction() as session:
+        assert session.query(User).filter_by(username="forged").count() == 0
+    assert admin.post("/users", data={**form, "csrftoken": admin.csrf}).status_code == 201
+    upload = {"gallery": "g", "subject": "S", "source": "s", "csrftoken": admin.csrf}
+    image = {"image": ("x.png", _grey_png(), "image/png")}
+    refused = admin.post("/enrol", data=upload, files=image)  # uploads need the header, not a form field
+    assert refused.status_code == 403 and "x-csrftoken" in refused.text
+    forged = admin.post("/enrol", data=upload, files=image, headers={"x-csrftoken": "forged-token"})
+    assert forged.status_code == 403
+    # A login form posted from another site (no CSRF cookie) is refused too: no login CSRF.
+    cold = browser(app)
+    assert cold.post("/login", data={"username": "auditor", "password": PASSWORD}).status_code == 403
+
+
+def test_sign_in_failures_totp_and_redirects(app, svc):
+    client = browser(app)
+    token = csrf(client)
+    refused = client.post("/login", data={"csrftoken": token, "username": "operator", "password": "wrong password!"})
+    assert refused.status_code == 401 and "Sign-in refused" in refused.text
+    with svc.db.transaction() as session:
+        accounts.create_user(session, "two_factor", "investigator", PASSWORD, actor="test")
+        secret_uri = accounts.enable_totp(session, "two_factor", actor="test")
+        failed = audit.events(session, action="login.failed", actor="operator")
+    assert failed and failed[-1]["reason"] == "wrong password or code"
+    code = pyotp.parse_uri(secret_uri).now()
+    data = {"csrftoken": token, "username": "two_factor", "password": PASSWORD}
+    assert client.post("/login", data=data).status_code == 401  # the second factor is required
+    done = client.post("/login", data={**data, "totp": code, "next": "//evil.example/x"}, follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"] == "/"  # never an open redirect
+    with svc.db.transaction() as session:
+        last = audit.events(session, action="login", actor="two_factor")[-1]
+    assert last["details"]["channel"] == "web"
+    assert browser(app).get("/search?x=1", follow_redirects=False).headers["location"] == "/login?next=/search?x=1"
+
+
+def test_enrol_by_upload_then_search_records_who_why_and_keeps_no_probe(app, svc, sample_paths):
+    admin = sign_in(app, "administrator")
+    portrait = sample_paths["yaoming"].read_bytes()
+    form = {"csrftoken": admin.csrf, "gallery": "custody", "subject": "CUST-1", "display_name": "Yao"}
+    form |= {"category": "wanted-serious-offence", "source": "custody suite, 2026-11-01"}
+    files = {"image": ("yao.jpg", portrait, "image/jpeg")}
+    admin.headers["x-csrftoken"] = admin.csrf  # uploads go through htmx, which sends the token as a header
+    enrolled = admin.post("/enrol", data=form, files=files)
+    assert enrolled.status_code == 201 and "Enrolled one image of CUST-1" in enrolled.text
+    again = admin.post("/enrol", data=form, files=files)
+    assert again.status_code == 200 and "already enrolled" in again.text
+    no_face = admin.post(
+        "/enrol", data={**form, "subject": "CUST-2"}, files={"image": ("x.png", _grey_png(), "image/png")}
+    )
+    assert no_face.status_code == 422 and "no face found" in no_face.text
+    no_source = admin.post("/enrol", data={**form, "source": " "}, files=files)
+    assert no_source.status_code == 400 and "provenance" in no_source.text
+    assert not list((svc.home / "tmp").glob("upload-*"))  # the upload folder is gone
+
+    with svc.db.transaction() as session:
+        token = accounts.issue_token(session, "officer", "phone", actor="test")
+    api = browser(app)
+    headers = {"Authorization": f"Bearer {token}"}
+    photo = {"image": ("probe.jpg", portrait, "image/jpeg")}
+    before = {p for p in svc.home.rglob("*") if p.is_file()}
+    missing_reason = api.post("/api/search", data={"gallery": "custody", "reason": " "}, files=photo, headers=headers)
+    assert missing_reason.status_code == 400
+    found = api.post(
+        "/api/search",
+        data={"gallery": "custody", "reason": "refuses to give a name", "crime_ref": "CR/1/26", "mode": "OIFR"},
+        files=photo,
+        headers=headers,
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["candidates"][0]["subject"] == "CUST-1"
+    written = {p for p in svc.home.rglob("*") if p.is_file()} - before
+    assert all(p.suffix not in (".jpg", ".png") for p in written), written  # the probe photo is never stored
+    with svc.db.transaction() as session:
+        record = session.query(SearchRecord).order_by(SearchRecord.id.desc()).first()
+        assert (record.actor, record.mode, record.reason, record.crime_ref) == (
+            "officer",
+            "OIFR",
+            "refuses to give a name",
+            "CR/1/26",
+        )
+    listed = api.get("/api/galleries/custody/subjects", headers=headers)
+    assert listed.status_code == 403  # officers search; they do not browse custody images
+
+
+def _grey_png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_camera_sources_from_the_web_are_urls_webcams_or_files_in_the_video_folder(app, svc):
+    admin = sign_in(app, "administrator")
+    base = {
+        "csrftoken": admin.csrf,
+        "name": "sources",
+        "grounds": "g",
+        "categories": "wanted-serious-offence",
+        "source_gallery": demo.GALLERY,
+        "location": "here",
+        "location_rationale": "why",
+        "starts_at": "2026-01-01T00:00",
+        "ends_at": "2036-01-01T00:00",
+        "camera_name_0": "cam",
+        "notice_signage": "signs",
+    }
+    for bad in ("/etc/passwd", "../secrets/csrf.key", "file:///etc/passwd"):
+        refused = admin.post("/deployments", data={**base, "camera_source_0": bad})
+        assert refused.status_code == 400 and "video file in" in refused.text, bad
+    made = admin.post("/deployments", data={**base, "camera_source_0": "rtsp://cam.example/1"}, follow_redirects=False)
+    assert made.status_code == 303
+    too_low = admin.post("/deployments", data={**base, "name": "low", "camera_source_0": "0", "threshold": "0.1"})
+    assert too_low.status_code == 400 and "locked" in too_low.text
+
+
+def test_event_stream_delivers_new_alerts_and_replays_missed_ones(svc):
+    """Against a real server: a published alert arrives as a rendered card; a reconnecting browser that
+    sends Last-Event-ID gets the alerts stored since."""
+
+    with running_console(svc) as base:
+        # httpx sends Secure cookies over https only (browsers also to loopback: see test_browser), so the
+        # cookies are carried by hand here.
+        client = httpx.Client(base_url=base)
+        page = client.get("/login")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+        cookie = f"csrftoken={page.cookies['csrftoken']}"
+        done = client.post(
+            "/login",
+            data={"csrftoken": token, "username": "operator", "password": PASSWORD},
+            headers={"Cookie": cookie},
+        )
+        client.cookies.clear()
+        client.headers["Cookie"] = f"{cookie}; openfr_session={done.cookies['openfr_session']}"
+        assert client.get("/console").status_code == 200
+        stored = _store_alerts(svc, 2)
+        with client.stream("GET", "/console/events", timeout=10) as stream:
+            svc.bus.publish("camera.health", {"deployment_id": 1, "camera": "gate", "state": "healthy"})
+            svc.bus.publish("alert.created", _fake_alert(4242))
+            seen = _read_events(stream, until="alert")
+        assert any(e["event"] == "health" and "camera gate: healthy" in e["data"] for e in seen)
+        card = next(e for e in seen if e["event"] == "alert")
+        assert card["id"] == "4242" and 'id="alert-4242"' in card["data"] and "Confirm match" in card["data"]
+        # A browser that saw the first of the two stored alerts reconnects: it is sent the second.
+        with client.stream("GET", "/console/events", headers={"Last-Event-ID": str(stored[0])}, timeout=10) as stream:
+            replayed = _read_events(stream, until="alert")
+        assert replayed[-1]["id"] == str(stored[1]) and f'id="alert-{stored[1]}"' in replayed[-1]["data"]
+
+
+def _store_alerts(svc: Services, n: int) -> list[int]:
+    from datetime import timedelta
+
+    from openfr.live import deployments
+    from openfr.store import Alert
+
+    with svc.db.transaction() as session:
+        now = deployments.now_utc()
+        plan = deployments.DeploymentPlan(
+            name=f"stream-{now.timestamp():.0f}",
+            grounds="g",
+            categories=["missing-person"],
+            source_gallery=demo.GALLERY,
+            location="l",
+            location_rationale="r",
+            starts_at=now,
+            ends_at=now + timedelta(hours=1),
+            cameras={"gate": "rtsp://cam.example/1"},
+            threshold=0.9,
+            public_notice={"signage": "signs"},
+            created_by="test",
+        )
+        deployment = deployments.create(session, plan, min_threshold=0.0)
+        ids = []
+        for i in range(n):
+            alert = Alert(
+                deployment_id=deployment.id,
+                subject_ref=f"S-{i}",
+                category="missing-person",
+                camera="gate",
+                track=i,
+                score=0.95,
+                threshold=0.9,
+                quality={},
+                frame=i,
+                stream_time=0.0,
+                first_usable_frame=i,
+                time_to_alert_ms=1.0,
+                state="pending",
+            )
+            session.add(alert)
+            session.flush()
+            ids.append(alert.id)
+    return ids
+
+
+def _fake_alert(alert_id: int) -> dict:
+    event = Event("alert.created", {})
+    return {
+        "id": alert_id,
+        "deployment_id": 1,
+        "subject": "S-1",
+        "name": None,
+        "category": "missing-person",
+        "camera": "gate",
+        "track": 1,
+        "score": 0.5,
+        "threshold": 0.3,
+        "frame": 1,
+        "stream_time": 0.1,
+        "time_to_alert_ms": 10.0,
+        "state": "pending",
+        "outcome": None,
+        "created_at": event.at.isoformat(),
+    }
+
+
+def _read_events(stream, until: str) -> list[dict]:
+    events, current = [], {"data": ""}
+    for line in stream.iter_lines():
+        if not line:
+            if "event" in current:
+                events.append(current)
+                if current["event"] == until:
+                    return events
+            current = {"data": ""}
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            current[field] = current["data"] + value if field == "data" else value
+    return events
+
+
+def test_vendored_assets_match_their_pinned_hashes_and_pages_load_nothing_from_elsewhere():
+    vendor = STATIC / "vendor"
+    pinned = dict(reversed(line.split()) for line in (vendor / "ASSETS.sha256").read_text().splitlines())
+    assert len(pinned) == 2
+    for name, digest in pinned.items():
+        assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == digest, name
+    templates = (STATIC.parent / "templates").glob("*.html")
+    for template in templates:
+        text = template.read_text()
+        assert not re.search(r'(src|href)="(https?:)?//', text), f"{template.name} loads from another site"
+        for asset in re.findall(r'src="/static/vendor/([^"]+)"', text):
+            assert asset in pinned, asset
+
+
+def test_api_token_can_run_a_deployment_lifecycle(app, svc):
+    """Create (administrator), authorise (authorising officer), close (operator) over the API."""
+    with svc.db.transaction() as session:
+        tokens = {
+            u: accounts.issue_token(session, u, "t", actor="test")
+            for u in ("administrator", "authorising_officer", "operator")
+        }
+    api = browser(app)
+
+    def call(user, method, url, body=None):
+        return api.request(method, url, json=body, headers={"Authorization": f"Bearer {tokens[user]}"})
+
+    plan = {
+        "name": "api-made",
+        "grounds": "g",
+        "categories": ["wanted-serious-offence"],
+        "source_gallery": demo.GALLERY,
+        "location": "l",
+        "location_rationale": "r",
+        "cameras": {"cam": "rtsp://cam.example/1"},
+        "public_notice": {"signage": "signs"},
+    }
+    made = call("administrator", "POST", "/api/deployments", plan)
+    assert made.status_code == 201 and made.json()["state"] == "draft"
+    assert call("administrator", "POST", "/api/deployments", plan).status_code == 400  # same name
+    assert call("administrator", "POST", "/api/deployments/api-made/authorise", {"note": ""}).status_code == 403
+    authorised = call("authorising_officer", "POST", "/api/deployments/api-made/authorise", {"note": "ok"})
+    assert authorised.status_code == 200 and authorised.json()["watchlist_entries"] == 1
+    assert call("operator", "POST", "/api/deployments/api-made/stop").status_code == 409  # not running
+    closed = call("operator", "POST", "/api/deployments/api-made/close", {"reason": "operation over"})
+    assert closed.status_code == 200 and closed.json()["state"] == "closed"
+    assert call("operator", "POST", "/api/deployments/api-made/start").status_code == 409
+    spec = api.get("/openapi.json").json()
+    assert {"/api/search", "/api/galleries/{name}/enrol", "/api/deployments/{name}/start"} <= spec["paths"].keys()
+    assert json.dumps(spec).count("/console") == 0  # pages stay out of the API description
