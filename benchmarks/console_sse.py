@@ -112,7 +112,7 @@ def main() -> None:
         for _ in range(args.runs):
             before = set(listener.arrived)
             started = operator.post(f"/deployments/{prepared.deployment}/start")
-            assert started.status_code == 200, started.text[:300]
+            assert "done=started" in started.headers.get("location", ""), started.text[:300]
             deadline = time.monotonic() + 60
             while svc.live.is_running(_deployment_id(svc, prepared.deployment)) and time.monotonic() < deadline:
                 time.sleep(0.2)

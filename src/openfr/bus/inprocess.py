@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +23,8 @@ class Event:
 
 
 class Subscription:
-    def __init__(self, bus: InProcessBus, prefix: str, maxsize: int):
-        self._bus, self.prefix = bus, prefix
+    def __init__(self, bus: InProcessBus, prefix: str, maxsize: int, notify: Callable[[], None] | None = None):
+        self._bus, self.prefix, self._notify = bus, prefix, notify
         self._queue: queue.Queue[Event] = queue.Queue(maxsize)
         self.dropped = 0
 
@@ -31,6 +32,8 @@ class Subscription:
         while True:
             try:
                 self._queue.put_nowait(event)
+                if self._notify is not None:
+                    self._notify()
                 return
             except queue.Full:
                 try:
@@ -45,6 +48,9 @@ class Subscription:
             return self._queue.get(timeout=timeout)
         except queue.Empty:
             return None
+
+    def pending(self) -> bool:
+        return not self._queue.empty()
 
     def close(self) -> None:
         self._bus._remove(self)
@@ -61,9 +67,13 @@ class InProcessBus:
         self._subscriptions: list[Subscription] = []
         self._lock = threading.Lock()
 
-    def subscribe(self, prefix: str = "", *, maxsize: int = 1000) -> Subscription:
-        """Events whose topic starts with `prefix`, from now on."""
-        subscription = Subscription(self, prefix, maxsize)
+    def subscribe(
+        self, prefix: str = "", *, maxsize: int = 1000, notify: Callable[[], None] | None = None
+    ) -> Subscription:
+        """Events whose topic starts with `prefix`, from now on. `notify` is called (in the publisher's
+        thread, so it must be quick) after each event is queued: an asyncio consumer wakes on it instead of
+        polling."""
+        subscription = Subscription(self, prefix, maxsize, notify)
         with self._lock:
             self._subscriptions.append(subscription)
         return subscription

@@ -27,7 +27,6 @@ from openfr.web.sessions import Allow, ConsoleUser
 
 router = APIRouter(include_in_schema=False)
 Operator = Annotated[AuthUser, Depends(Allow(Permission.ALERT_ADJUDICATE))]
-POLL_S = 0.1  # how often the stream looks at its bus subscription: well inside the one-second promise
 
 
 @router.get("/console", dependencies=[Depends(Allow(Permission.ALERT_READ))])
@@ -51,7 +50,9 @@ def console(request: Request, user: ConsoleUser, session: Db, services: Services
 async def events(request: Request, user: ConsoleUser, services: ServicesDep) -> AsyncIterator[ServerSentEvent]:
     """New alerts as rendered cards (event `alert`, id = alert id) and camera health (event `health`).
     A reconnecting browser sends Last-Event-ID and first receives the alerts it missed."""
-    subscription = services.bus.subscribe("", maxsize=500)
+    loop, wake = asyncio.get_running_loop(), asyncio.Event()
+    # The bus wakes this stream from the publisher's thread: no polling, no thread held per open console.
+    subscription = services.bus.subscribe("", maxsize=500, notify=lambda: loop.call_soon_threadsafe(wake.set))
     try:
         last = request.headers.get("last-event-id", "")
         if last.isdigit():
@@ -62,7 +63,10 @@ async def events(request: Request, user: ConsoleUser, services: ServicesDep) -> 
         while True:
             event = subscription.get(timeout=0)
             if event is None:
-                await asyncio.sleep(POLL_S)
+                wake.clear()
+                if subscription.pending():  # published between the get and the clear
+                    continue
+                await wake.wait()
                 continue
             if event.topic == "alert.created":
                 yield _card_event(request, user, event.data)
