@@ -248,6 +248,22 @@ def test_enrol_by_upload_then_search_records_who_why_and_keeps_no_probe(app, svc
     assert listed.status_code == 403  # officers search; they do not browse custody images
 
 
+def test_oversized_uploads_are_refused_and_uploads_are_held_in_memory(tmp_path):
+    from starlette.formparsers import MultiPartParser
+
+    svc = Services(Settings(home=tmp_path, web={"upload_max_mb": 0.1}))
+    small = create_app(svc)
+    assert MultiPartParser.spool_max_size >= 0.1 * 1024 * 1024  # no temporary file below the limit
+    with svc.db.transaction() as session:
+        accounts.create_user(session, "officer", "officer", PASSWORD, actor="test")
+        token = accounts.issue_token(session, "officer", "phone", actor="test")
+    big = {"image": ("big.jpg", b"\xff" * 300_000, "image/jpeg")}
+    answer = browser(small).post(
+        "/api/search", data={"gallery": "g", "reason": "r"}, files=big, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 413
+
+
 def _grey_png() -> bytes:
     import io
 

@@ -374,7 +374,10 @@ class WebSettings(_Section):
         gt=0,
         le=200,
         title="Largest image upload (MB)",
-        description="Uploads for search or enrolment larger than this are refused before they are read.",
+        description=(
+            "Uploads for search or enrolment larger than this are refused (413). Uploads up to this size are "
+            "held in memory only, never in a temporary file, so a larger limit costs memory per request."
+        ),
     )
     video_folder: Path | None = Field(
         None,

@@ -14,6 +14,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.formparsers import MultiPartParser
 
 from openfr.runtime import Services
 from openfr.web.console import CONSOLE_ROUTERS
@@ -23,7 +24,12 @@ from openfr.web.sessions import LoginRequiredError
 
 
 def create_app(services: Services) -> FastAPI:
+    # Request bodies are capped just above the largest allowed upload (413 beyond it), and uploads up to
+    # that size stay in memory: a search photo must never reach the disk, not even as a temporary file.
+    body_limit = int(services.settings.web.upload_max_mb * 1024 * 1024) + 64 * 1024
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, body_limit)
     app = FastAPI(
+        max_body_size=body_limit,
         title="openfr",
         description=(
             "Open, auditable facial recognition. A match is a prompt for a trained person, never an identification."
