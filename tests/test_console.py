@@ -465,3 +465,51 @@ def test_api_token_can_run_a_deployment_lifecycle(app, svc):
     spec = api.get("/openapi.json").json()
     assert {"/api/search", "/api/galleries/{name}/enrol", "/api/deployments/{name}/start"} <= spec["paths"].keys()
     assert json.dumps(spec).count("/console") == 0  # pages stay out of the API description
+
+
+def test_auditor_filters_verifies_and_exports_the_trail_and_the_export_is_recorded(app, svc):
+    auditor = sign_in(app, "auditor")
+    page = auditor.get("/audit", params={"action": "login", "actor": "auditor"})
+    assert page.status_code == 200
+    actions = re.findall(r"<td>(login[^<]*)</td>", page.text)
+    assert actions and set(actions) <= {"login", "login.failed"}
+    assert "Chain verified" in auditor.get("/audit", params={"verify": 1}).text
+    exported = auditor.get("/audit/export", params={"format": "csv", "action": "login"})
+    assert exported.status_code == 200 and exported.headers["content-disposition"].endswith('openfr-audit.csv"')
+    rows = exported.text.strip().splitlines()
+    assert rows[0].startswith("id,at,actor,action") and all(",login" in r for r in rows[1:])
+    lines = auditor.get("/audit/export", params={"format": "jsonl"}).text.strip().splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [e["id"] for e in events] == sorted(e["id"] for e in events)  # oldest first, hashes included
+    assert all(len(e["hash"]) == 64 for e in events)
+    with svc.db.transaction() as session:
+        recorded = audit.events(session, action="audit.export", actor="auditor")
+    assert [r["details"]["format"] for r in recorded][-2:] == ["csv", "jsonl"]
+
+
+def test_administrator_disables_a_user_whose_session_then_ends(app, svc):
+    with svc.db.transaction() as session:
+        accounts.create_user(session, "leaver", "operator", PASSWORD, actor="test")
+    leaver = sign_in(app, "leaver")
+    assert leaver.get("/console").status_code == 200
+    admin = sign_in(app, "administrator")
+    own = admin.post("/users/administrator/active", data={"csrftoken": admin.csrf, "active": "false"})
+    assert own.status_code == 400  # no administrator locks themselves out
+    done = admin.post("/users/leaver/active", data={"csrftoken": admin.csrf, "active": "false"})
+    assert done.status_code == 200 and "leaver disabled" in done.text
+    assert leaver.get("/console", follow_redirects=False).status_code == 303  # signed out at once
+
+
+def test_deleting_a_subject_needs_a_reason_and_is_recorded(app, svc, sample_paths):
+    admin = sign_in(app, "administrator")
+    admin.headers["x-csrftoken"] = admin.csrf
+    form = {"gallery": "erasure", "subject": "GONE-1", "source": "test upload"}
+    image = {"image": ("p.jpg", sample_paths["yaoming"].read_bytes(), "image/jpeg")}
+    assert admin.post("/enrol", data=form, files=image).status_code == 201
+    no_reason = admin.post("/galleries/erasure/subjects/GONE-1/delete", data={"reason": ""})
+    assert no_reason.status_code == 422
+    done = admin.post("/galleries/erasure/subjects/GONE-1/delete", data={"reason": "acquitted: record removed"})
+    assert done.status_code == 200 and "Deleted GONE-1" in done.text and "GONE-1</td>" not in done.text
+    with svc.db.transaction() as session:
+        event = audit.events(session, resource="gallery:erasure")[-1]
+    assert event["actor"] == "administrator" and event["reason"] == "acquitted: record removed"
