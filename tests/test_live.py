@@ -20,7 +20,7 @@ from openfr.bus import InProcessBus
 from openfr.errors import BadInputError
 from openfr.gallery.enrol import import_directory
 from openfr.live import alerts, deployments
-from openfr.live.runner import run_deployment
+from openfr.live.runner import RunResult, run_deployment
 from openfr.live.setup import live_engine, open_source
 from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.live.worker import CameraWorker
@@ -119,19 +119,23 @@ def test_deployment_alerts_once_stores_before_announcing_and_records_adjudicatio
     name = _authorised(svc, clip)
     bus = InProcessBus()
     seen_in_store: list[bool] = []
+    frames_when_alerted: list[int] = []
     subscription = bus.subscribe("alert.")
+    live = RunResult()  # filled as the cameras run: what the console's statistics read meanwhile
 
     def console():
         event = subscription.get(timeout=120)
         if event is not None:  # the console looks the alert up as soon as it hears of it
             with svc.db.transaction() as session:
                 seen_in_store.append(session.get(Alert, event.data["id"]) is not None)
+            frames_when_alerted.append(live.counters["north"].frames)
 
     listener = threading.Thread(target=console)
     listener.start()
-    result = run_deployment(svc, name, bus=bus)
+    result = run_deployment(svc, name, bus=bus, result=live)
     listener.join(timeout=5)
     assert seen_in_store == [True]
+    assert result is live and 0 < frames_when_alerted[0] <= result.counters["north"].frames
     assert result.errors == {} and result.counters["north"].frames > 40
     with svc.db.transaction() as session:
         stored = session.scalars(sa.select(Alert)).all()
@@ -151,6 +155,9 @@ def test_deployment_alerts_once_stores_before_announcing_and_records_adjudicatio
     assert stats["outcomes"] == {"engaged-arrest": 1}
     assert stats["faces_seen"] > 100 and stats["tracks"] >= 10
     assert stats["time_to_alert_ms"]["p50"] is not None
+    with svc.db.transaction() as session:  # a run in progress adds its counters to the stored ones
+        running = alerts.statistics(session, deployments.get(session, name), {"north": {"frames": 5, "faces": 7}})
+    assert (running["frames"], running["faces_seen"]) == (stats["frames"] + 5, stats["faces_seen"] + 7)
 
 
 def test_snapshot_is_erased_after_retention_but_alerts_keep_their_evidence(svc, clip):

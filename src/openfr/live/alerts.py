@@ -130,10 +130,17 @@ def record_outcome(session: Session, alert_id: int, *, outcome: str, user: str, 
     return alert
 
 
-def statistics(session: Session, deployment: Deployment) -> dict:
-    """Faces seen, alerts and what became of them, and how long alerts took (for publication)."""
+COUNTED = ("frames", "faces", "tracks", "alerts", "embeddings")
+
+
+def statistics(session: Session, deployment: Deployment, running: dict[str, dict] | None = None) -> dict:
+    """Faces seen, alerts and what became of them, and how long alerts took (for publication). `running`:
+    per camera, the counters of a run in progress, added to those stored by earlier runs."""
     alerts = session.scalars(select(Alert).where(Alert.deployment_id == deployment.id)).all()
-    cameras = deployment.counters or {}
+    cameras = {label: dict(c) for label, c in (deployment.counters or {}).items()}
+    for label, now in (running or {}).items():
+        before = cameras.get(label, {})
+        cameras[label] = {k: before.get(k, 0) + now.get(k, 0) for k in COUNTED}
     ttas = np.array([a.time_to_alert_ms for a in alerts], dtype=float)
     outcomes: dict[str, int] = {}
     for alert in alerts:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from openfr.bus import InProcessBus
 from openfr.errors import BadInputError
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 class _Run:
     thread: threading.Thread
     stop: threading.Event
-    result: RunResult | None = None
+    result: RunResult = field(default_factory=RunResult)
     error: str | None = None
 
 
@@ -57,8 +57,14 @@ class DeploymentManager:
         run = self._runs[deployment_id]
         try:
             # Files are paced like cameras here: the console is for watching a deployment as it happens.
-            run.result = run_deployment(
-                self.services, str(deployment_id), bus=self.bus, stop=run.stop, realtime=True, actor=actor
+            run_deployment(
+                self.services,
+                str(deployment_id),
+                bus=self.bus,
+                stop=run.stop,
+                realtime=True,
+                actor=actor,
+                result=run.result,
             )
         except Exception as exc:  # a failed run is reported, never takes the server down
             run.error = f"{type(exc).__name__}: {exc}"
@@ -81,6 +87,14 @@ class DeploymentManager:
 
     def last_result(self, deployment_id: int) -> _Run | None:
         return self._runs.get(deployment_id)
+
+    def live_counters(self, deployment_id: int) -> dict[str, dict]:
+        """Per camera, what the run in progress has counted so far (empty when not running): the stored
+        counters are only updated when a run ends."""
+        if not self.is_running(deployment_id):
+            return {}
+        run = self._runs[deployment_id]
+        return {label: counters.as_dict() for label, counters in list(run.result.counters.items())}
 
     def shutdown(self, wait_s: float = 10.0) -> None:
         for run in list(self._runs.values()):

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from openfr.bus import InProcessBus
 from openfr.live import deployments
-from openfr.live.alerts import AlertStore
+from openfr.live.alerts import COUNTED, AlertStore
 from openfr.live.decision import DecisionPolicy
 from openfr.live.setup import frame_rate, live_engine, open_source
 from openfr.live.worker import CameraCounters, CameraWorker
@@ -37,8 +37,10 @@ def run_deployment(
     stop: threading.Event | None = None,
     realtime: bool = False,
     actor: str = "system",
+    result: RunResult | None = None,
 ) -> RunResult:
-    """`realtime` paces video files at their frame rate, so that a recording stands in for a camera."""
+    """`realtime` paces video files at their frame rate, so that a recording stands in for a camera. A
+    `result` passed in fills as the cameras run (its counters are the workers' own, live)."""
     bus = bus or InProcessBus()
     stop = stop or threading.Event()
     with svc.db.transaction() as session:
@@ -58,7 +60,7 @@ def run_deployment(
         )
         cameras = list(deployment.cameras)
     bus.publish("deployment.live", {"deployment_id": deployment_id, "name": name})
-    result = RunResult()
+    result = result if result is not None else RunResult()
     store = AlertStore(svc.db, svc.home, bus, deployment_id)
 
     def window_over() -> bool:
@@ -86,7 +88,8 @@ def run_deployment(
                 lost_after_s=svc.settings.live.lost_after_s,
                 crop_margin=svc.settings.live.crop_margin,
             )
-            result.counters[label] = worker.run(until=window_over)
+            result.counters[label] = worker.counters  # live: the statistics read them while it runs
+            worker.run(until=window_over)
         except Exception as exc:
             result.errors[label] = f"{type(exc).__name__}: {exc}"
             result.health[label] = "failed"
@@ -104,9 +107,7 @@ def run_deployment(
         for label, counters in result.counters.items():
             previous = totals.get(label, {})
             now = counters.as_dict()
-            totals[label] = {
-                k: previous.get(k, 0) + now[k] for k in ("frames", "faces", "tracks", "alerts", "embeddings")
-            }
+            totals[label] = {k: previous.get(k, 0) + now[k] for k in COUNTED}
         deployment.counters = totals
         if deployments.now_utc() >= ends_at:
             deployments.close(deployment, "time window ended")

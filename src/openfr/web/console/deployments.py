@@ -143,7 +143,8 @@ def detail(
 
 def _show(request, user, session, services, name: str, message: str = "", error: str = "", code: int = 200):
     d = _get(session, name)
-    stats = alerts.statistics(session, d) if can(user, Permission.STATS_READ) else None
+    running = services.live.live_counters(d.id)
+    stats = alerts.statistics(session, d, running) if can(user, Permission.STATS_READ) else None
     recent = []
     if can(user, Permission.ALERT_READ):
         query = select(Alert).where(Alert.deployment_id == d.id).order_by(Alert.id.desc()).limit(50)

@@ -35,8 +35,9 @@ def dashboard(request: Request, user: ConsoleUser, session: Db, services: Servic
 
 
 @router.get("/statistics", dependencies=[Depends(Allow(Permission.STATS_READ))])
-def statistics(request: Request, user: ConsoleUser, session: Db) -> Response:
+def statistics(request: Request, user: ConsoleUser, session: Db, services: ServicesDep) -> Response:
     """Per deployment: faces seen, alerts, how many were confirmed or false, outcomes and time to alert, the
     figures a force publishes after each deployment."""
-    rows = [alerts.statistics(session, d) for d in session.scalars(select(Deployment).order_by(Deployment.id.desc()))]
+    query = select(Deployment).order_by(Deployment.id.desc())
+    rows = [alerts.statistics(session, d, services.live.live_counters(d.id)) for d in session.scalars(query)]
     return render(request, "statistics.html", user, rows=rows)

@@ -185,8 +185,10 @@ def close_now(services, session, name: str, reason: str, actor: str) -> Deployme
 
 
 @router.get("/deployments/{name}/stats", dependencies=[Depends(Require(Permission.STATS_READ))])
-def stats(name: str, session: Db) -> dict:
-    return alerts.statistics(session, _deployment(session, name))
+def stats(name: str, session: Db, services: ServicesDep) -> dict:
+    """Stored counters plus those of a run in progress in this server."""
+    d = _deployment(session, name)
+    return alerts.statistics(session, d, services.live.live_counters(d.id))
 
 
 @router.get("/deployments/{name}/alerts", dependencies=[Depends(Require(Permission.ALERT_READ))])
