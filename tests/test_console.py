@@ -28,7 +28,9 @@ from web_server import running_console
 PASSWORD = "correct horse battery"
 STATIC = Path(__file__).resolve().parents[1] / "src" / "openfr" / "web" / "static"
 PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
-ANY_USER = {("GET", "/")}  # the dashboard: every signed-in user, showing only what their role may see
+# The dashboard (showing each role only what it may see) and the user's own account: any signed-in user.
+ANY_USER = {("GET", "/"), ("GET", "/account"), ("POST", "/account/password"), ("POST", "/account/totp")}
+ANY_USER |= {("POST", "/account/totp/confirm")}
 
 
 @pytest.fixture(scope="module")
@@ -513,3 +515,28 @@ def test_deleting_a_subject_needs_a_reason_and_is_recorded(app, svc, sample_path
     with svc.db.transaction() as session:
         event = audit.events(session, resource="gallery:erasure")[-1]
     assert event["actor"] == "administrator" and event["reason"] == "acquitted: record removed"
+
+
+def test_users_set_up_their_own_second_factor_and_change_their_password(app, svc):
+    with svc.db.transaction() as session:
+        accounts.create_user(session, "self_service", "auditor", PASSWORD, actor="test")
+    me = sign_in(app, "self_service")
+    started = me.post("/account/totp", data={"csrftoken": me.csrf})
+    assert started.status_code == 200 and "<svg" in started.text
+    secret = re.search(r'class="totp-secret">([A-Z2-7]+)<', started.text).group(1)
+    wrong = me.post("/account/totp/confirm", data={"csrftoken": me.csrf, "secret": secret, "code": "000000"})
+    assert wrong.status_code == 400 and 'class="totp-state">off<' in wrong.text  # nothing stored yet
+    code = pyotp.TOTP(secret).now()
+    on = me.post("/account/totp/confirm", data={"csrftoken": me.csrf, "secret": secret, "code": code})
+    assert on.status_code == 200 and 'class="totp-state">on<' in on.text
+    client = browser(app)
+    data = {"csrftoken": csrf(client), "username": "self_service", "password": PASSWORD}
+    assert client.post("/login", data=data).status_code == 401  # now the code is required
+    assert client.post("/login", data={**data, "totp": code}, follow_redirects=False).status_code == 303
+
+    new = "a much longer passphrase"
+    bad = me.post("/account/password", data={"csrftoken": me.csrf, "current": "not it at all", "new": new})
+    assert bad.status_code == 400
+    good = me.post("/account/password", data={"csrftoken": me.csrf, "current": PASSWORD, "new": new})
+    assert good.status_code == 200 and "Password changed" in good.text
+    assert accounts.login(svc.db, "self_service", new, pyotp.TOTP(secret).now())["role"] == "auditor"

@@ -134,6 +134,35 @@ def enable_totp(session: Session, username: str, *, actor: str) -> str:
     return pyotp.TOTP(user.totp_secret).provisioning_uri(name=username, issuer_name="openfr")
 
 
+def new_totp_secret(username: str) -> tuple[str, str]:
+    """A fresh secret and its provisioning URI, not yet stored: `confirm_totp` stores it once the user's
+    authenticator app has produced a valid code, so nobody is locked out by a half-finished enrolment."""
+    import pyotp
+
+    secret = pyotp.random_base32()
+    return secret, pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="openfr")
+
+
+def confirm_totp(session: Session, username: str, secret: str, code: str) -> None:
+    import pyotp
+
+    if not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
+        raise BadInputError("that code does not match: check the authenticator app's clock and try the next code")
+    get_user(session, username).totp_secret = secret
+    audit.record(session, username, "user.totp", f"user:{username}", channel="web")
+
+
+def change_password(session: Session, username: str, current: str, new: str) -> None:
+    """The user's own change: the current password is required (a session left open is not enough)."""
+    user = get_user(session, username)
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        audit.record(session, username, "user.password.failed", f"user:{username}", "wrong current password")
+        raise BadInputError("the current password is wrong") from None
+    set_password(session, username, new, actor=username)
+
+
 def issue_token(session: Session, username: str, name: str, *, actor: str, days: int = 30) -> str:
     """A bearer token for the API, returned once; only its digest is stored."""
     user = get_user(session, username)

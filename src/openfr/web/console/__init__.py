@@ -1,5 +1,13 @@
 """The web console: server-rendered pages (Jinja2 + htmx), one router per area, signed in by cookie."""
 
-from openfr.web.console import admin, alerts, auth, deployments, galleries, home
+from openfr.web.console import account, admin, alerts, auth, deployments, galleries, home
 
-CONSOLE_ROUTERS = (auth.router, home.router, alerts.router, deployments.router, galleries.router, admin.router)
+CONSOLE_ROUTERS = (
+    auth.router,
+    home.router,
+    account.router,
+    alerts.router,
+    deployments.router,
+    galleries.router,
+    admin.router,
+)
