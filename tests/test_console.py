@@ -327,6 +327,20 @@ def test_event_stream_delivers_new_alerts_and_replays_missed_ones(svc):
         assert any(e["event"] == "health" and "camera gate: healthy" in e["data"] for e in seen)
         card = next(e for e in seen if e["event"] == "alert")
         assert card["id"] == "4242" and 'id="alert-4242"' in card["data"] and "Confirm match" in card["data"]
+        # The stream ends once the session does (here: the account is disabled).
+        from openfr.web.console import alerts as console_alerts
+
+        console_alerts.SESSION_CHECK_S, saved = 0.2, console_alerts.SESSION_CHECK_S
+        try:
+            with client.stream("GET", "/console/events", timeout=10) as stream:
+                with svc.db.transaction() as session:
+                    accounts.set_active(session, "operator", False, actor="test")
+                ended = _read_events(stream, until="never")  # returns when the server closes the stream
+            assert ended == []
+        finally:
+            console_alerts.SESSION_CHECK_S = saved
+            with svc.db.transaction() as session:
+                accounts.set_active(session, "operator", True, actor="test")
         # A browser that saw the first of the two stored alerts reconnects: it is sent the second.
         with client.stream("GET", "/console/events", headers={"Last-Event-ID": str(stored[0])}, timeout=10) as stream:
             replayed = _read_events(stream, until="alert")

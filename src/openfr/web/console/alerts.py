@@ -8,6 +8,8 @@ permission, and are never cached by the browser.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -15,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import FileResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from openfr.errors import BadInputError
 from openfr.governance.permissions import Permission
@@ -23,9 +26,10 @@ from openfr.store import Alert, Deployment, WatchlistEntry
 from openfr.store.live import OUTCOMES
 from openfr.web.deps import AuthUser, Db, ServicesDep
 from openfr.web.pages import render, templates
-from openfr.web.sessions import Allow, ConsoleUser
+from openfr.web.sessions import COOKIE, Allow, ConsoleUser
 
 router = APIRouter(include_in_schema=False)
+SESSION_CHECK_S = 15.0  # how long an open stream may outlive its session
 Operator = Annotated[AuthUser, Depends(Allow(Permission.ALERT_ADJUDICATE))]
 
 
@@ -49,8 +53,10 @@ def console(request: Request, user: ConsoleUser, session: Db, services: Services
 @router.get("/console/events", response_class=EventSourceResponse, dependencies=[Depends(Allow(Permission.ALERT_READ))])
 async def events(request: Request, user: ConsoleUser, services: ServicesDep) -> AsyncIterator[ServerSentEvent]:
     """New alerts as rendered cards (event `alert`, id = alert id) and camera health (event `health`).
-    A reconnecting browser sends Last-Event-ID and first receives the alerts it missed."""
+    A reconnecting browser sends Last-Event-ID and first receives the alerts it missed. The stream ends
+    within SESSION_CHECK_S of the session ending (sign-out, expiry, account disabled)."""
     loop, wake = asyncio.get_running_loop(), asyncio.Event()
+    token, checked = request.cookies.get(COOKIE, ""), time.monotonic()
     # The bus wakes this stream from the publisher's thread: no polling, no thread held per open console.
     subscription = services.bus.subscribe("", maxsize=500, notify=lambda: loop.call_soon_threadsafe(wake.set))
     try:
@@ -61,12 +67,17 @@ async def events(request: Request, user: ConsoleUser, services: ServicesDep) -> 
                 for alert in missed:
                     yield _card_event(request, user, alerts.alert_summary(alert))
         while True:
+            if time.monotonic() - checked > SESSION_CHECK_S:
+                if not await run_in_threadpool(_still_signed_in, services, token):
+                    return
+                checked = time.monotonic()
             event = subscription.get(timeout=0)
             if event is None:
                 wake.clear()
                 if subscription.pending():  # published between the get and the clear
                     continue
-                await wake.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), SESSION_CHECK_S)
                 continue
             if event.topic == "alert.created":
                 yield _card_event(request, user, event.data)
@@ -75,6 +86,13 @@ async def events(request: Request, user: ConsoleUser, services: ServicesDep) -> 
                 yield ServerSentEvent(raw_data=html.replace("\n", " "), event="health")
     finally:
         subscription.close()
+
+
+def _still_signed_in(services, token: str) -> bool:
+    from openfr.governance.accounts import user_for_token
+
+    with services.db.transaction() as session:
+        return user_for_token(session, token, web_session=True) is not None
 
 
 def _card_event(request: Request, user: AuthUser, summary: dict) -> ServerSentEvent:
