@@ -155,3 +155,36 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
     auditor.click("text=Verify the whole chain")
     expect(auditor.locator("[role=status]")).to_contain_text("Chain verified")
     shot(auditor, "07-audit")
+
+
+def test_enrol_and_search_uploads_from_the_browser(console, browser, sample_paths):
+    """Uploads go through htmx with the CSRF header; the search photo is never stored."""
+    base, _ = console
+    from playwright.sync_api import expect
+
+    investigator = signed_in(browser, base, "demo-investigator")
+    investigator.goto("/galleries")
+    investigator.fill("input[name=gallery]", "browser-custody")
+    investigator.fill("input[name=subject]", "CUST-77")
+    investigator.fill("input[name=display_name]", "Sample Person")
+    investigator.fill("input[name=source]", "custody suite, sample photo")
+    investigator.set_input_files("input[name=image]", str(sample_paths["yaoming"]))
+    investigator.click("form[action='/enrol'] button[type=submit]")
+    expect(investigator.locator("[role=status]")).to_contain_text("Enrolled one image of CUST-77")
+    expect(investigator.locator("h1")).to_have_text("Gallery browser-custody")
+    shot(investigator, "08-enrolled")
+
+    officer = signed_in(browser, base, "demo-officer", viewport={"width": 390, "height": 844}, is_mobile=True)
+    officer.goto("/search")
+    officer.select_option("select[name=gallery]", "browser-custody")
+    officer.fill("input[name=reason]", "Refuses to give a name after arrest for theft")
+    officer.fill("input[name=crime_ref]", "CR/77/26")
+    officer.set_input_files("input[name=image]", str(sample_paths["yaoming"]))
+    officer.click("form[action='/search'] button[type=submit]")
+    top = officer.locator("table tr.above").first
+    expect(top).to_contain_text("CUST-77")
+    shot(officer, "09-search-phone")
+    officer.fill("input[name=reason]", " ")
+    officer.set_input_files("input[name=image]", str(sample_paths["gdp"]))
+    officer.click("form[action='/search'] button[type=submit]")
+    expect(officer.locator("[role=alert]")).to_contain_text("needs a reason")
