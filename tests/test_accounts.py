@@ -62,8 +62,15 @@ def test_a_second_factor_is_required_once_enabled(db):
     secret = pyotp.parse_uri(uri).secret
     with pytest.raises(accounts.AuthError), db.transaction() as session:
         accounts.authenticate(session, "inv1", PASSWORD)
+    code = pyotp.TOTP(secret).now()
     with db.transaction() as session:
-        assert accounts.authenticate(session, "inv1", PASSWORD, pyotp.TOTP(secret).now()).username == "inv1"
+        assert accounts.authenticate(session, "inv1", PASSWORD, code).username == "inv1"
+    # A code is accepted once: someone who saw it (over a shoulder, in a proxy log) cannot reuse it.
+    with pytest.raises(accounts.AuthError), db.transaction() as session:
+        accounts.authenticate(session, "inv1", PASSWORD, code)
+    next_code = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))  # the app's next code
+    with db.transaction() as session:
+        assert accounts.authenticate(session, "inv1", PASSWORD, next_code).username == "inv1"
 
 
 def test_api_tokens_are_shown_once_stored_as_digests_and_expire(db):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -348,7 +349,6 @@ def test_event_stream_delivers_new_alerts_and_replays_missed_ones(svc):
 
 
 def _store_alerts(svc: Services, n: int) -> list[int]:
-    from datetime import timedelta
 
     from openfr.live import deployments
     from openfr.store import Alert
@@ -535,6 +535,13 @@ def test_users_set_up_their_own_second_factor_and_change_their_password(app, svc
     with svc.db.transaction() as session:
         accounts.create_user(session, "self_service", "auditor", PASSWORD, actor="test")
     me = sign_in(app, "self_service")
+    new = "a much longer passphrase"
+    bad = me.post("/account/password", data={"csrftoken": me.csrf, "current": "not it at all", "new": new})
+    assert bad.status_code == 400
+    good = me.post("/account/password", data={"csrftoken": me.csrf, "current": PASSWORD, "new": new})
+    assert good.status_code == 200 and "Password changed" in good.text
+    assert accounts.login(svc.db, "self_service", new)["role"] == "auditor"
+
     started = me.post("/account/totp", data={"csrftoken": me.csrf})
     assert started.status_code == 200 and "<svg" in started.text
     secret = re.search(r'class="totp-secret">([A-Z2-7]+)<', started.text).group(1)
@@ -544,13 +551,8 @@ def test_users_set_up_their_own_second_factor_and_change_their_password(app, svc
     on = me.post("/account/totp/confirm", data={"csrftoken": me.csrf, "secret": secret, "code": code})
     assert on.status_code == 200 and 'class="totp-state">on<' in on.text
     client = browser(app)
-    data = {"csrftoken": csrf(client), "username": "self_service", "password": PASSWORD}
-    assert client.post("/login", data=data).status_code == 401  # now the code is required
-    assert client.post("/login", data={**data, "totp": code}, follow_redirects=False).status_code == 303
-
-    new = "a much longer passphrase"
-    bad = me.post("/account/password", data={"csrftoken": me.csrf, "current": "not it at all", "new": new})
-    assert bad.status_code == 400
-    good = me.post("/account/password", data={"csrftoken": me.csrf, "current": PASSWORD, "new": new})
-    assert good.status_code == 200 and "Password changed" in good.text
-    assert accounts.login(svc.db, "self_service", new, pyotp.TOTP(secret).now())["role"] == "auditor"
+    data = {"csrftoken": csrf(client), "username": "self_service", "password": new}
+    assert client.post("/login", data=data).status_code == 401  # now a code is required
+    assert client.post("/login", data={**data, "totp": code}).status_code == 401  # and the one used is spent
+    next_code = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))
+    assert client.post("/login", data={**data, "totp": next_code}, follow_redirects=False).status_code == 303

@@ -95,10 +95,10 @@ def authenticate(
     try:
         _hasher.verify(user.password_hash, password)
         if user.totp_secret is not None:
-            import pyotp
-
-            if not totp_code or not pyotp.TOTP(user.totp_secret).verify(totp_code, valid_window=1):
-                raise VerificationError("second factor")
+            step = _totp_step(user.totp_secret, totp_code or "", now)
+            if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+                raise VerificationError("second factor")  # wrong, or already used: a seen code is no proof
+            user.totp_last_step = step
     except (VerificationError, InvalidHashError):
         user.failed_logins += 1
         if user.failed_logins >= LOCK_AFTER:
@@ -144,12 +144,26 @@ def new_totp_secret(username: str) -> tuple[str, str]:
 
 
 def confirm_totp(session: Session, username: str, secret: str, code: str) -> None:
+    step = _totp_step(secret, code, _now())
+    if step is None:
+        raise BadInputError("that code does not match: check the authenticator app's clock and try the next code")
+    user = get_user(session, username)
+    user.totp_secret, user.totp_last_step = secret, step
+    audit.record(session, username, "user.totp", f"user:{username}", channel="web")
+
+
+def _totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The 30-second step whose code this is (one step of clock drift either way), or None."""
     import pyotp
 
-    if not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
-        raise BadInputError("that code does not match: check the authenticator app's clock and try the next code")
-    get_user(session, username).totp_secret = secret
-    audit.record(session, username, "user.totp", f"user:{username}", channel="web")
+    totp, code = pyotp.TOTP(secret), code.strip()
+    if not code.isdigit():
+        return None
+    step = totp.timecode(now)
+    for candidate in (step, step - 1, step + 1):
+        if secrets.compare_digest(totp.generate_otp(candidate), code):
+            return candidate
+    return None
 
 
 def change_password(session: Session, username: str, current: str, new: str) -> None:
