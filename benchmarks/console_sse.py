@@ -33,7 +33,7 @@ from openfr.settings import Settings
 from openfr.store import Alert
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from web_server import running_console  # the tests' real-server helper
+from web_server import alert_summary, running_console  # the tests' real-server helper
 
 PASSWORD = "benchmark password 1"
 
@@ -101,7 +101,7 @@ def main() -> None:
         for i in range(args.events):
             alert_id = 10_000_000 + i
             published[alert_id] = time.perf_counter()
-            svc.bus.publish("alert.created", fake_alert(alert_id))
+            svc.bus.publish("alert.created", alert_summary(alert_id))
             time.sleep(0.05)
         time.sleep(1)
         delivery = [(listener.arrived[k][0] - t) * 1000 for k, t in published.items() if k in listener.arrived]
@@ -136,26 +136,6 @@ def _deployment_id(svc: Services, name: str) -> int:
 
     with svc.db.transaction() as session:
         return deployments.get(session, name).id
-
-
-def fake_alert(alert_id: int) -> dict:
-    return {
-        "id": alert_id,
-        "deployment_id": 1,
-        "subject": "S-1",
-        "name": "Benchmark",
-        "category": "missing-person",
-        "camera": "gate",
-        "track": 1,
-        "score": 0.5,
-        "threshold": 0.3,
-        "frame": 1,
-        "stream_time": 0.1,
-        "time_to_alert_ms": 10.0,
-        "state": "pending",
-        "outcome": None,
-        "created_at": datetime.now(UTC).isoformat(),
-    }
 
 
 if __name__ == "__main__":

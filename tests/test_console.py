@@ -14,7 +14,6 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from openfr.bus import Event
 from openfr.governance import accounts, audit
 from openfr.governance.permissions import MATRIX, Role
 from openfr.live import demo
@@ -24,7 +23,7 @@ from openfr.store import SearchRecord, User
 from openfr.web.app import create_app
 from openfr.web.deps import Require
 from openfr.web.sessions import Allow, console_user
-from web_server import running_console
+from web_server import alert_summary, running_console
 
 PASSWORD = "correct horse battery"
 STATIC = Path(__file__).resolve().parents[1] / "src" / "openfr" / "web" / "static"
@@ -323,7 +322,7 @@ def test_event_stream_delivers_new_alerts_and_replays_missed_ones(svc):
         stored = _store_alerts(svc, 2)
         with client.stream("GET", "/console/events", timeout=10) as stream:
             svc.bus.publish("camera.health", {"deployment_id": 1, "camera": "gate", "state": "healthy"})
-            svc.bus.publish("alert.created", _fake_alert(4242))
+            svc.bus.publish("alert.created", alert_summary(4242))
             seen = _read_events(stream, until="alert")
         assert any(e["event"] == "health" and "camera gate: healthy" in e["data"] for e in seen)
         card = next(e for e in seen if e["event"] == "alert")
@@ -391,27 +390,6 @@ def _store_alerts(svc: Services, n: int) -> list[int]:
             session.flush()
             ids.append(alert.id)
     return ids
-
-
-def _fake_alert(alert_id: int) -> dict:
-    event = Event("alert.created", {})
-    return {
-        "id": alert_id,
-        "deployment_id": 1,
-        "subject": "S-1",
-        "name": None,
-        "category": "missing-person",
-        "camera": "gate",
-        "track": 1,
-        "score": 0.5,
-        "threshold": 0.3,
-        "frame": 1,
-        "stream_time": 0.1,
-        "time_to_alert_ms": 10.0,
-        "state": "pending",
-        "outcome": None,
-        "created_at": event.at.isoformat(),
-    }
 
 
 def _read_events(stream, until: str) -> list[dict]:

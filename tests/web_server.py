@@ -1,4 +1,5 @@
-"""A real console server (uvicorn in a thread, on a free loopback port) for the browser and stream tests."""
+"""A real console server (uvicorn in a thread, on a free loopback port) for the browser and stream tests,
+and the summary of an alert as the alert store announces it (for publishing on the bus by hand)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from openfr.runtime import Services
 
@@ -34,3 +36,24 @@ def running_console(svc: Services) -> Iterator[str]:
         server.should_exit = True
         svc.live.shutdown()
         thread.join(10)
+
+
+def alert_summary(alert_id: int, subject: str = "S-1") -> dict:
+    """What `live.alerts.alert_summary` announces for a pending alert (no image data)."""
+    return {
+        "id": alert_id,
+        "deployment_id": 1,
+        "subject": subject,
+        "name": None,
+        "category": "missing-person",
+        "camera": "gate",
+        "track": 1,
+        "score": 0.5,
+        "threshold": 0.3,
+        "frame": 1,
+        "stream_time": 0.1,
+        "time_to_alert_ms": 10.0,
+        "state": "pending",
+        "outcome": None,
+        "created_at": datetime.now(UTC).isoformat(),
+    }
