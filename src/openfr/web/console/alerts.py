@@ -20,12 +20,12 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from openfr.errors import BadInputError
-from openfr.governance.permissions import Permission
+from openfr.governance.permissions import Permission, allowed
 from openfr.live import alerts
 from openfr.store import Alert, Deployment, WatchlistEntry
 from openfr.store.live import OUTCOMES
 from openfr.web.deps import AuthUser, Db, ServicesDep
-from openfr.web.pages import render, templates
+from openfr.web.pages import csrf_token, render, templates
 from openfr.web.sessions import COOKIE, Allow, ConsoleUser
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +46,6 @@ def console(request: Request, user: ConsoleUser, session: Db, services: Services
         pending=[alerts.alert_summary(a) for a in pending],
         recent=[alerts.alert_summary(a) for a in recent],
         outcomes=OUTCOMES,
-        last_id=max((a.id for a in pending), default=0),
     )
 
 
@@ -101,9 +100,6 @@ def _card_event(request: Request, user: AuthUser, summary: dict) -> ServerSentEv
 
 
 def _card_html(request: Request, user: AuthUser, summary: dict, error: str = "") -> str:
-    from openfr.governance.permissions import allowed
-    from openfr.web.pages import csrf_token
-
     return templates.get_template("_alert_card.html").render(
         a=summary,
         outcomes=OUTCOMES,
