@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from openfr.errors import BadInputError
@@ -22,6 +23,22 @@ from openfr.store.live import CATEGORIES
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
+class UploadTooLargeError(BadInputError):
+    """The upload is over `web.upload_max_mb` (HTTP 413)."""
+
+
+@dataclass(frozen=True)
+class EnrolFields:
+    """What an enrolment form says about the image: the same fields in the console and the API."""
+
+    gallery: str
+    subject: str
+    source: str  # where the image came from: required, it becomes the image's provenance
+    display_name: str = ""
+    category: str = ""
+    legal_basis: str = ""
+
+
 def check_subject_id(subject_id: str) -> str:
     subject_id = subject_id.strip()
     if not _SAFE_ID.match(subject_id):
@@ -29,22 +46,10 @@ def check_subject_id(subject_id: str) -> str:
     return subject_id
 
 
-def enrol_upload(
-    svc: Services,
-    *,
-    gallery: str,
-    subject_id: str,
-    filename: str,
-    data: bytes,
-    actor: str,
-    name: str = "",
-    category: str = "",
-    legal_basis: str = "",
-    source: str = "",
-) -> ImportReport:
-    """Enrol one uploaded image of one subject. `source` (where the image came from) is required: every
-    enrolled image carries its provenance."""
-    subject_id = check_subject_id(subject_id)
+def enrol_upload(svc: Services, fields: EnrolFields, *, filename: str, data: bytes, actor: str) -> ImportReport:
+    """Enrol one uploaded image of one subject; every enrolled image carries its provenance."""
+    gallery, category, source = fields.gallery, fields.category, fields.source
+    subject_id = check_subject_id(fields.subject)
     if not gallery.strip():
         raise BadInputError("the gallery must be named")
     if category and category not in CATEGORIES:
@@ -62,7 +67,8 @@ def enrol_upload(
     try:
         (folder / subject_id).mkdir()
         (folder / subject_id / f"upload{suffix}").write_bytes(data)
-        row = {"subject_id": subject_id, "name": name, "category": category, "legal_basis": legal_basis}
+        row = {"subject_id": subject_id, "name": fields.display_name, "category": category}
+        row["legal_basis"] = fields.legal_basis
         row["source"] = f"{source.strip()} (uploaded by {actor})"
         return import_directory(
             svc.db,

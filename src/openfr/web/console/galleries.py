@@ -3,6 +3,7 @@ upload opens the camera on a phone."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
@@ -54,27 +55,14 @@ async def enrol(
     category: Annotated[str, Form(max_length=100)] = "",
     legal_basis: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    form = {"gallery": gallery, "subject": subject, "source": source, "display_name": display_name}
-    form |= {"category": category, "legal_basis": legal_basis}
+    fields = uploads.EnrolFields(gallery, subject, source, display_name, category, legal_basis)
     try:
         data = await read_upload(image, services.settings.web.upload_max_mb)
-        report = uploads.enrol_upload(
-            services,
-            gallery=gallery,
-            subject_id=subject,
-            filename=image.filename or "",
-            data=data,
-            actor=user.username,
-            name=display_name,
-            category=category,
-            legal_basis=legal_basis,
-            source=source,
-        )
-    except (BadInputError, HTTPException) as exc:
-        message = exc.detail if isinstance(exc, HTTPException) else str(exc)
+        report = uploads.enrol_upload(services, fields, filename=image.filename or "", data=data, actor=user.username)
+    except BadInputError as exc:
         return render(
             request, "galleries.html", user, 400, galleries=gallery_stats(session), categories=CATEGORIES,
-            error=message, form=form,
+            error=str(exc), form=asdict(fields),
         )  # fmt: skip
     result = report.as_dict()
     if result["rejected"]:
@@ -129,9 +117,8 @@ async def search(
         data = await read_upload(image, services.settings.web.upload_max_mb)
         context = SearchContext(actor=user.username, reason=reason, crime_ref=crime_ref or None, mode=mode)
         candidates, quality = uploads.search_upload(services, gallery=gallery, data=data, context=context)
-    except (BadInputError, HTTPException) as exc:
-        message = exc.detail if isinstance(exc, HTTPException) else str(exc)
-        return render(request, "search.html", user, 400, galleries=names, error=message, form=form)
+    except BadInputError as exc:
+        return render(request, "search.html", user, 400, galleries=names, error=str(exc), form=form)
     return render(
         request, "search.html", user, galleries=names, form=form, candidates=candidates, quality=quality,
         threshold=services.engine.threshold,

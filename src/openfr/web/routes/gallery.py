@@ -19,12 +19,17 @@ router = APIRouter(prefix="/api", tags=["galleries and search"])
 
 
 async def read_upload(upload: UploadFile, max_mb: float) -> bytes:
-    """The file's bytes, refusing anything larger than the limit before holding it all."""
+    """The file's bytes, refusing anything larger than the limit (a second guard behind max_body_size)."""
     limit = int(max_mb * 1024 * 1024)
     data = await upload.read(limit + 1)
     if len(data) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the image is larger than {max_mb:g} MB")
+        raise uploads.UploadTooLargeError(f"the image is larger than {max_mb:g} MB")
     return data
+
+
+def bad_upload(exc: BadInputError) -> HTTPException:
+    code = status.HTTP_413_CONTENT_TOO_LARGE if isinstance(exc, uploads.UploadTooLargeError) else 400
+    return HTTPException(code, str(exc))
 
 
 @router.get("/galleries", dependencies=[Depends(Require(Permission.GALLERY_READ))])
@@ -79,22 +84,12 @@ async def enrol(
     category: Annotated[str, Form()] = "",
     legal_basis: Annotated[str, Form()] = "",
 ) -> dict:
-    data = await read_upload(image, services.settings.web.upload_max_mb)
+    fields = uploads.EnrolFields(name, subject, source, display_name, category, legal_basis)
     try:
-        report = uploads.enrol_upload(
-            services,
-            gallery=name,
-            subject_id=subject,
-            filename=image.filename or "",
-            data=data,
-            actor=user.username,
-            name=display_name,
-            category=category,
-            legal_basis=legal_basis,
-            source=source,
-        )
+        data = await read_upload(image, services.settings.web.upload_max_mb)
+        report = uploads.enrol_upload(services, fields, filename=image.filename or "", data=data, actor=user.username)
     except BadInputError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+        raise bad_upload(exc) from None
     return report.as_dict()
 
 
@@ -127,12 +122,12 @@ async def search(
     top: Annotated[int, Form(ge=1, le=200)] = 10,
 ) -> dict:
     """Ranked candidates: investigative leads for a trained reviewer, never identifications."""
-    data = await read_upload(image, services.settings.web.upload_max_mb)
     context = SearchContext(actor=user.username, reason=reason, crime_ref=crime_ref or None, mode=mode)
     try:
+        data = await read_upload(image, services.settings.web.upload_max_mb)
         candidates, quality = uploads.search_upload(services, gallery=gallery, data=data, context=context, top=top)
     except NotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except BadInputError as exc:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+        raise bad_upload(exc) from None
     return {"gallery": gallery, "probe_quality": quality, "candidates": [c.as_dict() for c in candidates]}
