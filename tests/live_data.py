@@ -22,7 +22,7 @@ def team_clip(path: Path, samples) -> Path:
 
 def wanted_gallery(root: Path, samples, engine) -> tuple[Path, Path]:
     """DIR/<subject>/<images> + manifest: 'yao' (wanted, from yaoming.jpg), 'gdp' (wanted: the main face of
-    gdp.jpg, who is not in the team photo) and 'other' (no approved category: must never be snapshotted)."""
+    gdp.jpg, who is not in the team photo) and 'other' (no watchlist category: must never be snapshotted)."""
     people = root / "people"
     for subject, image in (("yao", samples["yaoming"]), ("gdp", _main_face(samples["gdp"], engine))):
         (people / subject).mkdir(parents=True)
@@ -35,7 +35,7 @@ def wanted_gallery(root: Path, samples, engine) -> tuple[Path, Path]:
         writer.writerow(["subject_id", "name", "category", "legal_basis", "source"])
         writer.writerow(["yao", "Yao Ming", "wanted-serious-offence", "warrant 1/2026", "PND"])
         writer.writerow(["gdp", "Test Person", "missing-person", "missing report 7", "force records"])
-        writer.writerow(["other", "Not Listed", "intelligence", "", "test"])
+        writer.writerow(["other", "Not Listed", "", "", "test"])  # no watchlist category
     return people, manifest
 
 

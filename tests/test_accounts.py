@@ -1,93 +1,100 @@
-"""Accounts and roles: argon2id passwords, lockout, TOTP, API tokens, the permission matrix; audit events
-for each, without secrets. Runs on SQLite and PostgreSQL."""
+"""Accounts and roles: argon2id passwords, lockout, TOTP, tokens kept apart by kind, the permission matrix,
+the first administrator and the command line's own sign-in; audit events for each, without secrets. Runs on
+SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+import stat
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
 import sqlalchemy as sa
 
-from openfr.errors import BadInputError
+from actors import PASSWORD, make_app, openfr, sign_in, staff
+from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import accounts, audit
+from openfr.governance.accounts import AuthError, SecondFactorRequiredError, TokenKind
 from openfr.governance.permissions import MATRIX, Permission, Role, allowed, parse_role
-from openfr.store import ApiToken, User, open_database
-
-PASSWORD = "correct horse battery"
+from openfr.store import ApiToken, User
 
 
 @pytest.fixture
-def db(database_url):
-    return open_database(database_url)
+def app(database_url, tmp_path):
+    application = make_app(tmp_path, database_url)
+    application.people = staff(application)
+    return application
 
 
-def test_passwords_are_argon2id_and_policy_is_enforced(db):
-    with db.transaction() as session:
-        with pytest.raises(BadInputError, match="at least 12"):
-            accounts.create_user(session, "short", "operator", "tooshort", actor="test")
-        with pytest.raises(BadInputError, match="unknown role"):
-            accounts.create_user(session, "x", "superuser", PASSWORD, actor="test")
-        user = accounts.create_user(session, "op1", "operator", PASSWORD, actor="test")
-        assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
-    with db.transaction() as session:
-        assert accounts.authenticate(session, "op1", PASSWORD).role == "operator"
+def _admin(app):
+    return app.people[Role.ADMINISTRATOR]
 
 
-def test_wrong_passwords_lock_the_account_and_every_attempt_is_audited_without_secrets(db):
-    with db.transaction() as session:
-        accounts.create_user(session, "op2", "operator", PASSWORD, actor="test")
+def test_passwords_are_argon2id_and_policy_is_enforced(app):
+    with pytest.raises(BadInputError, match="at least 12"):
+        app.accounts.create_user(_admin(app), "short", "operator", "tooshort")
+    with pytest.raises(BadInputError, match="unknown role"):
+        app.accounts.create_user(_admin(app), "x", "superuser", PASSWORD)
+    with pytest.raises(PermissionDeniedError, match=r"may not users\.manage"):
+        app.accounts.create_user(app.people[Role.OPERATOR], "op9", "administrator", PASSWORD)
+    app.accounts.create_user(_admin(app), "op1", "operator", PASSWORD)
+    with app.runtime.db.read() as session:
+        stored = session.scalar(sa.select(User.password_hash).where(User.username == "op1"))
+    assert stored.startswith("$argon2id$") and PASSWORD not in stored
+    assert sign_in(app, "op1").role is Role.OPERATOR
+
+
+def test_wrong_passwords_lock_the_account_and_every_attempt_is_audited_without_secrets(app):
+    app.accounts.create_user(_admin(app), "op2", "operator", PASSWORD)
     for attempt in range(accounts.LOCK_AFTER):
-        with pytest.raises(accounts.AuthError):
-            accounts.login(db, "op2", f"guess number {attempt}")
-    with pytest.raises(accounts.AuthError, match="login refused"):
-        accounts.login(db, "op2", PASSWORD)  # the right password, but the account is locked
-    with db.transaction() as session:
-        locked_until = session.scalar(sa.select(User.locked_until).where(User.username == "op2"))
-        assert locked_until is not None
-        events = audit.events(session, action="login")
+        with pytest.raises(AuthError):
+            app.accounts.sign_in("op2", f"guess number {attempt}", None, TokenKind.API)
+    with pytest.raises(AuthError, match="login refused"):
+        app.accounts.sign_in("op2", PASSWORD, None, TokenKind.API)  # the right password, but the account is locked
+    with app.runtime.db.read() as session:
+        assert session.scalar(sa.select(User.locked_until).where(User.username == "op2")) is not None
+        events = audit.events(session, action="login", actor="op2")
         assert audit.verify(session).ok
     assert [e["action"] for e in events].count("login.failed") == accounts.LOCK_AFTER + 1
     assert not any("guess number" in json.dumps(e) or PASSWORD in json.dumps(e) for e in events)
 
 
-def test_a_second_factor_is_required_once_enabled(db):
-    with db.transaction() as session:
-        accounts.create_user(session, "inv1", "investigator", PASSWORD, actor="test")
-        uri = accounts.enable_totp(session, "inv1", actor="admin")
-    secret = pyotp.parse_uri(uri).secret
-    with pytest.raises(accounts.AuthError), db.transaction() as session:
-        accounts.authenticate(session, "inv1", PASSWORD)
+def test_a_second_factor_is_required_once_enabled(app):
+    app.accounts.create_user(_admin(app), "inv1", "investigator", PASSWORD)
+    secret = pyotp.parse_uri(app.accounts.enable_totp(_admin(app), "inv1")).secret
+    with pytest.raises(SecondFactorRequiredError):
+        app.accounts.sign_in("inv1", PASSWORD, None, TokenKind.CLI)
+    with pytest.raises(AuthError):
+        app.accounts.sign_in("inv1", PASSWORD, "000000", TokenKind.CLI)
     code = pyotp.TOTP(secret).now()
-    with db.transaction() as session:
-        assert accounts.authenticate(session, "inv1", PASSWORD, code).username == "inv1"
+    assert app.accounts.sign_in("inv1", PASSWORD, code, TokenKind.CLI).principal.username == "inv1"
     # A code is accepted once: someone who saw it (over a shoulder, in a proxy log) cannot reuse it.
-    with pytest.raises(accounts.AuthError), db.transaction() as session:
-        accounts.authenticate(session, "inv1", PASSWORD, code)
+    with pytest.raises(AuthError):
+        app.accounts.sign_in("inv1", PASSWORD, code, TokenKind.CLI)
     next_code = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))  # the app's next code
-    with db.transaction() as session:
-        assert accounts.authenticate(session, "inv1", PASSWORD, next_code).username == "inv1"
+    assert app.accounts.sign_in("inv1", PASSWORD, next_code, TokenKind.CLI).principal.username == "inv1"
 
 
-def test_api_tokens_are_shown_once_stored_as_digests_and_expire(db):
-    with db.transaction() as session:
-        accounts.create_user(session, "aud1", "auditor", PASSWORD, actor="test")
-        token = accounts.issue_token(session, "aud1", "reporting", actor="admin", days=1)
-    with db.transaction() as session:
-        assert accounts.user_for_token(session, token).username == "aud1"
-        assert accounts.user_for_token(session, token + "x") is None
-        stored = session.scalars(sa.select(ApiToken)).one()
+def test_tokens_are_shown_once_stored_as_digests_kept_apart_by_kind_and_expire(app):
+    token = app.accounts.issue_api_token(_admin(app), "auditor", "reporting", days=1)
+    assert app.accounts.principal_for_token(token, TokenKind.API).username == "auditor"
+    assert app.accounts.principal_for_token(token + "x", TokenKind.API) is None
+    for other in (TokenKind.WEB, TokenKind.CLI):  # an API token opens no console or command-line session
+        assert app.accounts.principal_for_token(token, other) is None
+    cli = app.accounts.sign_in("auditor", PASSWORD, None, TokenKind.CLI).token
+    assert app.accounts.principal_for_token(cli, TokenKind.API) is None
+    with app.runtime.db.transaction() as session:
+        stored = session.scalars(sa.select(ApiToken).where(ApiToken.name == "reporting")).one()
         assert token not in stored.digest
         stored.expires_at = datetime.now(UTC) - timedelta(seconds=1)
-    with db.transaction() as session:
-        assert accounts.user_for_token(session, token) is None
-        accounts.set_active(session, "aud1", False, actor="admin")
-    with pytest.raises(accounts.AuthError), db.transaction() as session:
-        accounts.authenticate(session, "aud1", PASSWORD)
+    assert app.accounts.principal_for_token(token, TokenKind.API) is None
+    with pytest.raises(ConflictError, match="your own account"):
+        app.accounts.set_active(_admin(app), "administrator", False)
+    app.accounts.set_active(_admin(app), "auditor", False)
+    assert app.accounts.principal_for_token(cli, TokenKind.CLI) is None  # disabling ends every session at once
+    with pytest.raises(AuthError):
+        app.accounts.sign_in("auditor", PASSWORD, None, TokenKind.API)
 
 
 def test_the_permission_matrix_separates_duties():
@@ -101,15 +108,29 @@ def test_the_permission_matrix_separates_duties():
     assert parse_role("admin") is Role.ADMINISTRATOR
 
 
-def test_first_administrator_from_the_command_line(tmp_path):
-    env = {**os.environ, "OPENFR_HOME": str(tmp_path)}
-    cmd = [sys.executable, "-m", "openfr", "user", "create", "alice", "--role", "admin", "--password-stdin", "--json"]
-    done = subprocess.run(cmd, input=PASSWORD + "\n", capture_output=True, text=True, env=env)
+def test_first_administrator_then_the_command_line_signs_in(tmp_path):
+    env = {"OPENFR_HOME": str(tmp_path)}
+    create = ["user", "create", "alice", "--role", "admin", "--password-stdin", "--json"]
+    refused = openfr("user", "create", "bob", "--role", "operator", "--password-stdin", env=env, stdin=PASSWORD)
+    assert refused.returncode == 2 and "first account must be an administrator" in refused.stderr
+    done = openfr(*create, env=env, stdin=PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"username": "alice", "role": "administrator"}
-    again = subprocess.run(cmd, input=PASSWORD + "\n", capture_output=True, text=True, env=env)
-    assert again.returncode == 2 and "exists" in again.stderr
-    listed = subprocess.run(
-        [sys.executable, "-m", "openfr", "user", "list"], capture_output=True, text=True, env=env
-    ).stdout
+    assert json.loads(done.stdout)["role"] == "administrator"
+    # The store has an account now: a second "first administrator" needs an administrator signed in.
+    again = openfr("user", "create", "mallory", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD)
+    assert again.returncode == 2 and "not signed in" in again.stderr
+    assert openfr("user", "list", env=env).returncode == 2
+    wrong = openfr("login", "alice", "--password-stdin", env=env, stdin="not the password\n")
+    assert wrong.returncode == 2 and "login refused" in wrong.stderr
+    assert openfr("login", "alice", "--password-stdin", env=env, stdin=PASSWORD + "\n").returncode == 0
+    session_file = tmp_path / "cli" / "session.json"
+    assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
+    listed = openfr("user", "list", env=env).stdout
     assert json.loads(listed)["role"] == "administrator" and "argon2" not in listed
+    assert openfr("logout", env=env).returncode == 0 and not session_file.exists()
+    assert openfr("user", "list", env=env).returncode == 2
+    app = make_app(tmp_path)
+    with app.runtime.db.read() as session:
+        trail = [(e["actor"], e["action"]) for e in audit.events(session)]
+    assert trail[0][1] == "user.create" and trail[0][0].startswith("first administrator")
+    assert ("alice", "login") in trail and ("alice", "logout") in trail and ("alice", "login.failed") in trail

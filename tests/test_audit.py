@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from actors import PASSWORD, cli_login, make_app, openfr, staff
 from gallery_data import build_team_gallery
-from openfr.gallery import repository
-from openfr.gallery.enrol import import_directory
-from openfr.gallery.search import GallerySearcher, SearchContext
 from openfr.governance import audit
-from openfr.settings import EngineSettings, Settings
+from openfr.governance.permissions import Role
+from openfr.services.searches import SearchRequest
 from openfr.store import AuditEvent, open_database
 
 
@@ -21,17 +20,15 @@ def team(tmp_path_factory, engine, samples, sample_paths):
 
 
 @pytest.fixture
-def trail(database_url, tmp_path, engine, team, samples):
-    """A store in which an enrolment, a search and a deletion happened."""
-    settings = Settings(home=tmp_path, database_url=database_url, engine=EngineSettings(workers=1))
-    db = open_database(database_url)
-    import_directory(
-        db, tmp_path, settings, space=engine.space, gallery_name="custody", directory=team["dir"], created_by="enroller"
-    )
-    context = SearchContext(actor="investigator", reason="burglary enquiry", crime_ref="CR/1")
-    GallerySearcher(db, settings).search("custody", engine.probe(samples["yaoming"]).embedding, context=context)
-    repository.delete_subject(db, tmp_path, "custody", team["yao"], actor="admin", reason="no further action")
-    return db
+def trail(database_url, tmp_path, engine, team, sample_paths):
+    """A store in which accounts were made, then an enrolment, a search and a deletion happened."""
+    app = make_app(tmp_path, database_url)
+    people = staff(app)
+    app.galleries.enrol_folder(people[Role.INVESTIGATOR], "custody", team["dir"])
+    request = SearchRequest(gallery="custody", reason="burglary enquiry", crime_ref="CR/1")
+    app.search.search(people[Role.INVESTIGATOR], request, sample_paths["yaoming"].read_bytes())
+    app.galleries.delete_subject(people[Role.ADMINISTRATOR], "custody", team["yao"], "no further action")
+    return app.runtime.db
 
 
 def _unprotect(db) -> None:
@@ -50,8 +47,9 @@ def test_actions_are_recorded_in_an_intact_chain(trail):
         events = audit.events(session)
     assert report.ok and report.events == len(events) >= 3
     actions = [(e["actor"], e["action"]) for e in events]
-    assert actions[0] == ("enroller", "enrol") and ("investigator", "search") in actions
-    assert actions[-1] == ("admin", "subject.delete")
+    assert actions[0] == ("test set-up", "user.create")  # the first administrator, on an empty store
+    assert ("investigator", "enrol") in actions and ("investigator", "search") in actions
+    assert actions[-1] == ("administrator", "subject.delete")
     search = next(e for e in events if e["action"] == "search")
     assert search["reason"] == "burglary enquiry" and search["details"]["crime_ref"] == "CR/1"
     assert all(len(str(e["details"])) < 500 for e in events)  # counts and references, never vectors
@@ -128,24 +126,21 @@ def test_truncation_is_caught_against_a_head_kept_elsewhere(trail):
 
 def test_audit_verify_command_exits_1_and_names_the_tampered_event(tmp_path, engine, team):
     import json
-    import os
-    import subprocess
-    import sys
 
-    env = {**os.environ, "OPENFR_HOME": str(tmp_path), "OPENFR_ENGINE__WORKERS": "1"}
-
-    def openfr(*args):
-        return subprocess.run([sys.executable, "-m", "openfr", *args], capture_output=True, text=True, env=env)
-
-    assert openfr("gallery", "import", "custody", str(team["dir"]), "--json").returncode == 0
-    ok = openfr("audit", "verify", "--json")
+    env = {"OPENFR_HOME": str(tmp_path), "OPENFR_ENGINE__WORKERS": "1"}
+    made = openfr("user", "create", "admin", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    cli_login(env, "admin")
+    imported = openfr("gallery", "import", "custody", str(team["dir"]), "--json", env=env)
+    assert imported.returncode == 0, imported.stderr
+    ok = openfr("audit", "verify", "--json", env=env)
     assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
-    listed = [json.loads(line) for line in openfr("audit", "list", "--action", "enrol").stdout.splitlines()]
+    listed = [json.loads(line) for line in openfr("audit", "list", "--action", "enrol", env=env).stdout.splitlines()]
     assert listed and all(e["action"] == "enrol" for e in listed)
     db = open_database(f"sqlite:///{tmp_path / 'openfr.db'}")
     _unprotect(db)
     with db.engine.begin() as connection:
         connection.exec_driver_sql("UPDATE audit_events SET actor = 'someone else' WHERE id = 1")
     db.dispose()
-    bad = openfr("audit", "verify")
+    bad = openfr("audit", "verify", env=env)
     assert bad.returncode == 1 and "event 1: content does not match its hash (edited)" in bad.stderr

@@ -1,26 +1,15 @@
 """The command-line contract (ARCHITECTURE.md), exercised as a user would: real processes, real exit codes."""
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from actors import openfr
 from conftest import shared
-
-
-def openfr(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "openfr", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def assert_clean_failure(result: subprocess.CompletedProcess, code: int, pattern: str) -> None:

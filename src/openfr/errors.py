@@ -39,3 +39,28 @@ class LicenceRefusedError(ConfigurationError):
 
 class EmbeddingSpaceError(BadInputError):
     """Two embeddings from different model packs were compared: their scores mean nothing."""
+
+
+class NotFoundError(BadInputError):
+    """The named gallery, subject, deployment, alert or account does not exist (HTTP 404)."""
+
+
+class ConflictError(BadInputError):
+    """The thing exists but is not in a state that allows this step (HTTP 409)."""
+
+
+class UploadTooLargeError(BadInputError):
+    """An upload is over `web.upload_max_mb` (HTTP 413)."""
+
+
+class NotSignedInError(OpenFRError):
+    """The action needs an authenticated account and none was given (HTTP 401; the CLI says how to sign in)."""
+
+    exit_code = 2
+
+
+class PermissionDeniedError(OpenFRError):
+    """The acting account's role does not hold the permission, or a separation-of-duties rule refuses this
+    account (HTTP 403). Nothing was changed."""
+
+    exit_code = 2

@@ -1,31 +1,33 @@
-"""Composition root: settings in, services out. Nothing else decides which engine, database or bus to use.
+"""Composition root of the infrastructure: settings in; the data folder, the database, face engines, gallery
+search, the event bus and the camera supervisor out. Nothing else decides which engine, database or bus to
+use. Parts are created lazily (a command that needs no model never loads one) and only once, even when
+several request threads ask at the same moment.
 
-Here: the face engine, the identity store, gallery search, the event bus and the in-process deployment
-runner. Services are created lazily so that a command that needs no model never loads one.
+The use cases that act on this infrastructure (with a principal, permissions, transactions and audit
+events) are in `openfr.services`, which is built on top of a `Runtime`.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from openfr.bus import InProcessBus
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.gallery.search import GallerySearcher
+from openfr.live.supervisor import CameraSupervisor
 from openfr.settings import Settings
 from openfr.store import Database, open_database
 
-if TYPE_CHECKING:
-    from openfr.live.manager import DeploymentManager
-
 
 @dataclass
-class Services:
+class Runtime:
     settings: Settings
     pack_id: str | None = None
-    _engines: dict[str, FaceEngine] = field(default_factory=dict, repr=False)
+    _engines: dict[str | None, FaceEngine] = field(default_factory=dict, repr=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     @cached_property
     def home(self) -> Path:
@@ -35,12 +37,13 @@ class Services:
 
     @cached_property
     def db(self) -> Database:
-        self.home  # noqa: B018 - the SQLite default lives in $OPENFR_HOME, which must exist first
-        return open_database(self.settings.resolved_database_url())
+        with self._lock:
+            self.home  # noqa: B018 - the SQLite default lives in $OPENFR_HOME, which must exist first
+            return open_database(self.settings.resolved_database_url())
 
     @cached_property
     def searcher(self) -> GallerySearcher:
-        return GallerySearcher(self.db, self.settings, self.home)
+        return GallerySearcher(self.settings, self.home, self.db.is_postgres)
 
     @cached_property
     def bus(self) -> InProcessBus:
@@ -48,18 +51,24 @@ class Services:
         return InProcessBus()
 
     @cached_property
-    def live(self) -> DeploymentManager:
-        from openfr.live.manager import DeploymentManager
-
-        return DeploymentManager(self, self.bus)
+    def cameras(self) -> CameraSupervisor:
+        return CameraSupervisor()
 
     @property
     def engine(self) -> FaceEngine:
-        key = self.pack_id or self.settings.model_pack
-        if key not in self._engines:
-            self._engines[key] = load_engine(self.settings, key)
-        return self._engines[key]
+        """The engine of this installation's (or the command's) model pack."""
+        return self.engine_for(self.pack_id)
 
+    def engine_for(self, pack_id: str | None) -> FaceEngine:
+        key = pack_id or self.settings.model_pack
+        with self._lock:
+            if key not in self._engines:
+                self._engines[key] = load_engine(self.settings, key)
+            return self._engines[key]
 
-def boot(settings: Settings | None = None, *, pack_id: str | None = None) -> Services:
-    return Services(settings or Settings.from_environment(), pack_id)
+    def close(self) -> None:
+        """Stop the cameras running here (their counters are saved) and release the database."""
+        if "cameras" in self.__dict__:
+            self.cameras.shutdown()
+        if "db" in self.__dict__:
+            self.db.dispose()

@@ -339,6 +339,18 @@ class LiveSettings(_Section):
         title="Alert crop margin",
         description="Share of the face box added on each side of the face crop stored with an alert.",
     )
+    heartbeat_s: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        title="Run lease renewal (s)",
+        description=(
+            "How often a running deployment renews its run lease and checks whether it was stopped or closed "
+            "from another door or process; its cameras stop within about this long. A lease not renewed for "
+            "three intervals (a crashed server) is free for another Start. Shorter reacts sooner and writes "
+            "to the database more often."
+        ),
+    )
     snapshot_retention_hours: float = Field(
         24.0,
         ge=0.0,
@@ -346,6 +358,20 @@ class LiveSettings(_Section):
         description=(
             "A closed deployment's watchlist snapshot (images and templates) is erased this long after closing. "
             "Alerts keep their own face crop and the subject reference."
+        ),
+    )
+
+
+class CliSettings(_Section):
+    session_hours: float = Field(
+        8.0,
+        gt=0,
+        le=24,
+        title="Command-line sign-in length (h)",
+        description=(
+            "`openfr login` keeps a token (readable by its owner only) under $OPENFR_HOME for this long; "
+            "commands that read or change the store run as that account until it expires or `openfr logout`. "
+            "Longer saves signing in again; shorter limits what a left-open terminal can do."
         ),
     )
 
@@ -444,11 +470,14 @@ class Settings(BaseSettings):
         None,
         ge=-1.0,
         le=1.0,
-        title="1:1 match threshold (cosine)",
+        allow_inf_nan=False,
+        title="Match threshold (cosine), raised above the calibrated one",
         description=(
-            "Score at or above which `compare` reports a match. Unset uses the pack's threshold calibrated on "
-            "LFW View 1 DevTrain (see `openfr models`). Lower catches more true matches and raises false "
-            "matches, which published studies show fall unevenly on Black and female faces."
+            "Score at or above which `compare` reports a match, and the default threshold of new deployments. "
+            "Unset uses the pack's threshold calibrated on LFW View 1 DevTrain (see `openfr models`), which is "
+            "also the floor: a lower value is refused, here and from every door. Higher gives fewer false "
+            "matches and misses more true ones; lower thresholds raise false matches, which published studies "
+            "show fall unevenly on Black and female faces."
         ),
     )
     detection: DetectionSettings = Field(
@@ -467,6 +496,9 @@ class Settings(BaseSettings):
     )
     live: LiveSettings = Field(
         default_factory=LiveSettings, title="Live cameras", description="Camera workers of live deployments."
+    )
+    cli: CliSettings = Field(
+        default_factory=CliSettings, title="Command line", description="The `openfr` command's sign-in."
     )
     web: WebSettings = Field(
         default_factory=WebSettings, title="Console and API", description="The web console and the JSON API."

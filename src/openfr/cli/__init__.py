@@ -16,6 +16,7 @@ from openfr.cli import (
     live_cmds,
     models_cmds,
     serve_cmd,
+    session_cmds,
     user_cmds,
 )
 
@@ -27,6 +28,9 @@ app = typer.Typer(
     add_completion=False,
 )
 
+app.command()(session_cmds.login)
+app.command()(session_cmds.logout)
+app.command()(session_cmds.whoami)
 app.command()(engine_cmds.detect)
 app.command()(engine_cmds.embed)
 app.command()(engine_cmds.compare)

@@ -1,4 +1,4 @@
-"""`openfr audit ...`: check, browse and export the hash-chained audit trail."""
+"""`openfr audit ...`: check, browse and export the hash-chained audit trail (as the signed-in account)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from openfr.cli.common import JsonFlag, emit, err, fail, guarded, services
+from openfr.cli.common import JsonFlag, emit, err, fail, guarded, signed_in
 
 audit_app = typer.Typer(help="The tamper-evident audit trail: verify, head, list.", no_args_is_help=True)
 
@@ -20,11 +20,8 @@ def verify(
     json: JsonFlag = False,
 ) -> None:
     """Recompute the whole chain. Exit 1 and name each event that was edited, inserted or deleted."""
-    from openfr.governance import audit
-
-    svc = services()
-    with svc.db.transaction() as session:
-        report = audit.verify(session, expect_head)
+    app, me = signed_in()
+    report = app.audit.verify(me, expect_head)
     if json:
         emit(report.as_dict())
     elif report.ok:
@@ -39,11 +36,8 @@ def verify(
 @guarded
 def head() -> None:
     """The newest event's position and hash (JSON): keep a copy outside openfr."""
-    from openfr.governance import audit
-
-    svc = services()
-    with svc.db.transaction() as session:
-        emit(audit.head(session))
+    app, me = signed_in()
+    emit(app.audit.head(me))
 
 
 @audit_app.command("list")
@@ -54,14 +48,10 @@ def list_(
     resource: Annotated[str | None, typer.Option(help="Only this resource, e.g. 'gallery:custody'.")] = None,
     since: Annotated[str | None, typer.Option(help="From this UTC time (ISO 8601).")] = None,
     until: Annotated[str | None, typer.Option(help="Before this UTC time (ISO 8601).")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, max=5000, help="At most this many (default: all).")] = None,
 ) -> None:
     """Events, oldest first, one JSON line each (an export auditors can verify with the hashes)."""
-    from openfr.governance import audit
-
-    svc = services()
-    with svc.db.transaction() as session:
-        for event in audit.events(
-            session, actor=actor, action=action, resource=resource, since=since, until=until, limit=limit
-        ):
-            emit(event)
+    app, me = signed_in()
+    events = app.audit.events(me, actor=actor, action=action, resource=resource, since=since, until=until, limit=limit)
+    for event in events:
+        emit(event)

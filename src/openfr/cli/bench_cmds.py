@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from openfr.cli.common import JsonFlag, emit, guarded, out, services
+from openfr.cli.common import JsonFlag, emit, guarded, out, runtime
 
 bench_app = typer.Typer(help="Measure performance on this machine.", no_args_is_help=True)
 DEFAULT_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
@@ -24,7 +24,7 @@ def search(
     """Synthetic gallery with real-face statistics: build time, latency, recall@1 by band, bytes/face, RSS."""
     from openfr.gallery.bench import face_statistics, run
 
-    svc = services()
+    svc = runtime()
     stats = face_statistics(svc.settings, data, svc.home / "bench")
     result = run(size, svc.settings, stats, probes=probes)
     if json:

@@ -1,4 +1,4 @@
-"""What every command shares: settings, the error boundary, JSON output."""
+"""What every command shares: the application, the signed-in account, the error boundary, JSON output."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from openfr.cli.identity import current_principal
 from openfr.errors import OpenFRError
-from openfr.runtime import Services, boot
+from openfr.runtime import Runtime
+from openfr.services import Application, Principal, boot
 from openfr.settings import Settings
 
 # Human messages go to stderr so that stdout stays clean JSON for other tools (ARCHITECTURE.md contract).
@@ -54,11 +56,22 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def services(pack: str | None = None) -> Services:
-    return boot(Settings.from_environment(), pack_id=pack)
+def runtime(pack: str | None = None) -> Runtime:
+    """The engine and data folder alone, for commands that touch no store (detect, embed, compare, bench)."""
+    return Runtime(Settings.from_environment(), pack)
+
+
+def application(pack: str | None = None) -> Application:
+    return boot(pack_id=pack)
+
+
+def signed_in(pack: str | None = None) -> tuple[Application, Principal]:
+    """The application and the account this command runs as (from `openfr login`); exit 2 without one."""
+    app = application(pack)
+    return app, current_principal(app)
 
 
 def emit(obj: Any) -> None:
     """One JSON document per line, flushed at once so consumers can stream."""
-    sys.stdout.write(json.dumps(obj, separators=(",", ":"), allow_nan=False) + "\n")
+    sys.stdout.write(json.dumps(obj, separators=(",", ":"), allow_nan=False, default=str) + "\n")
     sys.stdout.flush()

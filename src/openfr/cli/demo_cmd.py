@@ -17,7 +17,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from openfr.cli.common import PackOption, err, guarded, out, services
+from openfr.cli.common import PackOption, err, guarded, out, runtime
 from openfr.engine.packs.base import verify
 from openfr.engine.packs.buffalo_s import SAMPLES
 from openfr.imageio import load_image
@@ -50,14 +50,13 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Start the console (--no-serve: prepare and print only).")] = True,
 ) -> None:
     """Serve the console with a demo deployment ready to run on a sample clip; prints the URL and sign-in."""
-    from openfr.live import demo as demo_setup
-    from openfr.runtime import boot
+    from openfr.services import boot
+    from openfr.services import demo as demo_setup
     from openfr.settings import Settings
 
-    settings = Settings.from_environment().model_copy(update={"home": home})
-    svc = boot(settings)
-    err.print(f"[bold]openfr demo[/]: preparing {svc.home} (sample photos from the model wheel)...")
-    prepared = demo_setup.prepare(svc)
+    app = boot(Settings.from_environment().model_copy(update={"home": home}))
+    err.print(f"[bold]openfr demo[/]: preparing {app.runtime.home} (sample photos from the model wheel)...")
+    prepared = demo_setup.prepare(app)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     out.print(
         f"Console: {url}/  (API docs: {url}/docs)\n"
@@ -71,13 +70,13 @@ def demo(
     if serve:
         from openfr.cli.serve_cmd import run_server
 
-        run_server(svc, host, port)
+        run_server(app, host, port)
 
 
 @guarded
 def demo_search(pack: PackOption = None) -> None:
     """Search a portrait against the faces in two group photos (sample photos from the model wheel)."""
-    svc = services(pack)
+    svc = runtime(pack)
     engine = svc.engine
     card = engine.card
     err.print(f"[bold]openfr demo[/] - model pack [bold]{card.id}[/]: {card.name}")

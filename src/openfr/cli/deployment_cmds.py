@@ -1,22 +1,25 @@
-"""`openfr deployment ...` and `openfr alert ...`: live deployments from the command line."""
+"""`openfr deployment ...` and `openfr alert ...`: live deployments from the command line, as the signed-in
+account (thin adapters over the deployment and alert services)."""
 
 from __future__ import annotations
 
-import getpass
-from datetime import UTC, datetime, timedelta
+import threading
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from openfr.cli.common import JsonFlag, emit, err, guarded, out, services
+from openfr.cli.common import JsonFlag, emit, err, guarded, out, signed_in
 from openfr.errors import BadInputError
+from openfr.live.deployments import DeploymentPlan
 
-deployment_app = typer.Typer(help="Live deployments: create, authorise, run, close, statistics.", no_args_is_help=True)
+deployment_app = typer.Typer(
+    help="Live deployments: create, authorise, run, stop, close, statistics.", no_args_is_help=True
+)
 alert_app = typer.Typer(help="Alerts of live deployments: list, adjudicate, record outcomes.", no_args_is_help=True)
 
-NameArg = Annotated[str, typer.Argument(help="Deployment name or id.")]
-UserOption = Annotated[str, typer.Option("--user", help="Who is acting (recorded; default: the login name).")]
+NameArg = Annotated[str, typer.Argument(help="Deployment name.")]
 
 
 def _when(text: str) -> datetime:
@@ -47,44 +50,36 @@ def create(
     location: Annotated[str, typer.Option(help="Where the cameras are.")] = "",
     location_reason: Annotated[str, typer.Option(help="Why this location was chosen.")] = "",
     camera: Annotated[
-        list[str] | None, typer.Option(help="NAME=SOURCE (file, rtsp:// or http:// URL, webcam index); repeat.")
+        list[str] | None,
+        typer.Option(help="NAME=SOURCE: rtsp:// or http(s):// URL, webcam index, or a file in the video folder."),
     ] = None,
     notice: Annotated[
         list[str] | None, typer.Option(help="KIND=DETAIL of public notice given (signage, leaflets, ...); repeat.")
     ] = None,
     start: Annotated[str | None, typer.Option(help="Start, ISO date-time (UTC unless an offset is given).")] = None,
-    end: Annotated[str | None, typer.Option(help="End, ISO date-time.")] = None,
-    hours: Annotated[float, typer.Option(help="Window length when --end is not given.")] = 8.0,
+    end: Annotated[str | None, typer.Option(help="End, ISO date-time (default: one shift after the start).")] = None,
     threshold: Annotated[float | None, typer.Option(help="Alert threshold (never below the model's).")] = None,
-    shots: Annotated[int, typer.Option(min=1, help="Matching shots of one track before an alert.")] = 1,
-    user: UserOption = "",
+    shots: Annotated[int, typer.Option(min=1, max=10, help="Matching shots of one track before an alert.")] = 1,
     json: JsonFlag = False,
 ) -> None:
     """Draft a deployment. Nothing runs until another officer authorises it."""
-    from openfr.live import deployments
-
-    svc = services()
-    starts = _when(start) if start else datetime.now(UTC)
-    ends = _when(end) if end else starts + timedelta(hours=hours)
-    plan = deployments.DeploymentPlan(
+    app, me = signed_in()
+    plan = DeploymentPlan(
         name=name,
         grounds=grounds,
         categories=category or [],
         source_gallery=gallery,
         location=location,
         location_rationale=location_reason,
-        starts_at=starts,
-        ends_at=ends,
         cameras=_pairs(camera or [], "--camera"),
-        threshold=threshold if threshold is not None else svc.engine.threshold,
         public_notice=_pairs(notice or [], "--notice"),
-        created_by=user or getpass.getuser(),
+        starts_at=_when(start) if start else None,
+        ends_at=_when(end) if end else None,
+        threshold=threshold,
         consistent_shots=shots,
     )
-    with svc.db.transaction() as session:
-        deployment = deployments.create(session, plan, min_threshold=svc.engine.threshold)
-        result = {"id": deployment.id, "name": deployment.name, "state": deployment.state}
-    emit(result) if json else err.print(f"deployment {name} drafted (id {result['id']}); it needs authorising")
+    view = app.deployments.plan(me, plan)
+    emit(view.summary()) if json else err.print(f"deployment {view.name} drafted; another officer must authorise it")
 
 
 @deployment_app.command("authorise")
@@ -92,34 +87,26 @@ def create(
 def authorise(
     name: NameArg,
     note: Annotated[str, typer.Option(help="The authorising officer's reasons.")] = "",
-    user: UserOption = "",
     json: JsonFlag = False,
 ) -> None:
     """Authorise a draft and freeze its watchlist snapshot from the approved categories."""
-    from openfr.live import deployments
-
-    svc = services()
-    with svc.db.transaction() as session:
-        deployment = deployments.get(session, name)
-        entries = deployments.authorise(
-            session, svc.home, deployment, user or getpass.getuser(), note, svc.engine.space
-        )
-        result = {"name": deployment.name, "state": deployment.state, "watchlist_entries": entries}
-    emit(result) if json else err.print(f"deployment {name} authorised; watchlist snapshot of {entries} image(s)")
+    app, me = signed_in()
+    view = app.deployments.authorise(me, name, note)
+    if json:
+        emit(view.detail())
+    else:
+        err.print(f"deployment {name} authorised; watchlist snapshot of {view.watchlist_size} image(s)")
 
 
 @deployment_app.command("run")
 @guarded
 def run(name: NameArg, json: JsonFlag = False) -> None:
-    """Go live and run every camera until the window ends or the sources end (Ctrl-C stops)."""
-    import threading
-
-    from openfr.live.runner import run_deployment
-
-    svc = services()
+    """Go live and run every camera here until the window or the sources end (Ctrl-C, or `openfr deployment
+    stop` from anywhere, stops it)."""
+    app, me = signed_in()
     stop = threading.Event()
     try:
-        result = run_deployment(svc, name, stop=stop)
+        result = app.deployments.run(me, name, stop=stop)
     except KeyboardInterrupt:
         stop.set()
         raise
@@ -136,18 +123,24 @@ def run(name: NameArg, json: JsonFlag = False) -> None:
             err.print(f"{label}: {counters.frames} frames, {counters.alerts} alert(s), {counters.fps:.1f} frames/s")
 
 
+@deployment_app.command("stop")
+@guarded
+def stop(name: NameArg) -> None:
+    """Stop the cameras of a running deployment, wherever they run (a server sees it within seconds)."""
+    app, me = signed_in()
+    app.deployments.stop(me, name)
+    err.print(f"deployment {name}: stop requested")
+
+
 @deployment_app.command("close")
 @guarded
 def close(
     name: NameArg,
-    reason: Annotated[str, typer.Option(help="Why it is closed.")] = "closed by operator",
-    user: UserOption = "",
+    reason: Annotated[str, typer.Option(help="Why it is closed (required; recorded).")] = "",
 ) -> None:
-    from openfr.live import deployments
-
-    svc = services()
-    with svc.db.transaction() as session:
-        deployments.close(deployments.get(session, name), reason, actor=user or getpass.getuser())
+    """End a deployment now; its cameras stop wherever they run, its snapshot is erased on schedule."""
+    app, me = signed_in()
+    app.deployments.close(me, name, reason)
     err.print(f"deployment {name} closed")
 
 
@@ -155,83 +148,54 @@ def close(
 @guarded
 def purge(json: JsonFlag = False) -> None:
     """Close deployments whose window has ended and erase snapshots past their retention."""
-    from openfr.live import deployments
-
-    svc = services()
-    retention = timedelta(hours=svc.settings.live.snapshot_retention_hours)
-    with svc.db.transaction() as session:
-        closed = deployments.close_expired(session)
-        erased = deployments.purge_snapshots(session, svc.home, retention)
-    result = {"closed": closed, "snapshots_erased": erased}
-    emit(result) if json else err.print(f"closed {len(closed)}, erased {len(erased)} snapshot(s)")
+    app, me = signed_in()
+    result = app.deployments.purge(me)
+    if json:
+        emit(result)
+    else:
+        err.print(f"closed {len(result['closed'])}, erased {len(result['snapshots_erased'])} snapshot(s)")
 
 
 @deployment_app.command("list")
 @guarded
 def list_(json: JsonFlag = False) -> None:
-    from sqlalchemy import select
-
-    from openfr.store import Deployment
-
-    svc = services()
-    with svc.db.transaction() as session:
-        rows = [
-            {
-                "id": d.id,
-                "name": d.name,
-                "state": d.state,
-                "location": d.location,
-                "starts_at": d.starts_at.isoformat(),
-                "ends_at": d.ends_at.isoformat(),
-                "authorised_by": d.authorised_by,
-            }
-            for d in session.scalars(select(Deployment).order_by(Deployment.id))
-        ]
+    app, me = signed_in()
+    views = sorted(app.deployments.list(me), key=lambda v: v.id)
     if json:
-        emit({"deployments": rows})
+        emit({"deployments": [v.summary() for v in views]})
         return
     table = Table(title="Deployments")
-    for column in ("id", "name", "state", "location", "window (UTC)", "authorised by"):
+    for column in ("name", "state", "location", "window (UTC)", "authorised by"):
         table.add_column(column)
-    for r in rows:
-        table.add_row(
-            str(r["id"]),
-            r["name"],
-            r["state"],
-            r["location"],
-            f"{r['starts_at'][:16]} - {r['ends_at'][:16]}",
-            r["authorised_by"] or "",
-        )
+    for v in views:
+        window = f"{v.starts_at:%Y-%m-%d %H:%M} - {v.ends_at:%Y-%m-%d %H:%M}"
+        table.add_row(v.name, v.state + (" (running)" if v.running else ""), v.location, window, v.authorised_by or "")
     out.print(table)
+
+
+@deployment_app.command("show")
+@guarded
+def show(name: NameArg) -> None:
+    """A deployment's plan, authorisation and state (JSON; camera names only)."""
+    app, me = signed_in()
+    emit(app.deployments.get(me, name).detail())
 
 
 @deployment_app.command("stats")
 @guarded
 def stats(name: NameArg) -> None:
     """Faces seen, alerts, confirmed, false alerts, outcomes and time to alert (JSON)."""
-    from openfr.live import deployments
-    from openfr.live.alerts import statistics
-
-    svc = services()
-    with svc.db.transaction() as session:
-        emit(statistics(session, deployments.get(session, name)))
+    app, me = signed_in()
+    emit(app.deployments.statistics(me, name)[0])
 
 
 @alert_app.command("list")
 @guarded
 def alerts(name: NameArg) -> None:
     """Alerts of a deployment, one JSON line each."""
-    from sqlalchemy import select
-
-    from openfr.live import deployments
-    from openfr.live.alerts import alert_summary
-    from openfr.store import Alert
-
-    svc = services()
-    with svc.db.transaction() as session:
-        deployment = deployments.get(session, name)
-        for alert in session.scalars(select(Alert).where(Alert.deployment_id == deployment.id).order_by(Alert.id)):
-            emit(alert_summary(alert))
+    app, me = signed_in()
+    for alert in app.alerts.of_deployment(me, name):
+        emit(alert)
 
 
 @alert_app.command("decide")
@@ -240,14 +204,10 @@ def decide(
     alert_id: Annotated[int, typer.Argument(help="Alert id.")],
     confirm: Annotated[bool, typer.Option("--confirm/--reject", help="Same person, or a false alert.")],
     note: Annotated[str, typer.Option(help="Why.")] = "",
-    user: UserOption = "",
 ) -> None:
     """Record the operator's decision on an alert."""
-    from openfr.live.alerts import adjudicate, alert_summary
-
-    svc = services()
-    with svc.db.transaction() as session:
-        emit(alert_summary(adjudicate(session, alert_id, confirmed=confirm, user=user or getpass.getuser(), note=note)))
+    app, me = signed_in()
+    emit(app.alerts.decide(me, alert_id, confirmed=confirm, note=note))
 
 
 @alert_app.command("outcome")
@@ -256,13 +216,7 @@ def outcome(
     alert_id: Annotated[int, typer.Argument(help="Alert id.")],
     result: Annotated[str, typer.Argument(help="not-engaged, engaged-not-the-person, engaged-arrest, ...")],
     note: Annotated[str, typer.Option(help="What happened.")] = "",
-    user: UserOption = "",
 ) -> None:
     """Record what happened after a confirmed alert."""
-    from openfr.live.alerts import alert_summary, record_outcome
-
-    svc = services()
-    with svc.db.transaction() as session:
-        emit(
-            alert_summary(record_outcome(session, alert_id, outcome=result, user=user or getpass.getuser(), note=note))
-        )
+    app, me = signed_in()
+    emit(app.alerts.outcome(me, alert_id, result, note))

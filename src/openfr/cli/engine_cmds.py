@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from openfr.cli.common import JsonFlag, PackOption, emit, err, fail, guarded, out, services
+from openfr.cli.common import JsonFlag, PackOption, emit, err, fail, guarded, out, runtime
 from openfr.engine.batch import analyse_paths
 from openfr.imageio import iter_image_paths, load_image
 from openfr.types import Face
@@ -43,7 +43,7 @@ def faces_table(faces: list[Face], title: str) -> Table:
 @guarded
 def detect(image: ImageArg, json: JsonFlag = False, pack: PackOption = None) -> None:
     """Find faces: boxes, five landmarks and quality for each."""
-    svc = services(pack)
+    svc = runtime(pack)
     faces = svc.engine.detect(_load(svc, image))
     if json:
         emit({"image": str(image), "faces": [f.as_dict() for f in faces]})
@@ -62,7 +62,7 @@ def embed(
 
     A file that cannot be read gives an `error` line and the run carries on; the exit code is then 2.
     """
-    svc = services(pack)
+    svc = runtime(pack)
     if workers >= 0:
         svc.settings.engine.workers = workers
     files = iter_image_paths(paths)
@@ -95,7 +95,7 @@ def compare(
     ] = False,
 ) -> None:
     """Compare the main (largest) face of two photos. A match is a prompt for human review, not proof."""
-    svc = services(pack)
+    svc = runtime(pack)
     engine = svc.engine
     face_a = engine.probe(_load(svc, image_a), name=str(image_a), require_usable=not allow_poor_quality)
     face_b = engine.probe(_load(svc, image_b), name=str(image_b), require_usable=not allow_poor_quality)

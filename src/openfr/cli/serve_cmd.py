@@ -1,5 +1,5 @@
 """`openfr serve`: the console and the API on http://127.0.0.1:8000 (OpenAPI at /openapi.json), with
-deployments started from the console running inside the server, sharing its event bus."""
+deployments started from any door running inside the server, sharing its event bus."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from openfr.cli.common import err, guarded, services
+from openfr.cli.common import application, err, guarded
+from openfr.services import Application
 
 
 @guarded
@@ -19,17 +20,17 @@ def serve(
 ) -> None:
     """Serve the console (sign in at /login) and the JSON API (bearer token from POST /api/login)."""
     err.print(f"openfr console on http://{host}:{port}/ ; API: /openapi.json, token from POST /api/login")
-    run_server(services(), host, port)
+    run_server(application(), host, port)
 
 
-def run_server(svc, host: str, port: int) -> None:
+def run_server(app: Application, host: str, port: int) -> None:
     import uvicorn
 
     from openfr.web.app import create_app
 
-    app = create_app(svc)
+    web = create_app(app)
     try:
         # No access log: URLs can carry search filters and names. Open event streams are cut after 2 s.
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
     finally:
-        svc.live.shutdown()  # cameras stop cleanly and their counters are saved
+        app.close()  # cameras stop cleanly and their counters are saved

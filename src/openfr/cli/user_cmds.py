@@ -1,4 +1,5 @@
-"""`openfr user ...`: local accounts (the first administrator is made here)."""
+"""`openfr user ...`: accounts, managed by a signed-in administrator. On a store without any account,
+`openfr user create NAME --role admin` makes the first administrator (recorded in the audit trail)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from typing import Annotated
 
 import typer
 
-from openfr.cli.common import JsonFlag, emit, err, guarded, services
+from openfr.cli.common import JsonFlag, application, emit, err, guarded, signed_in
+from openfr.cli.identity import current_principal
+from openfr.errors import BadInputError
+from openfr.governance.permissions import Role, parse_role
 
 user_app = typer.Typer(help="Accounts: create, list, enable/disable, password, TOTP, API tokens.", no_args_is_help=True)
 
@@ -33,71 +37,56 @@ def create(
     password_stdin: PasswordStdin = False,
     json: JsonFlag = False,
 ) -> None:
-    """Create an account (e.g. the first administrator: `openfr user create alice --role admin`)."""
-    from openfr.governance import accounts
-
-    svc = services()
-    password = _password(password_stdin)
-    with svc.db.transaction() as session:
-        user = accounts.create_user(session, username, role, password, actor=getpass.getuser(), display_name=name)
-        result = {"username": user.username, "role": user.role}
-    emit(result) if json else err.print(f"user {username} created with role {result['role']}")
+    """Create an account (on a new installation, the first administrator: `openfr user create alice --role admin`)."""
+    app = application()
+    parsed = parse_role(role)
+    if not app.accounts.has_accounts():
+        if parsed is not Role.ADMINISTRATOR:
+            raise BadInputError("the first account must be an administrator (--role admin)")
+        row = app.accounts.create_first_administrator(
+            username,
+            _password(password_stdin),
+            by=f"first administrator (os user {getpass.getuser()})",
+            display_name=name,
+        )
+    else:
+        me = current_principal(app)
+        row = app.accounts.create_user(me, username, parsed.value, _password(password_stdin), name)
+    emit(row) if json else err.print(f"user {row['username']} created with role {row['role']}")
 
 
 @user_app.command("list")
 @guarded
 def list_() -> None:
     """Accounts, one JSON line each (never a hash or secret)."""
-    from sqlalchemy import select
-
-    from openfr.store.accounts import User
-
-    svc = services()
-    with svc.db.transaction() as session:
-        for user in session.scalars(select(User).order_by(User.username)):
-            emit(
-                {
-                    "username": user.username,
-                    "name": user.display_name,
-                    "role": user.role,
-                    "active": user.active,
-                    "totp": user.totp_secret is not None,
-                }
-            )
-
-
-def _set_active(username: str, active: bool) -> None:
-    from openfr.governance import accounts
-
-    svc = services()
-    with svc.db.transaction() as session:
-        accounts.set_active(session, username, active, actor=getpass.getuser())
-    err.print(f"user {username} {'enabled' if active else 'disabled'}")
+    app, me = signed_in()
+    for row in app.accounts.list_users(me):
+        emit(row)
 
 
 @user_app.command("disable")
 @guarded
 def disable(username: UsernameArg) -> None:
-    """Refuse the account's logins and tokens (its history stays)."""
-    _set_active(username, False)
+    """Refuse the account's logins, sessions and tokens at once (its history stays)."""
+    app, me = signed_in()
+    app.accounts.set_active(me, username, False)
+    err.print(f"user {username} disabled")
 
 
 @user_app.command("enable")
 @guarded
 def enable(username: UsernameArg) -> None:
-    _set_active(username, True)
+    app, me = signed_in()
+    app.accounts.set_active(me, username, True)
+    err.print(f"user {username} enabled")
 
 
 @user_app.command("password")
 @guarded
 def password(username: UsernameArg, password_stdin: PasswordStdin = False) -> None:
     """Set a new password (and unlock the account)."""
-    from openfr.governance import accounts
-
-    svc = services()
-    secret = _password(password_stdin)
-    with svc.db.transaction() as session:
-        accounts.set_password(session, username, secret, actor=getpass.getuser())
+    app, me = signed_in()
+    app.accounts.set_password(me, username, _password(password_stdin))
     err.print(f"password of {username} changed")
 
 
@@ -105,12 +94,8 @@ def password(username: UsernameArg, password_stdin: PasswordStdin = False) -> No
 @guarded
 def totp(username: UsernameArg) -> None:
     """Turn on the second factor; prints the otpauth:// URI for an authenticator app, once."""
-    from openfr.governance import accounts
-
-    svc = services()
-    with svc.db.transaction() as session:
-        uri = accounts.enable_totp(session, username, actor=getpass.getuser())
-    print(uri)  # stdout only: for the user to scan or paste, never logged
+    app, me = signed_in()
+    print(app.accounts.enable_totp(me, username))  # stdout only: for the user to scan or paste, never logged
 
 
 @user_app.command("token")
@@ -121,9 +106,5 @@ def token(
     days: Annotated[int, typer.Option(min=1, max=366, help="Days until it expires.")] = 30,
 ) -> None:
     """Issue an API bearer token; printed once, only its digest is kept."""
-    from openfr.governance import accounts
-
-    svc = services()
-    with svc.db.transaction() as session:
-        secret = accounts.issue_token(session, username, name, actor=getpass.getuser(), days=days)
-    print(secret)
+    app, me = signed_in()
+    print(app.accounts.issue_api_token(me, username, name, days))

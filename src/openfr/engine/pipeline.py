@@ -10,7 +10,7 @@ from openfr.engine.detect import Detector
 from openfr.engine.embed import Embedder
 from openfr.engine.packs import ModelCard, get_pack
 from openfr.engine.quality import assess
-from openfr.errors import NoFaceError
+from openfr.errors import ConfigurationError, NoFaceError
 from openfr.settings import QualitySettings, Settings
 from openfr.types import Embedding, Face
 
@@ -71,5 +71,13 @@ def load_engine(settings: Settings, pack_id: str | None = None) -> FaceEngine:
     """Resolve the pack, verify its files, apply the licence policy and build the engine."""
     pack = get_pack(settings, pack_id)
     detector, embedder, space = pack.build(settings)
-    threshold = settings.match_threshold if settings.match_threshold is not None else pack.card.threshold
+    threshold = pack.card.threshold
+    if settings.match_threshold is not None:
+        # The calibrated threshold is a floor, not a default: a setting may only raise it.
+        if not settings.match_threshold >= pack.card.threshold:
+            raise ConfigurationError(
+                f"match_threshold {settings.match_threshold} is below {pack.card.id}'s calibrated "
+                f"{pack.card.threshold:.3f}, which is the lowest openfr accepts"
+            )
+        threshold = settings.match_threshold
     return FaceEngine(detector, embedder, settings.quality, pack.card, space, threshold)

@@ -1,29 +1,30 @@
-"""Enrolment: DIR/<subject_id>/<images> (plus an optional CSV manifest) into a gallery.
+"""Enrolment: images of subjects into a gallery, from a folder (DIR/<subject_id>/<images> plus an optional CSV
+manifest) or one uploaded image at a time.
 
 Idempotent and resumable: an image is identified by its subject and the SHA-256 of its bytes, recorded in
 the same transaction as its template. A rerun after a crash (even kill -9) skips what was committed and
 redoes the rest, so every image ends up enrolled exactly once. Images that fail decoding or the quality gate
-are recorded as rejected, with the reason, and not stored.
+are recorded as rejected, with the reason, and not stored. The gallery services drive this module: they
+own the transactions (one per batch of `COMMIT_EVERY`), the permission check and the audit events.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from openfr.engine.batch import ImageResult, analyse_paths
+from openfr.engine.batch import ImageResult
 from openfr.errors import BadInputError
 from openfr.gallery import files, pgvector
-from openfr.gallery.repository import get_or_create_gallery
-from openfr.governance import audit
 from openfr.imageio import IMAGE_SUFFIXES
-from openfr.settings import Settings
-from openfr.store import Database, SourceImage, Subject, Template
+from openfr.names import check_reference
+from openfr.store import Gallery, SourceImage, Subject, Template
+from openfr.store.live import CATEGORIES
 
 MANIFEST_COLUMNS = ("subject_id", "name", "category", "legal_basis", "source")
 COMMIT_EVERY = 64  # images per transaction: a crash redoes at most this many
@@ -48,13 +49,42 @@ class ImportReport:
         }
 
 
+@dataclass(frozen=True)
+class EnrolItem:
+    """One image of one subject, waiting to be enrolled."""
+
+    subject: str
+    sha256: str
+    original_name: str
+    suffix: str
+    path: Path | None = None  # a file of a folder import: re-read at commit, refused if it changed meanwhile
+    data: bytes | None = None  # an upload's bytes: never written anywhere but the content-addressed store
+
+    def current_bytes(self) -> bytes | None:
+        data = self.data if self.data is not None else self.path.read_bytes()  # type: ignore[union-attr]
+        return data if files.sha256_bytes(data) == self.sha256 else None
+
+
 def plan(directory: Path) -> list[tuple[str, Path]]:
+    """(subject reference, image) for every image under DIR/<subject_id>/."""
     if not directory.is_dir():
         raise BadInputError(f"{directory}: not a directory (expected DIR/<subject_id>/<images>)")
+    folders = sorted(p for p in directory.iterdir() if p.is_dir())
+    bad = []
+    for folder in folders:
+        try:
+            check_reference(folder.name)
+        except BadInputError:
+            bad.append(folder.name)
+    if bad:
+        raise BadInputError(
+            f"{directory}: {len(bad)} folder name(s) are not valid subject references "
+            f"(letters, digits, '.', '_' or '-'): {', '.join(repr(b) for b in bad[:5])}"
+        )
     entries = [
-        (subject_dir.name, image)
-        for subject_dir in sorted(p for p in directory.iterdir() if p.is_dir())
-        for image in sorted(subject_dir.rglob("*"))
+        (folder.name, image)
+        for folder in folders
+        for image in sorted(folder.rglob("*"))
         if image.is_file() and image.suffix.lower() in IMAGE_SUFFIXES
     ]
     if not entries:
@@ -73,124 +103,104 @@ def read_manifest(path: Path | None) -> dict[str, dict[str, str]]:
             unknown = set(reader.fieldnames) - set(MANIFEST_COLUMNS)
             if unknown:
                 raise BadInputError(f"{path}: unknown manifest column(s) {', '.join(sorted(unknown))}")
-            return {row["subject_id"]: row for row in reader}
+            rows = {row["subject_id"]: row for row in reader}
     except FileNotFoundError:
         raise BadInputError(f"{path}: no such file") from None
+    check_metadata(rows, where=str(path))
+    return rows
 
 
-def import_directory(
-    db: Database,
-    home: Path,
-    settings: Settings,
-    *,
-    space: str,
-    gallery_name: str,
-    directory: Path,
-    manifest: Path | None = None,
-    metadata: dict[str, dict[str, str]] | None = None,
-    created_by: str = "",
-    pack_id: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> ImportReport:
-    """`metadata` (subject id -> manifest row) is the in-memory alternative to a manifest file."""
-    entries = plan(directory)
-    meta = metadata if metadata is not None else read_manifest(manifest)
-    files.remove_stale_temporaries(home)
-    report = ImportReport(gallery_name, seen=len(entries))
-    with db.transaction() as session:
-        gallery_id = get_or_create_gallery(session, gallery_name, space, created_by=created_by).id
-        done = {
-            (external_id, sha)
-            for external_id, sha in session.execute(
-                select(Subject.external_id, SourceImage.sha256)
-                .join(SourceImage, SourceImage.subject_id == Subject.id)
-                .where(Subject.gallery_id == gallery_id)
-            )
-        }
-    pending: dict[Path, tuple[str, str]] = {}  # path -> (subject, sha256); bytes are re-read at commit
-    for external_id, path in entries:
-        sha = files.sha256_bytes(path.read_bytes())
-        if (external_id, sha) in done:
-            report.already += 1
-        else:
-            pending[path] = (external_id, sha)
-            done.add((external_id, sha))  # the same file twice in one folder is enrolled once
-    if progress:
-        progress(report.already, len(entries))
-    by_path = pending
-    batch: list[ImageResult] = []
-    for result in analyse_paths(list(pending), settings, pack_id=pack_id):
-        batch.append(result)
-        if len(batch) >= COMMIT_EVERY:
-            _commit(db, home, gallery_id, space, batch, by_path, meta, report, (created_by, gallery_name))
-            if progress:
-                progress(len(batch), len(entries))
-            batch = []
-    if batch:
-        _commit(db, home, gallery_id, space, batch, by_path, meta, report, (created_by, gallery_name))
-        if progress:
-            progress(len(batch), len(entries))
-    return report
-
-
-def _commit(db, home, gallery_id, space, batch, by_path, meta, report, who) -> None:
-    enrolled_before, rejected_before = report.enrolled, len(report.rejected)
-    with db.transaction() as session:
-        subjects: dict[str, int] = {}
-        new_templates: list[Template] = []
-        for result in batch:
-            external_id, sha = by_path[result.path]
-            if external_id not in subjects:
-                subjects[external_id] = _subject(session, gallery_id, external_id, meta.get(external_id, {}))
-            reason, face = _gate(result)
-            image = SourceImage(
-                subject_id=subjects[external_id],
-                sha256=sha,
-                original_name=str(result.path),
-                provenance=meta.get(external_id, {}).get("source") or f"import of {result.path.parent.parent}",
-                status="rejected" if reason else "enrolled",
-                reject_reason=reason,
-                quality=face.quality.as_dict() if face is not None and face.quality is not None else None,
-                width=result.size[0] if result.size else None,
-                height=result.size[1] if result.size else None,
-            )
-            if reason is None:
-                data = result.path.read_bytes()
-                if files.sha256_bytes(data) != sha:
-                    reason = image.reject_reason = "file changed during the import; run it again"
-                    image.status = "rejected"
-                else:
-                    image.stored_path = files.store(home, data, sha, result.path.suffix)
-            session.add(image)
-            session.flush()
-            if reason is not None:
-                report.rejected.append((str(result.path), reason))
-                continue
-            assert face is not None and face.embedding is not None
-            template = Template(
-                image_id=image.id,
-                subject_id=image.subject_id,
-                gallery_id=gallery_id,
-                space=space,
-                dim=int(face.embedding.vector.shape[0]),
-                vector=face.embedding.vector.astype("<f4").tobytes(),
-            )
-            session.add(template)
-            new_templates.append(template)
-            report.enrolled += 1
-        session.flush()
-        if db.is_postgres:
-            pgvector.write_embeddings(session, [(t.id, np.frombuffer(t.vector, dtype="<f4")) for t in new_templates])
-        # One event per committed batch: the trail matches what is in the store even after a crash.
-        audit.record(
-            session,
-            who[0] or "system",
-            "enrol",
-            f"gallery:{who[1]}",
-            "",
-            enrolled=report.enrolled - enrolled_before,
-            rejected=len(report.rejected) - rejected_before,
+def check_metadata(rows: dict[str, dict[str, str]], where: str = "the subject's details") -> None:
+    """A category is one of the approved watchlist categories, or none (e.g. a custody record only)."""
+    bad = sorted({row.get("category") or "" for row in rows.values()} - {"", *CATEGORIES})
+    if bad:
+        raise BadInputError(
+            f"{where}: unknown categor{'y' if len(bad) == 1 else 'ies'} {', '.join(repr(b) for b in bad)} "
+            f"(leave empty, or one of {', '.join(CATEGORIES)})"
         )
+
+
+def enrolled_keys(session: Session, gallery_id: int) -> set[tuple[str, str]]:
+    """(subject reference, image SHA-256) of every image already recorded in the gallery."""
+    return {
+        (external_id, sha)
+        for external_id, sha in session.execute(
+            select(Subject.external_id, SourceImage.sha256)
+            .join(SourceImage, SourceImage.subject_id == Subject.id)
+            .where(Subject.gallery_id == gallery_id)
+        )
+    }
+
+
+def folder_items(entries: list[tuple[str, Path]], done: set[tuple[str, str]]) -> tuple[list[EnrolItem], int]:
+    """The images still to enrol, and how many were enrolled before (the same file twice counts once)."""
+    items, already = [], 0
+    seen = set(done)
+    for subject, path in entries:
+        sha = files.sha256_bytes(path.read_bytes())
+        if (subject, sha) in seen:
+            already += 1
+            continue
+        seen.add((subject, sha))
+        items.append(EnrolItem(subject, sha, str(path), path.suffix, path=path))
+    return items, already
+
+
+def commit_batch(
+    session: Session,
+    home: Path,
+    gallery: Gallery,
+    batch: list[tuple[EnrolItem, ImageResult]],
+    meta: dict[str, dict[str, str]],
+    default_provenance: str,
+) -> tuple[int, list[tuple[str, str]]]:
+    """Record a batch of analysed images; returns (enrolled, [(image, reason) rejected])."""
+    subjects: dict[str, int] = {}
+    new_templates: list[Template] = []
+    enrolled, rejected = 0, []
+    for item, result in batch:
+        if item.subject not in subjects:
+            subjects[item.subject] = _subject(session, gallery.id, item.subject, meta.get(item.subject, {}))
+        reason, face = _gate(result)
+        image = SourceImage(
+            subject_id=subjects[item.subject],
+            sha256=item.sha256,
+            original_name=item.original_name,
+            provenance=meta.get(item.subject, {}).get("source") or default_provenance,
+            status="rejected" if reason else "enrolled",
+            reject_reason=reason,
+            quality=face.quality.as_dict() if face is not None and face.quality is not None else None,
+            width=result.size[0] if result.size else None,
+            height=result.size[1] if result.size else None,
+        )
+        if reason is None:
+            data = item.current_bytes()
+            if data is None:
+                reason = image.reject_reason = "file changed during the import; run it again"
+                image.status = "rejected"
+            else:
+                image.stored_path = files.store(home, data, item.sha256, item.suffix)
+        session.add(image)
+        session.flush()
+        if reason is not None:
+            rejected.append((item.original_name, reason))
+            continue
+        assert face is not None and face.embedding is not None
+        template = Template(
+            image_id=image.id,
+            subject_id=image.subject_id,
+            gallery_id=gallery.id,
+            space=gallery.space,
+            dim=int(face.embedding.vector.shape[0]),
+            vector=face.embedding.vector.astype("<f4").tobytes(),
+        )
+        session.add(template)
+        new_templates.append(template)
+        enrolled += 1
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        pgvector.write_embeddings(session, [(t.id, np.frombuffer(t.vector, dtype="<f4")) for t in new_templates])
+    return enrolled, rejected
 
 
 def _gate(result: ImageResult):
@@ -204,7 +214,7 @@ def _gate(result: ImageResult):
     return None, face
 
 
-def _subject(session, gallery_id: int, external_id: str, row: dict[str, str]) -> int:
+def _subject(session: Session, gallery_id: int, external_id: str, row: dict[str, str]) -> int:
     subject_id = session.scalar(
         select(Subject.id).where(Subject.gallery_id == gallery_id, Subject.external_id == external_id)
     )

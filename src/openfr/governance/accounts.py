@@ -1,7 +1,8 @@
-"""Local accounts: argon2id passwords, optional TOTP, lockout after repeated failures, API tokens.
+"""Local accounts: argon2id passwords, optional TOTP, lockout after repeated failures, bearer tokens.
 
-Every login, failed login, account change and token issue is an audit event; no password, code or token
-ever appears in one (or in a log).
+Rows and rules only, inside the caller's transaction: the account services decide who may change what,
+own the transactions and record every login, failed login, account change and token issue in the audit
+trail, never with a password, code or token.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openfr.errors import BadInputError, OpenFRError
-from openfr.governance import audit
+from openfr.errors import BadInputError, NotFoundError, OpenFRError
 from openfr.governance.permissions import parse_role
 from openfr.store.accounts import ApiToken, User
 
@@ -27,9 +28,29 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended co
 
 
 class AuthError(OpenFRError):
-    """Login refused. The message never says whether the user exists."""
+    """Login refused. The message never says whether the user exists; `reason` is for the audit trail."""
 
     exit_code = 2
+
+    def __init__(self, reason: str, message: str = ""):
+        super().__init__(message or "login refused: wrong username, password or code, or the account is locked")
+        self.reason = reason
+
+
+class SecondFactorRequiredError(AuthError):
+    """The password was right and the account has a second factor: ask for the code, then try again."""
+
+    def __init__(self) -> None:
+        super().__init__("second factor required", "a code from the authenticator app is needed to sign in")
+
+
+class TokenKind(StrEnum):
+    """Bearer tokens for the API, console sessions and command-line sign-ins are kept apart: one kind never
+    opens another's door."""
+
+    API = "api"
+    WEB = "console session"
+    CLI = "command-line session"
 
 
 def _now() -> datetime:
@@ -45,12 +66,17 @@ def check_password_policy(password: str) -> None:
         raise BadInputError(f"a password needs at least {MIN_PASSWORD} characters")
 
 
+def check_username(username: str) -> str:
+    username = (username or "").strip()
+    if not username or len(username) > 100 or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        raise BadInputError("a username is 1-100 letters, digits, '.', '-' or '_'")
+    return username
+
+
 def create_user(
-    session: Session, username: str, role: str, password: str, *, actor: str, display_name: str = ""
+    session: Session, username: str, role: str, password: str, *, created_by: str, display_name: str = ""
 ) -> User:
-    username = username.strip()
-    if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
-        raise BadInputError("a username is letters, digits, '.', '-' or '_'")
+    username = check_username(username)
     check_password_policy(password)
     parsed = parse_role(role)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -62,39 +88,35 @@ def create_user(
         password_hash=_hasher.hash(password),
         active=True,
         failed_logins=0,
-        created_by=actor,
+        created_by=created_by,
     )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "user.create", f"user:{username}", role=parsed.value)
     return user
 
 
 def get_user(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise BadInputError(f"no user '{username}'")
+        raise NotFoundError(f"no user '{username}'")
     return user
 
 
-def authenticate(
-    session: Session, username: str, password: str, totp_code: str | None = None, *, channel: str = "api"
-) -> User:
+def authenticate(session: Session, username: str, password: str, totp_code: str | None = None) -> User:
     """The user, or AuthError. Five failures in a row lock the account for 15 minutes, which bounds
     password guessing whatever the number of clients (the web layer adds a per-address limit)."""
     user = session.scalar(select(User).where(User.username == username))
     now = _now()
-    refused = AuthError("login refused: wrong username, password or code, or the account is locked")
     if user is None or not user.active:
         _hasher.hash(password)  # the same work either way: timing does not reveal which usernames exist
-        audit.record(session, username or "?", "login.failed", f"user:{username}", "unknown or disabled account")
-        raise refused
+        raise AuthError("unknown or disabled account")
     if user.locked_until is not None and _aware(user.locked_until) > now:
-        audit.record(session, username, "login.failed", f"user:{username}", "account locked")
-        raise refused
+        raise AuthError("account locked")
     try:
         _hasher.verify(user.password_hash, password)
         if user.totp_secret is not None:
+            if not (totp_code or "").strip():
+                raise SecondFactorRequiredError
             step = _totp_step(user.totp_secret, totp_code or "", now)
             if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
                 raise VerificationError("second factor")  # wrong, or already used: a seen code is no proof
@@ -103,35 +125,23 @@ def authenticate(
         user.failed_logins += 1
         if user.failed_logins >= LOCK_AFTER:
             user.locked_until, user.failed_logins = now + LOCK_FOR, 0
-        audit.record(session, username, "login.failed", f"user:{username}", "wrong password or code")
-        raise refused from None
+        raise AuthError("wrong password or code") from None
     user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
-    audit.record(session, username, "login", f"user:{username}", channel=channel)
     return user
 
 
-def set_password(session: Session, username: str, password: str, *, actor: str) -> None:
+def verify_password(user: User, password: str) -> bool:
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def set_password(user: User, password: str) -> None:
     check_password_policy(password)
-    user = get_user(session, username)
     user.password_hash, user.failed_logins, user.locked_until = _hasher.hash(password), 0, None
-    audit.record(session, actor, "user.password", f"user:{username}")
-
-
-def set_active(session: Session, username: str, active: bool, *, actor: str) -> None:
-    get_user(session, username).active = active
-    audit.record(session, actor, "user.enable" if active else "user.disable", f"user:{username}")
-
-
-def enable_totp(session: Session, username: str, *, actor: str) -> str:
-    """Turn on the second factor; returns the provisioning URI for an authenticator app (shown once)."""
-    import pyotp
-
-    user = get_user(session, username)
-    user.totp_secret = pyotp.random_base32()
-    audit.record(session, actor, "user.totp", f"user:{username}")
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=username, issuer_name="openfr")
 
 
 def new_totp_secret(username: str) -> tuple[str, str]:
@@ -143,13 +153,18 @@ def new_totp_secret(username: str) -> tuple[str, str]:
     return secret, pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="openfr")
 
 
-def confirm_totp(session: Session, username: str, secret: str, code: str) -> None:
+def enable_totp(user: User) -> str:
+    """Turn on the second factor at once (an administrator's set-up); the provisioning URI, shown once."""
+    secret, uri = new_totp_secret(user.username)
+    user.totp_secret, user.totp_last_step = secret, None
+    return uri
+
+
+def confirm_totp(user: User, secret: str, code: str) -> None:
     step = _totp_step(secret, code, _now())
     if step is None:
         raise BadInputError("that code does not match: check the authenticator app's clock and try the next code")
-    user = get_user(session, username)
     user.totp_secret, user.totp_last_step = secret, step
-    audit.record(session, username, "user.totp", f"user:{username}", channel="web")
 
 
 def _totp_step(secret: str, code: str, now: datetime) -> int | None:
@@ -166,55 +181,18 @@ def _totp_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def change_password(session: Session, username: str, current: str, new: str) -> None:
-    """The user's own change: the current password is required (a session left open is not enough)."""
-    user = get_user(session, username)
-    try:
-        _hasher.verify(user.password_hash, current)
-    except (VerificationError, InvalidHashError):
-        audit.record(session, username, "user.password.failed", f"user:{username}", "wrong current password")
-        raise BadInputError("the current password is wrong") from None
-    set_password(session, username, new, actor=username)
-
-
-def issue_token(session: Session, username: str, name: str, *, actor: str, days: int = 30) -> str:
-    """A bearer token for the API, returned once; only its digest is stored."""
-    user = get_user(session, username)
-    token = "ofr_" + secrets.token_urlsafe(32)
+def issue_token(session: Session, user: User, kind: TokenKind, *, hours: float, label: str = "") -> str:
+    """A bearer token of `kind`, returned once; only its digest is stored. API tokens carry their label
+    (what they are for) as their name; sessions are named by their kind."""
+    prefix = {TokenKind.API: "ofr_", TokenKind.WEB: "ofs_", TokenKind.CLI: "ofc_"}[kind]
+    token = prefix + secrets.token_urlsafe(32)
+    name = (label or "api token") if kind is TokenKind.API else kind.value
+    if kind is TokenKind.API and name in (TokenKind.WEB.value, TokenKind.CLI.value):
+        raise BadInputError(f"'{name}' is reserved; name the token after what it is for")
     session.add(
         ApiToken(
             user_id=user.id,
             name=name,
-            digest=_digest(token),
-            expires_at=_now() + timedelta(days=days),
-            revoked=False,
-        )
-    )
-    audit.record(session, actor, "token.issue", f"user:{username}", name=name, days=days)
-    return token
-
-
-def user_for_token(session: Session, token: str, *, web_session: bool = False) -> User | None:
-    """The active user an unexpired, unrevoked token belongs to. API tokens and console sessions are kept
-    apart: a session cookie is no bearer token, and a bearer token opens no console session."""
-    row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))
-    if row is None or row.revoked or _aware(row.expires_at) <= _now() or (row.name == WEB_SESSION) != web_session:
-        return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
-
-
-WEB_SESSION = "console session"
-
-
-def open_web_session(session: Session, user_id: int, hours: float) -> str:
-    """A console session token for the cookie (the login itself is the audit event); only its digest is
-    stored, so a copy of the database opens no session."""
-    token = "ofs_" + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            user_id=user_id,
-            name=WEB_SESSION,
             digest=_digest(token),
             expires_at=_now() + timedelta(hours=hours),
             revoked=False,
@@ -223,25 +201,27 @@ def open_web_session(session: Session, user_id: int, hours: float) -> str:
     return token
 
 
-def close_web_session(session: Session, token: str, actor: str) -> None:
-    row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token), ApiToken.name == WEB_SESSION))
-    if row is not None and not row.revoked:
-        row.revoked = True
-        audit.record(session, actor, "logout", f"user:{actor}")
+def _kind_of(row: ApiToken) -> TokenKind:
+    return TokenKind(row.name) if row.name in (TokenKind.WEB.value, TokenKind.CLI.value) else TokenKind.API
+
+
+def user_for_token(session: Session, token: str, kind: TokenKind) -> User | None:
+    """The active user an unexpired, unrevoked token of this kind belongs to."""
+    row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))
+    if row is None or row.revoked or _aware(row.expires_at) <= _now() or _kind_of(row) is not kind:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def revoke_token(session: Session, token: str, kind: TokenKind) -> User | None:
+    """Revoke a session or token (signing out); the user it belonged to, if it was live."""
+    row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))
+    if row is None or row.revoked or _kind_of(row) is not kind:
+        return None
+    row.revoked = True
+    return session.get(User, row.user_id)
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def login(db, username: str, password: str, totp_code: str | None = None, *, channel: str = "api") -> dict:
-    """authenticate() in its own transaction, committing the failure count and audit event even when the
-    login is refused (otherwise a refused login would roll its own lockout back)."""
-    refused: AuthError | None = None
-    with db.transaction() as session:
-        try:
-            user = authenticate(session, username, password, totp_code, channel=channel)
-            return {"id": user.id, "username": user.username, "role": user.role}
-        except AuthError as exc:
-            refused = exc
-    raise refused

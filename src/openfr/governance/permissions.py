@@ -24,6 +24,7 @@ class Permission(StrEnum):
     GALLERY_READ = "gallery.read"
     GALLERY_ENROL = "gallery.enrol"
     GALLERY_DELETE = "gallery.delete"
+    GALLERY_REEMBED = "gallery.reembed"
     DEPLOYMENT_READ = "deployment.read"
     DEPLOYMENT_CREATE = "deployment.create"
     DEPLOYMENT_AUTHORISE = "deployment.authorise"
@@ -34,6 +35,7 @@ class Permission(StrEnum):
     STATS_READ = "stats.read"
     AUDIT_READ = "audit.read"
     USERS_MANAGE = "users.manage"
+    RETENTION_RUN = "retention.run"
 
 
 P = Permission
@@ -64,11 +66,13 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.GALLERY_READ,
             P.GALLERY_ENROL,
             P.GALLERY_DELETE,
+            P.GALLERY_REEMBED,
             P.DEPLOYMENT_READ,
             P.DEPLOYMENT_CREATE,
             P.STATS_READ,
             P.AUDIT_READ,
             P.USERS_MANAGE,
+            P.RETENTION_RUN,
         }
     ),
 }

@@ -17,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openfr.bus import InProcessBus
-from openfr.errors import BadInputError
-from openfr.governance import audit
+from openfr.errors import BadInputError, ConflictError, NotFoundError
 from openfr.live.deployments import now_utc
 from openfr.live.worker import AlertEvidence
 from openfr.store import Alert, Database, Deployment
@@ -85,48 +84,36 @@ def alert_summary(alert: Alert) -> dict:
 
 
 def get_alert(session: Session, alert_id: int) -> Alert:
-    alert = session.get(Alert, alert_id)
+    alert = session.get(Alert, alert_id) if 0 < alert_id < 2**63 else None
     if alert is None:
-        raise BadInputError(f"no alert {alert_id}")
+        raise NotFoundError(f"no alert {alert_id}")
     return alert
 
 
-def adjudicate(session: Session, alert_id: int, *, confirmed: bool, user: str, note: str = "") -> Alert:
+def adjudicate(session: Session, alert_id: int, *, confirmed: bool, by: str, note: str = "") -> Alert:
     """The operator's decision after comparing the live crop with the watchlist image."""
     alert = get_alert(session, alert_id)
     if alert.state != "pending":
-        raise BadInputError(f"alert {alert_id} was already {alert.state} by {alert.adjudicated_by}")
-    if not user.strip():
-        raise BadInputError("the operator's name is required")
+        raise ConflictError(f"alert {alert_id} was already {alert.state} by {alert.adjudicated_by}")
     alert.state = "confirmed" if confirmed else "rejected"
-    alert.adjudicated_by, alert.adjudicated_at = user, now_utc()
+    alert.adjudicated_by, alert.adjudicated_at = by, now_utc()
     if note:
         alert.outcome_note = note
     if not confirmed:
         alert.outcome = "not-engaged"  # a rejected alert is never acted on
-    audit.record(
-        session,
-        user,
-        "alert.confirm" if confirmed else "alert.reject",
-        f"alert:{alert.id}",
-        note,
-        deployment_id=alert.deployment_id,
-        score=round(alert.score, 4),
-    )
     return alert
 
 
-def record_outcome(session: Session, alert_id: int, *, outcome: str, user: str, note: str = "") -> Alert:
+def record_outcome(session: Session, alert_id: int, *, outcome: str, by: str, note: str = "") -> Alert:
     """What happened after a confirmed alert."""
-    alert = get_alert(session, alert_id)
     if outcome not in OUTCOMES:
         raise BadInputError(f"outcome must be one of {', '.join(OUTCOMES)}")
+    alert = get_alert(session, alert_id)
     if alert.state != "confirmed":
-        raise BadInputError(f"alert {alert_id} is {alert.state}: an outcome follows a confirmed alert")
-    alert.outcome, alert.outcome_by, alert.outcome_at = outcome, user, now_utc()
+        raise ConflictError(f"alert {alert_id} is {alert.state}: an outcome follows a confirmed alert")
+    alert.outcome, alert.outcome_by, alert.outcome_at = outcome, by, now_utc()
     if note:
         alert.outcome_note = note
-    audit.record(session, user, "alert.outcome", f"alert:{alert.id}", note, outcome=outcome)
     return alert
 
 

@@ -1,15 +1,18 @@
-"""Deployment lifecycle: draft -> authorised -> live -> closed, and the erasure of its watchlist snapshot.
+"""Deployment lifecycle: draft -> authorised -> live -> closed, the run lease, and the erasure of the watchlist
+snapshot.
 
 The rules are the safeguards: a deployment names its grounds, approved watchlist categories, location and
 why it was chosen, a time window, cameras, a threshold no lower than the model's calibrated one, and the
 public notice given. Another person must authorise it; authorisation freezes the watchlist as a snapshot of
 the subjects that meet the criteria, each image with its provenance. It can only go live once authorised
 and inside its window, and it closes itself when the window ends. The snapshot is erased a set time after
-closing.
+closing. These functions work inside the caller's transaction; the deployment services check permissions,
+own the transactions and write the audit events.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,16 +20,18 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
-from openfr.errors import BadInputError
-from openfr.governance import audit
+from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
 from openfr.live.watchlist import WatchEntry, Watchlist
+from openfr.names import check_name
 from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry
 from openfr.store.live import CATEGORIES, NOTICES
 
+DEFAULT_WINDOW = timedelta(hours=8)  # a deployment planned without an end runs for one shift
 
-class DeploymentStateError(BadInputError):
+
+class DeploymentStateError(ConflictError):
     """The deployment is not in a state that allows this step."""
 
 
@@ -39,25 +44,48 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def check_threshold(value: float, floor: float) -> float:
+    """A deployment's (or a watch's) alert threshold: a cosine score no lower than the model's calibrated
+    threshold. A lower one would raise false alerts beyond what was measured, and they fall unevenly on
+    Black and female faces; NaN or infinity would alert on every face or none."""
+    if not isinstance(value, int | float) or not math.isfinite(value) or not -1.0 <= value <= 1.0:
+        raise BadInputError(f"threshold {value!r} is not a score between -1 and 1")
+    if value < floor:
+        raise BadInputError(f"threshold {value} is below the model's calibrated {floor:.3f} (locked)")
+    return float(value)
+
+
 @dataclass
 class DeploymentPlan:
+    """What a deployment asks to do. Unset start: now; unset end: DEFAULT_WINDOW after the start; unset
+    threshold: the installation's default (never below the calibrated floor)."""
+
     name: str
     grounds: str
     categories: list[str]
     source_gallery: str
     location: str
     location_rationale: str
-    starts_at: datetime
-    ends_at: datetime
     cameras: dict[str, str]  # camera name -> source (file, URL, webcam index)
-    threshold: float
     public_notice: dict[str, str]  # NOTICES kind -> what was done
-    created_by: str
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    threshold: float | None = None
     consistent_shots: int = 1
 
-    def check(self, min_threshold: float) -> None:
-        """Every missing safeguard, in one message."""
+    def resolve(self, now: datetime, default_threshold: float) -> None:
+        self.starts_at = aware(self.starts_at or now)
+        self.ends_at = aware(self.ends_at or self.starts_at + DEFAULT_WINDOW)
+        if self.threshold is None:
+            self.threshold = default_threshold
+
+    def check(self, floor: float) -> None:
+        """Every missing safeguard, in one message (call after `resolve`)."""
         p: list[str] = []
+        try:
+            self.name = check_name("deployment", self.name)
+        except BadInputError as exc:
+            p.append(str(exc))
         for text, label in ((self.grounds, "grounds"), (self.location, "location")):
             if not text.strip():
                 p.append(f"{label} must be given")
@@ -68,26 +96,31 @@ class DeploymentPlan:
         unknown = sorted(set(self.categories) - set(CATEGORIES))
         if not self.categories or unknown:
             p.append(f"watchlist categories must be chosen from {', '.join(CATEGORIES)} (got {unknown or 'none'})")
+        assert self.starts_at is not None and self.ends_at is not None
         if aware(self.ends_at) <= aware(self.starts_at):
             p.append("the time window must end after it starts")
         if not self.cameras:
             p.append("at least one camera is needed")
+        elif any(not name.strip() for name in self.cameras):
+            p.append("every camera needs a name")
         if not self.public_notice:
             p.append(f"the public notice given must be recorded ({', '.join(NOTICES)})")
         elif bad := sorted(set(self.public_notice) - set(NOTICES)):
             p.append(f"unknown kinds of public notice: {', '.join(bad)}")
-        if self.threshold < min_threshold:
-            p.append(f"threshold {self.threshold} is below the model's calibrated {min_threshold:.3f} (locked)")
-        if self.consistent_shots < 1:
-            p.append("consistent shots must be at least 1")
+        try:
+            check_threshold(self.threshold, floor)  # type: ignore[arg-type]
+        except BadInputError as exc:
+            p.append(str(exc))
+        if not 1 <= self.consistent_shots <= 10:
+            p.append("consistent shots must be between 1 and 10")
         if p:
             raise BadInputError("; ".join(p))
 
 
-def create(session: Session, plan: DeploymentPlan, *, min_threshold: float) -> Deployment:
-    plan.check(min_threshold)
+def create(session: Session, plan: DeploymentPlan, *, created_by: str, floor: float) -> Deployment:
+    plan.check(floor)
     if session.scalar(select(Deployment.id).where(Deployment.name == plan.name)) is not None:
-        raise BadInputError(f"a deployment named '{plan.name}' exists")
+        raise ConflictError(f"a deployment named '{plan.name}' exists")
     if session.scalar(select(Gallery.id).where(Gallery.name == plan.source_gallery)) is None:
         raise BadInputError(f"no gallery named '{plan.source_gallery}' to draw the watchlist from")
     deployment = Deployment(
@@ -98,50 +131,38 @@ def create(session: Session, plan: DeploymentPlan, *, min_threshold: float) -> D
         source_gallery=plan.source_gallery,
         location=plan.location,
         location_rationale=plan.location_rationale,
-        starts_at=aware(plan.starts_at),
-        ends_at=aware(plan.ends_at),
-        cameras=[{"name": n, "source": s} for n, s in plan.cameras.items()],
+        starts_at=plan.starts_at,
+        ends_at=plan.ends_at,
+        cameras=[{"name": n.strip(), "source": s} for n, s in plan.cameras.items()],
         threshold=plan.threshold,
         consistent_shots=plan.consistent_shots,
         public_notice=plan.public_notice,
-        created_by=plan.created_by,
+        created_by=created_by,
         counters={},
+        stop_requested=False,
     )
     session.add(deployment)
     session.flush()
-    audit.record(
-        session,
-        plan.created_by,
-        "deployment.create",
-        f"deployment:{plan.name}",
-        plan.grounds,
-        categories=deployment.categories,
-        location=plan.location,
-        threshold=plan.threshold,
-        starts_at=deployment.starts_at.isoformat(),
-        ends_at=deployment.ends_at.isoformat(),
-        cameras=sorted(plan.cameras),
-        public_notice=sorted(plan.public_notice),
-    )
     return deployment
 
 
-def get(session: Session, name_or_id: str) -> Deployment:
-    query = select(Deployment).where(
-        Deployment.id == int(name_or_id) if name_or_id.isdigit() else Deployment.name == name_or_id
-    )
-    deployment = session.scalar(query)
+def get(session: Session, name: str, *, for_update: bool = False) -> Deployment:
+    """The deployment by name (never by id: a name is all a person types)."""
+    query = select(Deployment).where(Deployment.name == name)
+    deployment = session.scalar(query.with_for_update() if for_update else query)
     if deployment is None:
-        raise BadInputError(f"no deployment '{name_or_id}'")
+        raise NotFoundError(f"no deployment named '{name}'")
     return deployment
 
 
-def authorise(session: Session, home: Path, deployment: Deployment, officer: str, note: str, space: str) -> int:
-    """Record the authorising officer and freeze the watchlist snapshot; returns the number of entries."""
+def authorise(
+    session: Session, home: Path, deployment: Deployment, officer: str, note: str, space: str
+) -> tuple[int, int]:
+    """Record the authorising officer and freeze the watchlist snapshot; returns (entries, subjects)."""
     if deployment.state != "draft":
         raise DeploymentStateError(f"deployment '{deployment.name}' is {deployment.state}, not a draft")
-    if not officer.strip() or officer == deployment.created_by:
-        raise BadInputError("a deployment must be authorised by an officer other than the one who created it")
+    if officer == deployment.created_by:
+        raise PermissionDeniedError("a deployment must be authorised by an officer other than the one who created it")
     if aware(deployment.ends_at) <= now_utc():
         raise DeploymentStateError(f"deployment '{deployment.name}' has a time window that has already ended")
     rows = session.execute(
@@ -185,23 +206,14 @@ def authorise(session: Session, home: Path, deployment: Deployment, officer: str
         )
     deployment.state, deployment.space = "authorised", space
     deployment.authorised_by, deployment.authorised_at, deployment.authorisation_note = officer, now_utc(), note
-    audit.record(
-        session,
-        officer,
-        "deployment.authorise",
-        f"deployment:{deployment.name}",
-        note,
-        watchlist_entries=len(rows),
-        subjects=len({s.id for s, _, _ in rows}),
-        threshold=deployment.threshold,
-    )
-    return len(rows)
+    return len(rows), len({subject.id for subject, _, _ in rows})
 
 
-def go_live(deployment: Deployment, now: datetime | None = None, actor: str = "system") -> None:
+def go_live(deployment: Deployment, now: datetime | None = None) -> bool:
+    """Authorised and inside its window -> live (True); already live -> False; anything else is refused."""
     now = now or now_utc()
     if deployment.state == "live":
-        return
+        return False
     if deployment.state != "authorised":
         raise DeploymentStateError(
             f"deployment '{deployment.name}' is {deployment.state}: only an authorised one can go live"
@@ -212,44 +224,38 @@ def go_live(deployment: Deployment, now: datetime | None = None, actor: str = "s
             f"{aware(deployment.ends_at):%Y-%m-%d %H:%M} UTC"
         )
     deployment.state, deployment.live_at = "live", now
-    audit.record(object_session(deployment), actor, "deployment.live", f"deployment:{deployment.name}")
+    return True
 
 
-def close(deployment: Deployment, reason: str, now: datetime | None = None, actor: str = "system") -> None:
+def close(deployment: Deployment, reason: str, now: datetime | None = None) -> bool:
+    """Closed now (True), or already closed (False). Its cameras stop at their next lease renewal."""
     if deployment.state == "closed":
-        return
+        return False
     deployment.state, deployment.closed_at, deployment.close_reason = "closed", now or now_utc(), reason
-    audit.record(object_session(deployment), actor, "deployment.close", f"deployment:{deployment.name}", reason)
+    return True
 
 
-def close_expired(session: Session, now: datetime | None = None) -> list[str]:
-    """Close every deployment whose window has ended (live or still waiting); returns their names."""
+def expired(session: Session, now: datetime | None = None) -> list[Deployment]:
+    """Deployments not yet closed whose window has ended."""
     now = now or now_utc()
-    closed = []
-    for deployment in session.scalars(select(Deployment).where(Deployment.state != "closed")):
-        if aware(deployment.ends_at) <= now:
-            close(deployment, "time window ended", now)
-            closed.append(deployment.name)
-    return closed
+    open_ones = session.scalars(select(Deployment).where(Deployment.state != "closed"))
+    return [d for d in open_ones if aware(d.ends_at) <= now]
 
 
-def purge_snapshots(session: Session, home: Path, retention: timedelta, now: datetime | None = None) -> list[str]:
-    """Erase the watchlist snapshot (entries, templates, image copies) of deployments closed longer than
-    `retention` ago. Alerts keep their crop and subject reference; their link to the entry is cleared."""
+def snapshots_due(session: Session, retention: timedelta, now: datetime | None = None) -> list[Deployment]:
+    """Closed deployments whose snapshot has outlived `retention` and is not yet erased."""
     now = now or now_utc()
-    erased = []
     query = select(Deployment).where(Deployment.state == "closed", Deployment.snapshot_erased_at.is_(None))
-    for deployment in session.scalars(query):
-        if deployment.closed_at is None or aware(deployment.closed_at) + retention > now:
-            continue
-        for entry in session.scalars(select(WatchlistEntry).where(WatchlistEntry.deployment_id == deployment.id)):
-            session.delete(entry)
-        deployment.snapshot_erased_at = now
-        erased.append(deployment.name)
-        audit.record(session, "system", "deployment.snapshot-erase", f"deployment:{deployment.name}")
-        session.flush()
-        shutil.rmtree(snapshot_dir(home, deployment.id), ignore_errors=True)
-    return erased
+    return [d for d in session.scalars(query) if d.closed_at is not None and aware(d.closed_at) + retention <= now]
+
+
+def erase_snapshot(session: Session, deployment: Deployment, now: datetime | None = None) -> None:
+    """Delete the snapshot's entries (templates included); the image copies under `snapshot_dir` go after the
+    commit. Alerts keep their crop and subject reference; their link to the entry is cleared."""
+    for entry in session.scalars(select(WatchlistEntry).where(WatchlistEntry.deployment_id == deployment.id)):
+        session.delete(entry)
+    deployment.snapshot_erased_at = now or now_utc()
+    session.flush()
 
 
 def snapshot_dir(home: Path, deployment_id: int) -> Path:
@@ -267,3 +273,32 @@ def load_watchlist(session: Session, home: Path, deployment: Deployment) -> Watc
         np.stack([np.frombuffer(e.vector, dtype="<f4") for e in entries]),
         entries[0].space,
     )
+
+
+# The run lease: one process at a time runs a deployment's cameras. The owner renews it every
+# `live.heartbeat_s`; one not renewed for LEASE_MISSES renewals is free (the process that held it is gone).
+LEASE_MISSES = 3
+
+
+def running(deployment: Deployment, heartbeat_s: float, now: datetime | None = None) -> bool:
+    """Whether some process holds a live lease on the deployment's cameras."""
+    if deployment.run_owner is None or deployment.run_heartbeat_at is None:
+        return False
+    return (now or now_utc()) - aware(deployment.run_heartbeat_at) < timedelta(seconds=heartbeat_s * LEASE_MISSES)
+
+
+def claim(deployment: Deployment, owner: str, now: datetime | None = None) -> None:
+    deployment.run_owner, deployment.run_heartbeat_at, deployment.stop_requested = owner, now or now_utc(), False
+
+
+def renew(deployment: Deployment, owner: str, now: datetime | None = None) -> bool:
+    """Renew the lease; False when the cameras must stop (stopped or closed from anywhere, lease lost)."""
+    if deployment.run_owner != owner or deployment.stop_requested or deployment.state != "live":
+        return False
+    deployment.run_heartbeat_at = now or now_utc()
+    return True
+
+
+def release(deployment: Deployment, owner: str) -> None:
+    if deployment.run_owner == owner:
+        deployment.run_owner, deployment.run_heartbeat_at, deployment.stop_requested = None, None, False

@@ -1,13 +1,57 @@
-"""Turning settings into the parts of a camera worker (used by `openfr watch` and by deployments)."""
+"""Assembling a camera worker from settings: the one place that does it, for deployments, `openfr watch` and
+the live benchmark alike."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.errors import BadInputError
+from openfr.live.decision import DecisionPolicy
 from openfr.live.sources import SourcePolicy, SourceSpec, VideoSource
+from openfr.live.watchlist import Watchlist
+from openfr.live.worker import AlertEvidence, CameraWorker
 from openfr.settings import Settings
+
+
+def decision_policy(settings: Settings, threshold: float, consistent_shots: int = 1) -> DecisionPolicy:
+    live = settings.live
+    return DecisionPolicy(
+        threshold=threshold,
+        consistent_shots=consistent_shots,
+        better_shot_gain=live.better_shot_gain,
+        max_embeds_per_track=live.max_embeds_per_track,
+        cooldown_s=live.alert_cooldown_s,
+    )
+
+
+def camera_worker(
+    name: str,
+    source: str,
+    settings: Settings,
+    watchlist: Watchlist,
+    policy: DecisionPolicy,
+    on_alert: Callable[[AlertEvidence], object],
+    *,
+    engine: FaceEngine | None = None,
+    on_health: Callable[[str, str], None] | None = None,
+    realtime: bool = False,
+    max_attempts: int | None = None,
+) -> CameraWorker:
+    """A camera worker reading `source`. Each camera gets its own live engine unless one is given
+    (onnxruntime sessions are not shared between cameras running side by side)."""
+    return CameraWorker(
+        name,
+        open_source(source, settings, on_health, max_attempts=max_attempts, realtime=realtime),
+        engine or live_engine(settings),
+        watchlist,
+        policy,
+        on_alert,
+        frame_rate=frame_rate(source),
+        lost_after_s=settings.live.lost_after_s,
+        crop_margin=settings.live.crop_margin,
+    )
 
 
 def live_engine(settings: Settings, pack_id: str | None = None) -> FaceEngine:
@@ -58,10 +102,10 @@ def video_folder(settings: Settings, home: Path) -> Path:
     return (settings.web.video_folder or home / "videos").expanduser().resolve()
 
 
-def web_camera_source(settings: Settings, home: Path, source: str) -> str:
-    """A camera source entered over the web: an rtsp/http(s) URL, a webcam index, or the name of a video
-    file in the video folder. Any other path is refused, so a console user cannot make the server open
-    arbitrary files; a file name is resolved to its full path."""
+def camera_source(settings: Settings, home: Path, source: str) -> str:
+    """A deployment's camera source, from any door: an rtsp/http(s) URL, a webcam index, or a video file in
+    the video folder (by name or full path). Any other path is refused, so nobody planning a deployment can
+    make openfr open arbitrary files; a file name is resolved to its full path."""
     source = source.strip()
     if source.isdigit() or (
         source.split("://", 1)[0].lower() in ("rtsp", "rtsps", "http", "https") and "://" in source

@@ -45,9 +45,10 @@ class Watchlist:
         return sorted(best.values(), key=lambda pair: pair[1], reverse=True)
 
 
-def from_directory(directory: Path, engine) -> Watchlist:
+def from_directory(directory: Path, engine) -> tuple[Watchlist, list[tuple[str, str]]]:
     """DIR/<subject name>/<images> or DIR/<name>.<ext> (one image per person): the `openfr watch` contract.
-    Every image must show one usable face; a watchlist that silently lost someone would be worse than none."""
+    An image without one usable face is skipped and reported as (image, reason), as an import reports its
+    rejections; a folder in which no image is usable is refused."""
     from openfr.imageio import IMAGE_SUFFIXES, load_image
 
     if not directory.is_dir():
@@ -60,9 +61,15 @@ def from_directory(directory: Path, engine) -> Watchlist:
             items.append((path.stem, path))
     if not items:
         raise BadInputError(f"no images in the watchlist folder {directory}")
-    entries, vectors = [], []
+    entries, vectors, skipped = [], [], []
     for name, path in items:
-        face = engine.probe(load_image(path), name=str(path))  # raises on no face or an unusable face
+        try:
+            face = engine.probe(load_image(path), name=str(path))  # raises on no face or an unusable face
+        except BadInputError as exc:
+            skipped.append((str(path), str(exc).removeprefix(f"{path}: ")))
+            continue
         entries.append(WatchEntry(subject=name, name=name, category="watch", image=path))
         vectors.append(face.embedding.vector)
-    return Watchlist(entries, np.stack(vectors), engine.space)
+    if not entries:
+        raise BadInputError(f"no usable face in the watchlist folder {directory} ({len(skipped)} image(s) skipped)")
+    return Watchlist(entries, np.stack(vectors), engine.space), skipped

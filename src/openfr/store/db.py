@@ -15,10 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+_READ_ONLY = "openfr_read_only"
+
+
 @dataclass
 class Database:
     engine: Engine
     sessions: sessionmaker[Session]
+    readers: sessionmaker[Session]
 
     @property
     def is_postgres(self) -> bool:
@@ -26,22 +30,37 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed together, or rolled back together on any error."""
+        """One unit of work that may write: committed together, or rolled back together on any error.
+
+        On SQLite it takes the write lock at its start (BEGIN IMMEDIATE), waiting up to the busy timeout
+        for another writer, so two units of work never read the same state and then both write on it (two
+        audit events claiming one position, a lost update). Keep these short: no model runs inside one."""
         with self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A consistent read-only snapshot that never waits for writers (SQLite WAL; PostgreSQL MVCC)."""
+        with self.readers.begin() as session:
             yield session
 
     def purge_freed_pages(self) -> None:
         """After deleting biometric data: move SQLite's write-ahead log into the (zeroed) database file and
         truncate it, so no copy of the old pages survives on disk. PostgreSQL reclaims dead rows by VACUUM."""
         if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            connection = self.engine.raw_connection()  # outside any transaction: a checkpoint cannot run in one
+            try:
+                connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                connection.close()
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # SQLAlchemy emits BEGIN itself (see _sqlite_begin), not the driver, so writers can take the lock up front.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL: readers never block the writer (searches during an import); foreign keys make deletes cascade.
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -51,6 +70,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Deleted rows are overwritten with zeros, not left in free pages: erased biometric data must be gone.
     cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def alembic_config(url: str) -> Config:
@@ -66,9 +90,11 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     if migrate:
         with engine.begin() as connection:
             cfg = alembic_config(url)
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
-    return Database(engine, sessionmaker(engine, expire_on_commit=False))
+    readers = sessionmaker(engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
+    return Database(engine, sessionmaker(engine, expire_on_commit=False), readers)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from openfr.store.models import Base, utcnow
@@ -63,6 +63,11 @@ class Deployment(Base):
     close_reason: Mapped[str | None] = mapped_column(Text)
     snapshot_erased_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     counters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # per camera: frames, faces, tracks
+    # The run lease: which process runs the cameras, renewed while it does. A stop or close from any process
+    # is seen by the owner at its next renewal; a lease not renewed for a while is free to take.
+    run_owner: Mapped[str | None] = mapped_column(String(64))
+    run_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     entries: Mapped[list[WatchlistEntry]] = relationship(back_populates="deployment", passive_deletes=True)
 
 

@@ -31,6 +31,9 @@ class Gallery(Base):
     kind: Mapped[str] = mapped_column(String(20), default="gallery")  # gallery | watchlist
     purpose: Mapped[str] = mapped_column(Text, default="")
     space: Mapped[str] = mapped_column(String(100))  # embedding space of every template in it
+    # Bumped in the same transaction as every enrolment, deletion and re-embedding: indexes built from the
+    # gallery are keyed on it, so a search can never be answered from an index that predates a change.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     subjects: Mapped[list[Subject]] = relationship(back_populates="gallery", passive_deletes=True)

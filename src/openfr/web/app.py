@@ -9,24 +9,26 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 from asgi_csrf import asgi_csrf
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import PlainTextResponse
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.formparsers import MultiPartParser
 
-from openfr.runtime import Services
+from openfr.errors import OpenFRError
+from openfr.services import Application
 from openfr.web.console import CONSOLE_ROUTERS
-from openfr.web.pages import STATIC, render
+from openfr.web.errors import LoginRequiredError, http_error, openfr_error, to_login
+from openfr.web.pages import STATIC
 from openfr.web.routes import API_ROUTERS
-from openfr.web.sessions import LoginRequiredError
 
 
-def create_app(services: Services) -> FastAPI:
+def create_app(application: Application) -> FastAPI:
     # Request bodies are capped just above the largest allowed upload (413 beyond it), and uploads up to
     # that size stay in memory: a search photo must never reach the disk, not even as a temporary file.
-    body_limit = int(services.settings.web.upload_max_mb * 1024 * 1024) + 64 * 1024
+    settings, home = application.settings, application.runtime.home
+    application.runtime.db  # noqa: B018 - migrate the store before the first request, not during one
+    body_limit = int(settings.web.upload_max_mb * 1024 * 1024) + 64 * 1024
     MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, body_limit)
     app = FastAPI(
         max_body_size=body_limit,
@@ -36,38 +38,24 @@ def create_app(services: Services) -> FastAPI:
         ),
         version="0.1",
     )
-    app.state.services = services
+    app.state.openfr = application
     for router in (*API_ROUTERS, *CONSOLE_ROUTERS):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_exception_handler(LoginRequiredError, _to_login)
-    app.add_exception_handler(HTTPException, _error_page)
-    secret = _signing_secret(services.home)
+    app.add_exception_handler(LoginRequiredError, to_login)
+    app.add_exception_handler(OpenFRError, openfr_error)
+    app.add_exception_handler(HTTPException, http_error)
+    secret = _signing_secret(home)
     app.add_middleware(
         asgi_csrf,
         signing_secret=secret,
         always_protect={"/login"},  # login CSRF: a forged form must not sign a victim into an attacker's account
         skip_if_scope=lambda scope: scope["path"].startswith("/api/"),  # the API takes bearer tokens, no cookies
-        cookie_secure=services.settings.web.secure_cookies,
+        cookie_secure=settings.web.secure_cookies,
         cookie_samesite="Strict",
     )
     app.add_middleware(UploadsCarryCsrfHeader, signing_secret=secret)  # outermost: runs before asgi-csrf
     return app
-
-
-async def _to_login(request: Request, exc: Exception) -> Response:
-    if request.headers.get("hx-request"):  # htmx follows HX-Redirect with a full page load
-        return Response(status_code=401, headers={"HX-Redirect": "/login"})
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/login?next={target}" if request.method == "GET" else "/login", status_code=303)
-
-
-async def _error_page(request: Request, exc: Exception) -> Response:
-    """JSON for the API, a page for people."""
-    assert isinstance(exc, HTTPException)
-    if request.url.path.startswith("/api/") or request.headers.get("hx-request"):
-        return await http_exception_handler(request, exc)
-    return render(request, "error.html", None, exc.status_code, message=exc.detail, code=exc.status_code)
 
 
 def _signing_secret(home: Path) -> str:

@@ -11,8 +11,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from openfr.governance.permissions import Permission, allowed
-from openfr.web.deps import AuthUser
+from openfr.governance.permissions import Permission
+from openfr.services import Principal
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -40,9 +40,10 @@ def csrf_token(request: Request) -> str:
 
 
 def render(
-    request: Request, template: str, user: AuthUser | None, status_code: int = 200, /, **context: Any
+    request: Request, template: str, user: Principal | None, status_code: int = 200, /, **context: Any
 ) -> HTMLResponse:
-    permissions = {p.value for p in Permission if user is not None and allowed(user.role, p)}
+    # What the page offers (links, buttons) follows the role; what it may do is checked by the services.
+    permissions = {p.value for p in Permission if user is not None and user.may(p)}
     return templates.TemplateResponse(
         request,
         template,

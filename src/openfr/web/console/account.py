@@ -14,60 +14,57 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from openfr.errors import BadInputError
-from openfr.governance import accounts
-from openfr.web.deps import Db
+from openfr.web.deps import AppDep
 from openfr.web.pages import render
 from openfr.web.sessions import ConsoleUser
 
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request, user, session, code: int = 200, **extra) -> Response:
-    account = accounts.get_user(session, user.username)
-    return render(request, "account.html", user, code, has_totp=account.totp_secret is not None, **extra)
+def _page(request, me, app, code: int = 200, **extra) -> Response:
+    return render(request, "account.html", me, code, has_totp=app.accounts.me(me)["totp"], **extra)
 
 
 @router.get("/account")
-def account(request: Request, user: ConsoleUser, session: Db) -> Response:
-    return _page(request, user, session)
+def account(request: Request, me: ConsoleUser, app: AppDep) -> Response:
+    return _page(request, me, app)
 
 
 @router.post("/account/password")
 def change_password(
     request: Request,
-    user: ConsoleUser,
-    session: Db,
+    me: ConsoleUser,
+    app: AppDep,
     current: Annotated[str, Form(max_length=1000)],
     new: Annotated[str, Form(max_length=1000)],
 ) -> Response:
     try:
-        with session.begin_nested():
-            accounts.change_password(session, user.username, current, new)
+        app.accounts.change_own_password(me, current, new)
     except BadInputError as exc:
-        return _page(request, user, session, 400, error=str(exc))
-    return _page(request, user, session, message="Password changed.")
+        return _page(request, me, app, 400, error=str(exc))
+    return _page(request, me, app, message="Password changed.")
 
 
 @router.post("/account/totp")
-def start_totp(request: Request, user: ConsoleUser, session: Db) -> Response:
+def start_totp(request: Request, me: ConsoleUser, app: AppDep) -> Response:
     import segno
 
-    secret, uri = accounts.new_totp_secret(user.username)
+    secret, uri = app.accounts.start_totp(me)
     svg = io.BytesIO()
     segno.make(uri, error="m").save(svg, kind="svg", scale=5, xmldecl=False, svgns=True)
-    return _page(request, user, session, secret=secret, qr=Markup(svg.getvalue().decode()))
+    return _page(request, me, app, secret=secret, qr=Markup(svg.getvalue().decode()))
 
 
 @router.post("/account/totp/confirm")
 def confirm_totp(
     request: Request,
-    user: ConsoleUser,
-    session: Db,
+    me: ConsoleUser,
+    app: AppDep,
     secret: Annotated[str, Form(min_length=16, max_length=64)],
     code: Annotated[str, Form(max_length=12)],
 ) -> Response:
     try:
-        accounts.confirm_totp(session, user.username, secret, code)
+        app.accounts.confirm_totp(me, secret, code)
     except BadInputError as exc:
-        return _page(request, user, session, 400, error=str(exc))
-    return _page(request, user, session, message="Two-factor sign-in is on: you will be asked for a code.")
+        return _page(request, me, app, 400, error=str(exc))
+    return _page(request, me, app, message="Two-factor sign-in is on: you will be asked for a code.")

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openfr.governance import accounts
-from openfr.web.deps import ServicesDep
+from openfr.governance.accounts import AuthError, TokenKind
+from openfr.web.deps import AppDep
 from openfr.web.pages import render
 from openfr.web.routes.system import LOGIN_LIMIT
 from openfr.web.sessions import COOKIE, clear_session_cookie, set_session_cookie
@@ -29,7 +29,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 @router.post("/login")
 def login(
     request: Request,
-    services: ServicesDep,
+    app: AppDep,
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=1000)],
     totp: Annotated[str, Form(max_length=12)] = "",
@@ -42,25 +42,20 @@ def login(
     if not LOGIN_LIMIT.allow(address):
         return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)
     try:
-        user = accounts.login(services.db, username, password, totp or None, channel="web")
-    except accounts.AuthError:
+        done = app.accounts.sign_in(username, password, totp or None, TokenKind.WEB)
+    except AuthError:
         LOGIN_LIMIT.failed(address)
         return refuse("Sign-in refused: wrong username, password or code, or the account is locked.", 401)
-    with services.db.transaction() as session:
-        token = accounts.open_web_session(session, user["id"], services.settings.web.session_hours)
     response = RedirectResponse(_safe_next(next), status_code=303)
-    web = services.settings.web
-    set_session_cookie(response, token, hours=web.session_hours, secure=web.secure_cookies)
+    set_session_cookie(response, done.token, hours=done.hours, secure=app.settings.web.secure_cookies)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, services: ServicesDep) -> Response:
+def logout(request: Request, app: AppDep) -> Response:
     token = request.cookies.get(COOKIE)
     if token:
-        with services.db.transaction() as session:
-            user = accounts.user_for_token(session, token, web_session=True)
-            accounts.close_web_session(session, token, user.username if user else "?")
+        app.accounts.sign_out(token, TokenKind.WEB)
     response = RedirectResponse("/login", status_code=303)
-    clear_session_cookie(response, secure=services.settings.web.secure_cookies)
+    clear_session_cookie(response, secure=app.settings.web.secure_cookies)
     return response

@@ -3,224 +3,168 @@ and read its statistics."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import ValidationError
-from sqlalchemy import select
 
 from openfr.errors import BadInputError
-from openfr.gallery.repository import gallery_stats
 from openfr.governance.permissions import Permission
-from openfr.live import alerts, deployments
-from openfr.live.setup import video_files, video_folder
-from openfr.store import Alert, Deployment
-from openfr.store.live import CATEGORIES, NOTICES
-from openfr.web.deps import AuthUser, Db, ServicesDep
+from openfr.live.deployments import DeploymentPlan
+from openfr.services import Principal
+from openfr.store.live import NOTICES
+from openfr.web.deps import AppDep
+from openfr.web.errors import status_for
 from openfr.web.pages import render
-from openfr.web.routes.live import NewDeployment, close_now, create_from_form
-from openfr.web.sessions import Allow, ConsoleUser, can
+from openfr.web.sessions import ConsoleUser
 
 router = APIRouter(include_in_schema=False)
-
-
-def _get(session, name: str) -> Deployment:
-    try:
-        return deployments.get(session, name)
-    except BadInputError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-
 
 # Outcomes shown after a redirect travel as codes, never as text in the URL (no content spoofing by link).
 DONE = {
     "created": "Created. Another officer must now authorise it.",
     "authorised": "Authorised; the watchlist snapshot is frozen.",
     "started": "Running. Alerts appear in the live console.",
+    "running": "It was running already.",
     "stopped": "Stopped.",
     "closed": "Closed. The watchlist snapshot will be erased on schedule.",
 }
+CAMERA_ROWS = 4
 
 
 def _back(name: str, done: str) -> Response:
     return RedirectResponse(f"/deployments/{name}?done={done}", status_code=303)
 
 
-@router.get("/deployments", dependencies=[Depends(Allow(Permission.DEPLOYMENT_READ))])
-def listing(request: Request, user: ConsoleUser, session: Db, services: ServicesDep) -> Response:
-    rows = session.scalars(select(Deployment).order_by(Deployment.id.desc())).all()
-    return render(request, "deployments.html", user, rows=[(d, services.live.is_running(d.id)) for d in rows])
+@router.get("/deployments")
+def listing(request: Request, me: ConsoleUser, app: AppDep) -> Response:
+    return render(request, "deployments.html", me, rows=app.deployments.list(me))
 
 
-def _form(
-    request: Request, user: AuthUser, session, services, status_code: int = 200, error: str = "", **values
-) -> Response:
+def _form(request: Request, me: Principal, app, status_code: int = 200, error: str = "", **values) -> Response:
+    options = app.deployments.planning_options(me)
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     defaults = {
         "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
-        "ends_at": (now + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M"),
-        "threshold": f"{services.engine.threshold:.3f}",
+        "ends_at": (now + options["window"]).strftime("%Y-%m-%dT%H:%M"),
+        "threshold": f"{options['default_threshold']:.3f}",
         "categories": [],
         "notices": {},
     }
-    return render(
-        request,
-        "deployment_new.html",
-        user,
-        status_code,
-        v={**defaults, **values},
-        categories=CATEGORIES,
-        notice_kinds=NOTICES,
-        galleries=[g["name"] for g in gallery_stats(session)],
-        videos=video_files(services.settings, services.home),
-        video_folder=video_folder(services.settings, services.home),
-        calibrated=services.engine.threshold,
-        error=error,
-    )
+    return render(request, "deployment_new.html", me, status_code, v={**defaults, **values}, error=error, **options)
 
 
-@router.get("/deployments/new", dependencies=[Depends(Allow(Permission.DEPLOYMENT_CREATE))])
-def new(request: Request, user: ConsoleUser, session: Db, services: ServicesDep) -> Response:
-    return _form(request, user, session, services)
+@router.get("/deployments/new")
+def new(request: Request, me: ConsoleUser, app: AppDep) -> Response:
+    return _form(request, me, app)
 
 
 @router.post("/deployments")
-async def create(
-    request: Request,
-    session: Db,
-    services: ServicesDep,
-    user: Annotated[AuthUser, Depends(Allow(Permission.DEPLOYMENT_CREATE))],
-) -> Response:
+async def create(request: Request, app: AppDep, me: ConsoleUser) -> Response:
     form = await request.form()
     text = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     categories = [str(c) for c in form.getlist("categories")]
     notices = {k: text.get(f"notice_{k}", "").strip() for k in NOTICES if text.get(f"notice_{k}", "").strip()}
     cameras = {
         text.get(f"camera_name_{i}", "").strip(): text.get(f"camera_source_{i}", "").strip()
-        for i in range(4)
+        for i in range(CAMERA_ROWS)
         if text.get(f"camera_source_{i}", "").strip()
     }
     values = {**text, "categories": categories, "notices": notices}
     try:
-        if any(not name for name in cameras):
-            raise BadInputError("every camera needs a name")
-        body = NewDeployment(
-            name=text.get("name", "").strip(),
+        plan = DeploymentPlan(
+            name=text.get("name", ""),
             grounds=text.get("grounds", ""),
             categories=categories,
             source_gallery=text.get("source_gallery", ""),
             location=text.get("location", ""),
             location_rationale=text.get("location_rationale", ""),
-            starts_at=_utc(text.get("starts_at", "")),
-            ends_at=_utc(text.get("ends_at", "")),
             cameras=cameras,
-            threshold=float(text["threshold"]) if text.get("threshold") else None,
-            consistent_shots=int(text.get("consistent_shots") or 1),
             public_notice=notices,
+            starts_at=_utc(text.get("starts_at", ""), "start"),
+            ends_at=_utc(text.get("ends_at", ""), "end"),
+            threshold=_number(text.get("threshold", ""), "threshold", float),
+            consistent_shots=_number(text.get("consistent_shots", ""), "consistent shots", int) or 1,
         )
-        with session.begin_nested():
-            deployment = create_from_form(services, session, body, user.username)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return _form(request, user, session, services, 400, error=problems, **values)
-    except (BadInputError, ValueError) as exc:
-        return _form(request, user, session, services, 400, error=str(exc), **values)
-    return _back(deployment.name, "created")
+        view = app.deployments.plan(me, plan)
+    except BadInputError as exc:
+        return _form(request, me, app, status_for(exc), error=str(exc), **values)
+    return _back(view.name, "created")
 
 
-def _utc(text: str) -> datetime | None:
+def _utc(text: str, what: str) -> datetime | None:
     """The form's datetime-local fields are UTC (labelled so on the form)."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text.strip() else None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC) if text.strip() else None
+    except ValueError:
+        raise BadInputError(f"{what}: not a date and time ({text!r})") from None
 
 
-@router.get("/deployments/{name}", dependencies=[Depends(Allow(Permission.DEPLOYMENT_READ))])
-def detail(
-    name: str, request: Request, user: ConsoleUser, session: Db, services: ServicesDep, done: str = ""
-) -> Response:
-    return _show(request, user, session, services, name, DONE.get(done, ""))
+def _number(text: str, what: str, kind: type):
+    try:
+        return kind(text) if text.strip() else None
+    except ValueError:
+        raise BadInputError(f"{what}: not a number ({text!r})") from None
 
 
-def _show(request, user, session, services, name: str, message: str = "", error: str = "", code: int = 200):
-    d = _get(session, name)
-    running = services.live.live_counters(d.id)
-    stats = alerts.statistics(session, d, running) if can(user, Permission.STATS_READ) else None
-    recent = []
-    if can(user, Permission.ALERT_READ):
-        query = select(Alert).where(Alert.deployment_id == d.id).order_by(Alert.id.desc()).limit(50)
-        recent = [alerts.alert_summary(a) for a in session.scalars(query)]
-    run = services.live.last_result(d.id)
+@router.get("/deployments/{name}")
+def detail(name: str, request: Request, me: ConsoleUser, app: AppDep, done: str = "") -> Response:
+    return _show(request, me, app, name, DONE.get(done, ""))
+
+
+def _show(request, me: Principal, app, name: str, message: str = "", error: str = "", code: int = 200):
+    d = app.deployments.get(me, name)
+    stats = app.deployments.statistics(me, name)[0] if me.may(Permission.STATS_READ) else None
+    recent = app.alerts.of_deployment(me, name, limit=50) if me.may(Permission.ALERT_READ) else []
     return render(
         request,
         "deployment.html",
-        user,
+        me,
         code,
         d=d,
-        running=services.live.is_running(d.id),
-        run_error=run.error if run else None,
+        running=d.running,
+        run_error=d.run_error,
         stats=stats,
         recent=recent,
-        watchlist_size=len(d.entries),
+        watchlist_size=d.watchlist_size,
         message=message,
         error=error,
     )
 
 
+def _step(request, me: Principal, app, name: str, verb: str, action) -> Response:
+    """Run one deployment step; a refusal shows its reason on the deployment's page."""
+    try:
+        done = action()
+    except BadInputError as exc:
+        return _show(request, me, app, name, error=f"Not {verb}: {exc}", code=status_for(exc))
+    return _back(name, done)
+
+
 @router.post("/deployments/{name}/authorise")
 def authorise(
-    name: str,
-    request: Request,
-    session: Db,
-    services: ServicesDep,
-    user: Annotated[AuthUser, Depends(Allow(Permission.DEPLOYMENT_AUTHORISE))],
-    note: Annotated[str, Form(max_length=5000)] = "",
+    name: str, request: Request, app: AppDep, me: ConsoleUser, note: Annotated[str, Form(max_length=5000)] = ""
 ) -> Response:
-    d = _get(session, name)
-    try:
-        with session.begin_nested():
-            deployments.authorise(session, services.home, d, user.username, note, services.engine.space)
-    except BadInputError as exc:
-        return _show(request, user, session, services, name, error=f"Not authorised: {exc}", code=409)
-    return _back(name, "authorised")
+    return _step(
+        request, me, app, name, "authorised", lambda: app.deployments.authorise(me, name, note) and "authorised"
+    )
 
 
 @router.post("/deployments/{name}/start")
-def start(
-    name: str,
-    request: Request,
-    session: Db,
-    services: ServicesDep,
-    user: Annotated[AuthUser, Depends(Allow(Permission.DEPLOYMENT_RUN))],
-) -> Response:
-    try:
-        services.live.start(name, user.username)
-    except BadInputError as exc:
-        return _show(request, user, session, services, name, error=f"Not started: {exc}", code=409)
-    return _back(name, "started")
+def start(name: str, request: Request, app: AppDep, me: ConsoleUser) -> Response:
+    return _step(
+        request, me, app, name, "started", lambda: "started" if app.deployments.start(me, name).started else "running"
+    )
 
 
 @router.post("/deployments/{name}/stop")
-def stop(
-    name: str,
-    request: Request,
-    session: Db,
-    services: ServicesDep,
-    user: Annotated[AuthUser, Depends(Allow(Permission.DEPLOYMENT_RUN))],
-) -> Response:
-    try:
-        services.live.stop(name, user.username)
-    except BadInputError as exc:
-        return _show(request, user, session, services, name, error=f"Not stopped: {exc}", code=409)
-    return _back(name, "stopped")
+def stop(name: str, request: Request, app: AppDep, me: ConsoleUser) -> Response:
+    return _step(request, me, app, name, "stopped", lambda: app.deployments.stop(me, name) or "stopped")
 
 
 @router.post("/deployments/{name}/close")
 def close(
-    name: str,
-    session: Db,
-    services: ServicesDep,
-    user: Annotated[AuthUser, Depends(Allow(Permission.DEPLOYMENT_CLOSE))],
-    reason: Annotated[str, Form(min_length=1, max_length=5000)],
+    name: str, request: Request, app: AppDep, me: ConsoleUser, reason: Annotated[str, Form(max_length=5000)] = ""
 ) -> Response:
-    close_now(services, session, name, reason, user.username)
-    return _back(name, "closed")
+    return _step(request, me, app, name, "closed", lambda: app.deployments.close(me, name, reason) and "closed")

@@ -6,47 +6,43 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from openfr.errors import BadInputError
-from openfr.gallery import uploads
-from openfr.gallery.repository import NotFoundError, delete_subject, gallery_stats
-from openfr.gallery.search import SearchContext
-from openfr.governance.permissions import Permission
+from openfr.services import Principal
+from openfr.services.galleries import EnrolFields
+from openfr.services.searches import SearchRequest
 from openfr.store.live import CATEGORIES
-from openfr.web.deps import AuthUser, Db, ServicesDep
+from openfr.web.deps import AppDep
+from openfr.web.errors import status_for
 from openfr.web.pages import render
-from openfr.web.routes.gallery import list_subjects, read_upload
-from openfr.web.sessions import Allow, ConsoleUser
+from openfr.web.sessions import ConsoleUser
+from openfr.web.uploads import read_upload
 
 router = APIRouter(include_in_schema=False)
 
 
-@router.get("/galleries", dependencies=[Depends(Allow(Permission.GALLERY_READ))])
-def galleries(request: Request, user: ConsoleUser, session: Db) -> Response:
-    return render(request, "galleries.html", user, galleries=gallery_stats(session), categories=CATEGORIES)
+@router.get("/galleries")
+def galleries(request: Request, me: ConsoleUser, app: AppDep) -> Response:
+    return render(request, "galleries.html", me, galleries=app.galleries.list(me), categories=CATEGORIES)
 
 
-def _gallery_page(request, user, session, name: str, q: str = "", code: int = 200, **extra) -> Response:
-    try:
-        rows = list_subjects(session, name, q=q, limit=200)
-    except NotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    return render(request, "gallery.html", user, code, name=name, rows=rows, q=q, categories=CATEGORIES, **extra)
+def _gallery_page(request, me: Principal, app, name: str, q: str = "", code: int = 200, **extra) -> Response:
+    rows = app.galleries.subjects(me, name, q=q, limit=200)
+    return render(request, "gallery.html", me, code, name=name, rows=rows, q=q, categories=CATEGORIES, **extra)
 
 
-@router.get("/galleries/{name}", dependencies=[Depends(Allow(Permission.GALLERY_READ))])
-def gallery(name: str, request: Request, user: ConsoleUser, session: Db, q: str = "") -> Response:
-    return _gallery_page(request, user, session, name, q)
+@router.get("/galleries/{name}")
+def gallery(name: str, request: Request, me: ConsoleUser, app: AppDep, q: str = "") -> Response:
+    return _gallery_page(request, me, app, name, q)
 
 
 @router.post("/enrol")
 async def enrol(
     request: Request,
-    session: Db,
-    services: ServicesDep,
-    user: Annotated[AuthUser, Depends(Allow(Permission.GALLERY_ENROL))],
+    app: AppDep,
+    me: ConsoleUser,
     gallery: Annotated[str, Form(max_length=200)],
     subject: Annotated[str, Form(max_length=200)],
     source: Annotated[str, Form(max_length=2000)],
@@ -55,13 +51,13 @@ async def enrol(
     category: Annotated[str, Form(max_length=100)] = "",
     legal_basis: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    fields = uploads.EnrolFields(gallery, subject, source, display_name, category, legal_basis)
+    fields = EnrolFields(gallery, subject, source, display_name, category, legal_basis)
     try:
-        data = await read_upload(image, services.settings.web.upload_max_mb)
-        report = uploads.enrol_upload(services, fields, filename=image.filename or "", data=data, actor=user.username)
+        data = await read_upload(image, app.settings.web.upload_max_mb)
+        report = app.galleries.enrol_upload(me, fields, filename=image.filename or "", data=data)
     except BadInputError as exc:
         return render(
-            request, "galleries.html", user, 400, galleries=gallery_stats(session), categories=CATEGORIES,
+            request, "galleries.html", me, status_for(exc), galleries=app.galleries.list(me), categories=CATEGORIES,
             error=str(exc), form=asdict(fields),
         )  # fmt: skip
     result = report.as_dict()
@@ -71,7 +67,7 @@ async def enrol(
         message, code = "This image of this subject was already enrolled.", 200
     else:
         message, code = f"Enrolled one image of {subject.strip()}.", 201
-    return _gallery_page(request, user, session, gallery.strip(), code=code, message=message)
+    return _gallery_page(request, me, app, report.gallery, code=code, message=message)
 
 
 @router.post("/galleries/{name}/subjects/{subject}/delete")
@@ -79,29 +75,27 @@ def delete(
     name: str,
     subject: str,
     request: Request,
-    session: Db,
-    services: ServicesDep,
-    user: Annotated[AuthUser, Depends(Allow(Permission.GALLERY_DELETE))],
-    reason: Annotated[str, Form(min_length=1, max_length=2000)],
+    app: AppDep,
+    me: ConsoleUser,
+    reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
-        delete_subject(services.db, services.home, name, subject, actor=user.username, reason=reason)
-    except NotFoundError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    return _gallery_page(request, user, session, name, message=f"Deleted {subject} with every image and template.")
+        app.galleries.delete_subject(me, name, subject, reason)
+    except BadInputError as exc:
+        return _gallery_page(request, me, app, name, code=status_for(exc), error=str(exc))
+    return _gallery_page(request, me, app, name, message=f"Deleted {subject} with every image and template.")
 
 
-@router.get("/search", dependencies=[Depends(Allow(Permission.SEARCH_RUN))])
-def search_page(request: Request, user: ConsoleUser, session: Db) -> Response:
-    return render(request, "search.html", user, galleries=[g["name"] for g in gallery_stats(session)])
+@router.get("/search")
+def search_page(request: Request, me: ConsoleUser, app: AppDep) -> Response:
+    return render(request, "search.html", me, galleries=app.galleries.names(me))
 
 
 @router.post("/search")
 async def search(
     request: Request,
-    session: Db,
-    services: ServicesDep,
-    user: Annotated[AuthUser, Depends(Allow(Permission.SEARCH_RUN))],
+    app: AppDep,
+    me: ConsoleUser,
     gallery: Annotated[str, Form(max_length=200)],
     reason: Annotated[str, Form(max_length=2000)],
     image: Annotated[UploadFile, File()],
@@ -109,17 +103,14 @@ async def search(
     mode: Annotated[str, Form()] = "OIFR",
 ) -> Response:
     """The photo is read into memory, searched and dropped: it is never written to disk."""
-    names = [g["name"] for g in gallery_stats(session)]
+    names = app.galleries.names(me)
     form = {"gallery": gallery, "reason": reason, "crime_ref": crime_ref, "mode": mode}
     try:
-        if mode not in ("OIFR", "RFR"):
-            raise BadInputError("mode must be OIFR or RFR")
-        data = await read_upload(image, services.settings.web.upload_max_mb)
-        context = SearchContext(actor=user.username, reason=reason, crime_ref=crime_ref or None, mode=mode)
-        candidates, quality = uploads.search_upload(services, gallery=gallery, data=data, context=context)
+        data = await read_upload(image, app.settings.web.upload_max_mb)
+        result = app.search.search(me, SearchRequest(gallery, reason, crime_ref or None, mode), data, name="photo")
     except BadInputError as exc:
-        return render(request, "search.html", user, 400, galleries=names, error=str(exc), form=form)
+        return render(request, "search.html", me, status_for(exc), galleries=names, error=str(exc), form=form)
     return render(
-        request, "search.html", user, galleries=names, form=form, candidates=candidates, quality=quality,
-        threshold=services.engine.threshold,
+        request, "search.html", me, galleries=names, form=form, candidates=result.candidates,
+        quality=result.probe_quality, threshold=app.runtime.engine.threshold,
     )  # fmt: skip

@@ -2,42 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import func, select
 
-from openfr.governance import audit
 from openfr.governance.permissions import Permission
-from openfr.live import alerts
-from openfr.store import Alert, Deployment
-from openfr.web.deps import Db, ServicesDep
+from openfr.web.deps import AppDep
 from openfr.web.pages import render
-from openfr.web.sessions import Allow, ConsoleUser, can
+from openfr.web.sessions import ConsoleUser
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
-def dashboard(request: Request, user: ConsoleUser, session: Db, services: ServicesDep) -> Response:
+def dashboard(request: Request, me: ConsoleUser, app: AppDep) -> Response:
+    """Each role sees the cards its permissions allow (any signed-in user may open the dashboard)."""
     context: dict = {}
-    if can(user, Permission.DEPLOYMENT_READ):
-        rows = session.scalars(select(Deployment).where(Deployment.state != "closed").order_by(Deployment.starts_at))
-        context["deployments"] = [(d, services.live.is_running(d.id)) for d in rows]
-    if can(user, Permission.ALERT_READ):
-        context["pending"] = session.scalar(select(func.count()).where(Alert.state == "pending"))
-    if can(user, Permission.GALLERY_READ):
-        from openfr.gallery.repository import gallery_stats
-
-        context["galleries"] = gallery_stats(session)
-    if can(user, Permission.AUDIT_READ):
-        context["audit_head"] = audit.head(session)
-    return render(request, "dashboard.html", user, **context)
+    if me.may(Permission.DEPLOYMENT_READ):
+        context["deployments"] = sorted(app.deployments.list(me, open_only=True), key=lambda d: d.starts_at)
+    if me.may(Permission.ALERT_READ):
+        context["pending"] = app.alerts.pending_count(me)
+    if me.may(Permission.GALLERY_READ):
+        context["galleries"] = app.galleries.list(me)
+    if me.may(Permission.AUDIT_READ):
+        context["audit_head"] = app.audit.head(me)
+    return render(request, "dashboard.html", me, **context)
 
 
-@router.get("/statistics", dependencies=[Depends(Allow(Permission.STATS_READ))])
-def statistics(request: Request, user: ConsoleUser, session: Db, services: ServicesDep) -> Response:
+@router.get("/statistics")
+def statistics(request: Request, me: ConsoleUser, app: AppDep) -> Response:
     """Per deployment: faces seen, alerts, how many were confirmed or false, outcomes and time to alert, the
     figures a force publishes after each deployment."""
-    query = select(Deployment).order_by(Deployment.id.desc())
-    rows = [alerts.statistics(session, d, services.live.live_counters(d.id)) for d in session.scalars(query)]
-    return render(request, "statistics.html", user, rows=rows)
+    return render(request, "statistics.html", me, rows=app.deployments.statistics(me))

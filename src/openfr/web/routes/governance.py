@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
-from sqlalchemy import select
+from fastapi import APIRouter
 
-from openfr.governance import audit
-from openfr.governance.permissions import Permission
-from openfr.store import User
-from openfr.web.deps import Db, Require
+from openfr.web.deps import AppDep, CurrentUser
 
 router = APIRouter(prefix="/api", tags=["governance"])
 
 
-@router.get("/audit/events", dependencies=[Depends(Require(Permission.AUDIT_READ))])
+@router.get("/audit/events")
 def audit_events(
-    session: Db,
+    app: AppDep,
+    me: CurrentUser,
     actor: str | None = None,
     action: str | None = None,
     resource: str | None = None,
@@ -23,19 +20,14 @@ def audit_events(
     until: str | None = None,
     limit: int = 500,
 ) -> list[dict]:
-    return audit.events(
-        session, actor=actor, action=action, resource=resource, since=since, until=until, limit=min(limit, 5000)
-    )
+    return app.audit.events(me, actor=actor, action=action, resource=resource, since=since, until=until, limit=limit)
 
 
-@router.get("/audit/verify", dependencies=[Depends(Require(Permission.AUDIT_READ))])
-def audit_verify(session: Db) -> dict:
-    return audit.verify(session).as_dict()
+@router.get("/audit/verify")
+def audit_verify(app: AppDep, me: CurrentUser) -> dict:
+    return app.audit.verify(me).as_dict()
 
 
-@router.get("/users", dependencies=[Depends(Require(Permission.USERS_MANAGE))])
-def users(session: Db) -> list[dict]:
-    return [
-        {"username": u.username, "name": u.display_name, "role": u.role, "active": u.active}
-        for u in session.scalars(select(User).order_by(User.username))
-    ]
+@router.get("/users")
+def users(app: AppDep, me: CurrentUser) -> list[dict]:
+    return app.accounts.list_users(me)

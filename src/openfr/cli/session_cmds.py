@@ -1,0 +1,70 @@
+"""`openfr login` / `openfr logout` / `openfr whoami`: the command line signs in like any other client.
+
+The token is kept in $OPENFR_HOME/cli/session.json, readable by its owner only, for `cli.session_hours`;
+only its digest is in the database, and `logout` revokes it there. Every command that reads or changes the
+store runs as that account, under the same permission matrix as the API and the console.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from openfr.cli.common import JsonFlag, application, emit, err, guarded
+from openfr.cli.identity import current_principal, session_file, write_private
+from openfr.governance.accounts import SecondFactorRequiredError, TokenKind
+
+
+@guarded
+def login(
+    username: Annotated[str, typer.Argument(help="Your account.")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    totp: Annotated[str | None, typer.Option("--totp", help="The code from your authenticator app, if set.")] = None,
+    json_: JsonFlag = False,
+) -> None:
+    """Sign in; later commands run as this account until `openfr logout` or the sign-in expires."""
+    app = application()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt("Password", hide_input=True)
+    try:
+        done = app.accounts.sign_in(username, password, totp, TokenKind.CLI)
+    except SecondFactorRequiredError:
+        if not sys.stdin.isatty():
+            raise
+        code = typer.prompt("Code from your authenticator app")
+        done = app.accounts.sign_in(username, password, code, TokenKind.CLI)
+    previous = session_file(app)
+    with contextlib.suppress(FileNotFoundError, KeyError, ValueError):
+        app.accounts.sign_out(json.loads(previous.read_text())["token"], TokenKind.CLI)  # one sign-in at a time
+    role = done.principal.role.value if done.principal.role else ""
+    write_private(previous, json.dumps({"token": done.token, "username": done.principal.username, "role": role}))
+    if json_:
+        emit({"username": done.principal.username, "role": role, "hours": done.hours})
+    else:
+        err.print(f"signed in as {done.principal.username} ({role}) for {done.hours:g} h", markup=False)
+
+
+@guarded
+def logout() -> None:
+    """End the command line's sign-in (the token is revoked in the database too)."""
+    app = application()
+    path = session_file(app)
+    try:
+        token = json.loads(path.read_text())["token"]
+    except (FileNotFoundError, KeyError, ValueError):
+        err.print("not signed in")
+        return
+    app.accounts.sign_out(token, TokenKind.CLI)
+    path.unlink(missing_ok=True)
+    err.print("signed out")
+
+
+@guarded
+def whoami(json_: JsonFlag = False) -> None:
+    """The account commands run as."""
+    principal = current_principal(application())
+    role = principal.role.value if principal.role else ""
+    emit({"username": principal.username, "role": role}) if json_ else err.print(f"{principal.username} ({role})")

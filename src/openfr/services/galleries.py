@@ -1,0 +1,207 @@
+"""Gallery use cases: list galleries and subjects, enrol (a folder or one upload), delete a subject with a
+reason, re-embed with another pack. Every change to a gallery's templates moves its generation on in the
+same transaction as its audit event, so no index built before it can answer a later search."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from openfr.engine.batch import ImageResult, analyse_paths
+from openfr.errors import BadInputError, UploadTooLargeError
+from openfr.gallery import enrol, files, reembed, repository
+from openfr.governance import audit
+from openfr.governance.permissions import Permission
+from openfr.imageio import IMAGE_SUFFIXES, load_image
+from openfr.names import check_name, check_reference
+from openfr.runtime import Runtime
+from openfr.services.principal import Principal
+
+
+@dataclass(frozen=True)
+class EnrolFields:
+    """What an enrolment form says about the image: the same fields in the console and the API."""
+
+    gallery: str
+    subject: str
+    source: str  # where the image came from: required, it becomes the image's provenance
+    display_name: str = ""
+    category: str = ""
+    legal_basis: str = ""
+
+
+class GalleryService:
+    def __init__(self, runtime: Runtime):
+        self.rt = runtime
+
+    def list(self, principal: Principal) -> list[dict]:
+        principal.require(Permission.GALLERY_READ)
+        with self.rt.db.read() as session:
+            return repository.gallery_stats(session)
+
+    def names(self, principal: Principal) -> list[str]:
+        """Gallery names alone, for the roles that search or plan deployments (no counts, no subjects)."""
+        if not any(principal.may(p) for p in (Permission.SEARCH_RUN, Permission.DEPLOYMENT_CREATE)):
+            principal.require(Permission.GALLERY_READ)
+        with self.rt.db.read() as session:
+            return [g["name"] for g in repository.gallery_stats(session)]
+
+    def subjects(self, principal: Principal, gallery: str, *, q: str = "", offset: int = 0, limit: int = 100):
+        principal.require(Permission.GALLERY_READ)
+        with self.rt.db.read() as session:
+            return repository.list_subjects(session, gallery, q=q, offset=offset, limit=limit)
+
+    def enrol_folder(
+        self,
+        principal: Principal,
+        gallery: str,
+        directory: Path,
+        *,
+        manifest: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> enrol.ImportReport:
+        """DIR/<subject_id>/<images>: resumable and idempotent, one transaction and one audit event per
+        batch of enrol.COMMIT_EVERY images, so the trail matches the store even after a crash."""
+        principal.require(Permission.GALLERY_ENROL)
+        name = check_name("gallery", gallery)
+        entries = enrol.plan(directory)
+        meta = enrol.read_manifest(manifest)
+        engine = self.rt.engine
+        files.remove_stale_temporaries(self.rt.home)
+        with self.rt.db.transaction() as session:
+            found = repository.get_or_create_gallery(session, name, engine.space, created_by=principal.username)
+            done = enrol.enrolled_keys(session, found.id)
+        items, already = enrol.folder_items(entries, done)
+        report = enrol.ImportReport(name, seen=len(entries), already=already)
+        if progress:
+            progress(already, len(entries))
+        by_path = {item.path: item for item in items}
+        results = analyse_paths(list(by_path), self.rt.settings, pack_id=self.rt.pack_id)
+        for batch in _batches(results, enrol.COMMIT_EVERY):
+            pairs = [(by_path[result.path], result) for result in batch]
+            self._commit(principal, name, pairs, meta, f"import of {directory}", report)
+            if progress:
+                progress(len(pairs), len(entries))
+        return report
+
+    def enrol_upload(self, principal: Principal, fields: EnrolFields, *, filename: str, data: bytes):
+        """One uploaded image of one subject: analysed in memory, stored only if it is enrolled."""
+        principal.require(Permission.GALLERY_ENROL)
+        name = check_name("gallery", fields.gallery)
+        subject = check_reference(fields.subject)
+        row = {"subject_id": subject, "name": fields.display_name.strip(), "category": fields.category.strip()}
+        row |= {"legal_basis": fields.legal_basis.strip()}
+        enrol.check_metadata({subject: row})
+        if not fields.source.strip():
+            raise BadInputError("say where the image came from (source), for its provenance")
+        row["source"] = f"{fields.source.strip()} (uploaded by {principal.username})"
+        suffix = Path(filename or "").suffix.lower()
+        if suffix not in IMAGE_SUFFIXES:
+            raise BadInputError(f"unsupported image type '{suffix or 'none'}' ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        if not data:
+            raise BadInputError("the uploaded file is empty")
+        self.check_upload_size(data)
+        engine = self.rt.engine
+        item = enrol.EnrolItem(subject, files.sha256_bytes(data), filename, suffix, data=data)
+        try:
+            image = load_image(data, max_pixels=self.rt.settings.engine.max_image_pixels)
+            result = ImageResult(Path(filename), engine.analyse(image), size=(image.shape[1], image.shape[0]))
+        except BadInputError as exc:
+            result = ImageResult(Path(filename), error=str(exc))
+        with self.rt.db.transaction() as session:
+            gallery = repository.get_or_create_gallery(session, name, engine.space, created_by=principal.username)
+            done = enrol.enrolled_keys(session, gallery.id)
+        report = enrol.ImportReport(name, seen=1)
+        if (subject, item.sha256) in done:
+            report.already = 1
+            return report
+        self._commit(principal, name, [(item, result)], {subject: row}, "upload", report)
+        return report
+
+    def check_upload_size(self, data: bytes) -> None:
+        limit_mb = self.rt.settings.web.upload_max_mb
+        if len(data) > limit_mb * 1024 * 1024:
+            raise UploadTooLargeError(f"the image is larger than {limit_mb:g} MB")
+
+    def _commit(self, principal, name, pairs, meta, provenance, report: enrol.ImportReport) -> None:
+        with self.rt.db.transaction() as session:
+            gallery = repository.get_or_create_gallery(
+                session, name, self.rt.engine.space, created_by=principal.username
+            )
+            enrolled, rejected = enrol.commit_batch(session, self.rt.home, gallery, pairs, meta, provenance)
+            repository.touch(gallery)
+            audit.record(
+                session, principal.username, "enrol", f"gallery:{name}", "", enrolled=enrolled, rejected=len(rejected)
+            )
+        report.enrolled += enrolled
+        report.rejected += rejected
+
+    def delete_subject(self, principal: Principal, gallery: str, subject: str, reason: str) -> dict:
+        """Remove a subject, its images, templates and index entries in one transaction, then its files."""
+        principal.require(Permission.GALLERY_DELETE)
+        if not (reason or "").strip():
+            raise BadInputError("a reason is required to delete a subject (it is recorded)")
+        with self.rt.db.transaction() as session:
+            found = repository.get_gallery(session, gallery, for_update=True)
+            gone = repository.delete_subject(session, found, subject)
+            gallery_id = found.id
+            audit.record(
+                session,
+                principal.username,
+                "subject.delete",
+                f"gallery:{gallery}",
+                reason.strip(),
+                subject=subject,
+                images=gone.images,
+                templates=gone.templates,
+            )
+        self.rt.db.purge_freed_pages()
+        files.forget_index(self.rt.home, gallery_id)
+        removed = files.remove_unreferenced(self.rt.home, gone.paths, gone.still_referenced)
+        return {"subject": subject, "templates": gone.templates, "images": gone.images, "files_removed": removed}
+
+    def reembed(self, principal: Principal, gallery: str, pack_id: str | None = None) -> dict:
+        """Rebuild every template with `pack_id`'s embedder. Images enrolled while the bulk is embedded are
+        embedded too, inside the final transaction, with the gallery locked: none is left behind."""
+        principal.require(Permission.GALLERY_REEMBED)
+        space = self.rt.engine_for(pack_id).space
+        settings, home = self.rt.settings, self.rt.home
+        with self.rt.db.read() as session:
+            found = repository.get_gallery(session, gallery)
+            old_space, images = found.space, reembed.enrolled_images(session, found)
+        done = reembed.Embedded()
+        reembed.embed(home, images, settings, pack_id, done)
+        with self.rt.db.transaction() as session:
+            found = repository.get_gallery(session, gallery, for_update=True)
+            if found.space != old_space:
+                raise BadInputError(f"gallery '{gallery}' was re-embedded meanwhile (now {found.space})")
+            images = reembed.enrolled_images(session, found)
+            late = {i: v for i, v in images.items() if i not in done.vectors and i not in done.lost}
+            reembed.embed(home, late, settings, pack_id, done)
+            lost_paths, still = reembed.replace_templates(session, found, images, done, space)
+            gallery_id = found.id
+            templates = sum(1 for i in images if i in done.vectors)
+            rejected = sum(1 for i in images if i in done.lost)
+            audit.record(
+                session,
+                principal.username,
+                "gallery.reembed",
+                f"gallery:{gallery}",
+                "",
+                old_space=old_space,
+                new_space=space,
+                templates=templates,
+                rejected=rejected,
+            )
+        files.remove_unreferenced(home, lost_paths, still)
+        self.rt.db.purge_freed_pages()
+        files.forget_index(home, gallery_id)
+        return {"gallery": gallery, "from": old_space, "to": space, "templates": templates, "rejected": rejected}
+
+
+def _batches(results: Iterator[ImageResult], size: int) -> Iterator[list[ImageResult]]:
+    iterator = iter(results)
+    while batch := list(islice(iterator, size)):
+        yield batch
