@@ -1,29 +1,18 @@
-"""The JSON API: every route declares a permission; no route answers a role without it; unauthenticated
-calls get 401; login issues a token; adjudication through the API is recorded."""
+"""The JSON API as a door: every route but health and login needs a bearer token (401 without one, the
+reason not detailed); login issues a token and refuses wrong passwords; one address trying many accounts is
+slowed down. What each role may do is the services' answer, checked door by door in test_doors.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
 import pytest
 from fastapi.testclient import TestClient
 
-from openfr.governance import accounts
-from openfr.governance.permissions import MATRIX, Role
-from openfr.runtime import Services
-from openfr.settings import Settings
+from actors import PASSWORD, make_app, staff
 from openfr.web.app import create_app
-from openfr.web.deps import Require
 
 PUBLIC = {("GET", "/api/health"), ("POST", "/api/login")}
-PASSWORD = "correct horse battery"
-
-
-def _permission(dependant) -> list:
-    found = [d.call.permission for d in dependant.dependencies if isinstance(d.call, Require)]
-    for sub in dependant.dependencies:
-        found += _permission(sub)
-    return found
 
 
 def _flatten(routes):
@@ -32,66 +21,38 @@ def _flatten(routes):
         yield from _flatten(included.routes) if included is not None else [route]
 
 
-def api_routes(app) -> list[tuple[str, str, list]]:
+def api_routes(app) -> list[tuple[str, str]]:
     found = [
-        (method, route.path, _permission(route.dependant))
+        (method, route.path)
         for route in _flatten(app.routes)
         if getattr(route, "path", "").startswith("/api")
         for method in route.methods
     ]
-    assert len(found) >= 12  # the routers are all there
+    assert len(found) >= 20  # the routers are all there
     return found
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    home = tmp_path_factory.mktemp("api")
-    services = Services(Settings(home=Path(home)))
-    tokens = {}
-    with services.db.transaction() as session:
-        for role in Role:
-            name = role.value.replace("-", "_")
-            accounts.create_user(session, name, role.value, PASSWORD, actor="test")
-            tokens[role] = accounts.issue_token(session, name, "test", actor="test")
-    test_client = TestClient(create_app(services))
-    test_client.tokens = tokens
-    return test_client
+    application = make_app(tmp_path_factory.mktemp("api"))
+    staff(application)
+    return TestClient(create_app(application))
 
 
-def _call(client, method: str, path: str, token: str | None):
-    url = path.replace("{name}", "nope").replace("{alert_id}", "999999")
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    body = {"decision": "confirmed", "outcome": "not-engaged", "note": ""} if method == "POST" else None
-    return client.request(method, url, headers=headers, json=body)
-
-
-def test_every_route_declares_exactly_one_permission(client):
-    for method, path, permissions in api_routes(client.app):
-        if (method, path) in PUBLIC:
-            assert permissions == [], path
-        else:
-            assert len(permissions) == 1, f"{method} {path} must depend on Require(...)"
-
-
-def test_route_by_role_matrix_and_401_without_a_token(client):
-    checked = 0
-    for method, path, permissions in api_routes(client.app):
+def test_every_route_but_health_and_login_needs_a_valid_token(client):
+    for method, path in api_routes(client.app):
         if (method, path) in PUBLIC:
             continue
-        assert _call(client, method, path, None).status_code == 401, path
-        assert _call(client, method, path, "ofr_not-a-token").status_code == 401, path
-        for role, token in client.tokens.items():
-            status = _call(client, method, path, token).status_code
-            if permissions[0] in MATRIX[role]:
-                assert status not in (401, 403), f"{role} should reach {method} {path}"
-            else:
-                assert status == 403, f"{role} must not reach {method} {path} (got {status})"
-            checked += 1
-    assert checked >= 6 * 12
+        url = path.replace("{name}", "nope").replace("{alert_id}", "1").replace("{subject}", "S")
+        for headers in ({}, {"Authorization": "Bearer ofr_not-a-token"}, {"Authorization": "Basic eDp5"}):
+            answer = client.request(method, url, headers=headers)
+            assert answer.status_code == 401, (method, path, headers)
+            assert answer.json()["detail"] in ("authentication required", "invalid or expired token")
 
 
 def test_login_issues_a_token_and_wrong_passwords_are_refused(client):
-    assert client.post("/api/login", json={"username": "auditor", "password": "wrong password!"}).status_code == 401
+    refused = client.post("/api/login", json={"username": "auditor", "password": "wrong password!"})
+    assert refused.status_code == 401 and "login refused" in refused.json()["detail"]
     done = client.post("/api/login", json={"username": "auditor", "password": PASSWORD})
     assert done.status_code == 200 and done.json()["role"] == "auditor"
     token = done.json()["token"]
@@ -114,3 +75,25 @@ def test_one_address_trying_many_accounts_is_slowed_down(client):
     refused = client.post("/api/login", json={"username": "auditor", "password": PASSWORD})
     assert refused.status_code == 429  # even the right password, from this address, for now
     system.LOGIN_LIMIT._seen.clear()
+
+
+def test_bad_values_are_refused_with_4xx_and_the_reason(client):
+    token = client.post("/api/login", json={"username": "authorising_officer", "password": PASSWORD}).json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    plan = {
+        "name": "x1",
+        "grounds": "g",
+        "categories": ["missing-person"],
+        "source_gallery": "none",
+        "location": "l",
+        "location_rationale": "r",
+        "cameras": {"cam": "rtsp://cam.example/1"},
+        "public_notice": {"signage": "signs"},
+    }
+    for threshold in ("NaN", "1e999", "2.0", "0.01"):  # sent as written: NaN and 1e999 (infinity) are no scores
+        body = json.dumps(plan)[:-1] + f', "threshold": {threshold}}}'
+        answer = client.post("/api/deployments", content=body, headers={**headers, "Content-Type": "application/json"})
+        assert answer.status_code in (400, 422) and "threshold" in answer.text, (threshold, answer.text)
+    named_one = client.post("/api/deployments", json={**plan, "name": "1"}, headers=headers)
+    assert named_one.status_code == 400 and "only digits" in named_one.json()["detail"]
+    assert client.get("/api/deployments/1", headers=headers).status_code == 404  # ids are never names

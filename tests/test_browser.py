@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from openfr.live import demo
-from openfr.runtime import Services
-from openfr.settings import Settings
+from actors import make_app
+from openfr.services import demo
 from web_server import running_console
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,9 +36,9 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     """A real server over the demo's gallery, clip and accounts."""
-    svc = Services(Settings(home=tmp_path_factory.mktemp("console")))
-    prepared = demo.prepare(svc, password=PASSWORD, deployment=False)
-    with running_console(svc) as base:
+    app = make_app(tmp_path_factory.mktemp("console"))
+    prepared = demo.prepare(app, password=PASSWORD, deployment=False)
+    with running_console(app) as base:
         yield base, prepared
 
 

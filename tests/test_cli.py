@@ -155,16 +155,15 @@ def test_demo_prepares_the_console_and_prints_how_to_sign_in(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Console: http://127.0.0.1:8123/" in result.stdout
     password = re.search(r"Password \(all demo accounts, new each run\): (\S+)", result.stdout).group(1)
-    from openfr.governance import accounts
+    from actors import make_app, sign_in
     from openfr.live import deployments
-    from openfr.runtime import Services
-    from openfr.settings import Settings
 
-    svc = Services(Settings(home=home))
-    assert accounts.login(svc.db, "demo-operator", password)["role"] == "operator"
-    with svc.db.transaction() as session:
+    app = make_app(home)
+    assert sign_in(app, "demo-operator", password).role.value == "operator"
+    with app.runtime.db.read() as session:
         deployment = deployments.get(session, "demo-deployment")
         assert deployment.state == "authorised" and deployment.authorised_by == "demo-authoriser"
+        assert deployment.created_by == "demo-admin"
         assert Path(deployment.cameras[0]["source"]).is_file()
     again = openfr("demo", "--home", str(home), "--no-serve")  # a second run: same data, a new password
     new_password = re.search(r"new each run\): (\S+)", again.stdout).group(1)

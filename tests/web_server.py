@@ -10,11 +10,11 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
-from openfr.runtime import Services
+from openfr.services import Application
 
 
 @contextlib.contextmanager
-def running_console(svc: Services) -> Iterator[str]:
+def running_console(app: Application) -> Iterator[str]:
     import uvicorn
 
     from openfr.web.app import create_app
@@ -22,7 +22,7 @@ def running_console(svc: Services) -> Iterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(create_app(svc), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -34,7 +34,7 @@ def running_console(svc: Services) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        svc.live.shutdown()
+        app.runtime.cameras.shutdown()
         thread.join(10)
 
 

@@ -3,10 +3,12 @@ the operator's decision, the recorded outcome, and the two images an operator co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
 
+from openfr.bus.inprocess import Subscription
 from openfr.errors import BadInputError, NotFoundError
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
@@ -41,6 +43,11 @@ class AlertService:
 
     def pending_count(self, principal: Principal) -> int:
         return len(self.queue(principal, recent=0)[0])
+
+    def subscribe(self, principal: Principal, notify: Callable[[], None] | None = None) -> Subscription:
+        """Alerts and camera health as they happen in this process (close the subscription when done)."""
+        principal.require(Permission.ALERT_READ)
+        return self.rt.bus.subscribe("", maxsize=500, notify=notify)
 
     def since(self, principal: Principal, last_id: int) -> list[dict]:
         """Alerts stored after `last_id`, oldest first: what a reconnecting console missed."""

@@ -13,11 +13,12 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
+from openfr.bus.inprocess import Subscription
 from openfr.errors import BadInputError, NotFoundError
 from openfr.governance.accounts import TokenKind
 from openfr.governance.permissions import Permission
@@ -46,41 +47,51 @@ def console(request: Request, me: ConsoleUser, app: AppDep) -> Response:
     )
 
 
+async def alert_feed(me: ConsoleUser, app: AppDep) -> AsyncIterator[tuple[Subscription, asyncio.Event]]:
+    """The live feed, subscribed before the response starts (a role that may not read alerts gets 403, not a
+    broken stream); the bus wakes the stream from the publisher's thread: no polling, no thread held."""
+    loop, wake = asyncio.get_running_loop(), asyncio.Event()
+    subscription = app.alerts.subscribe(me, notify=lambda: loop.call_soon_threadsafe(wake.set))
+    try:
+        yield subscription, wake
+    finally:
+        subscription.close()
+
+
 @router.get("/console/events", response_class=EventSourceResponse)
-async def events(request: Request, me: ConsoleUser, app: AppDep) -> AsyncIterator[ServerSentEvent]:
+async def events(
+    request: Request,
+    me: ConsoleUser,
+    app: AppDep,
+    feed: Annotated[tuple[Subscription, asyncio.Event], Depends(alert_feed)],
+) -> AsyncIterator[ServerSentEvent]:
     """New alerts as rendered cards (event `alert`, id = alert id) and camera health (event `health`).
     A reconnecting browser sends Last-Event-ID and first receives the alerts it missed. The stream ends
     within SESSION_CHECK_S of the session ending (sign-out, expiry, account disabled)."""
-    last = request.headers.get("last-event-id", "")
-    # Permission first (ALERT_READ), before anything is streamed: the replay is the service's answer.
-    missed = await run_in_threadpool(app.alerts.since, me, int(last) if last.isdigit() else 2**62)
-    loop, wake = asyncio.get_running_loop(), asyncio.Event()
+    subscription, wake = feed
     token, checked = request.cookies.get(COOKIE, ""), time.monotonic()
-    # The bus wakes this stream from the publisher's thread: no polling, no thread held per open console.
-    subscription = app.runtime.bus.subscribe("", maxsize=500, notify=lambda: loop.call_soon_threadsafe(wake.set))
-    try:
-        for summary in missed:
+    last = request.headers.get("last-event-id", "")
+    if last.isdigit():
+        for summary in await run_in_threadpool(app.alerts.since, me, int(last)):
             yield _card_event(request, me, summary)
-        while True:
-            if time.monotonic() - checked > SESSION_CHECK_S:
-                if await run_in_threadpool(app.accounts.principal_for_token, token, TokenKind.WEB) is None:
-                    return
-                checked = time.monotonic()
-            event = subscription.get(timeout=0)
-            if event is None:
-                wake.clear()
-                if subscription.pending():  # published between the get and the clear
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), SESSION_CHECK_S)
+    while True:
+        if time.monotonic() - checked > SESSION_CHECK_S:
+            if await run_in_threadpool(app.accounts.principal_for_token, token, TokenKind.WEB) is None:
+                return
+            checked = time.monotonic()
+        event = subscription.get(timeout=0)
+        if event is None:
+            wake.clear()
+            if subscription.pending():  # published between the get and the clear
                 continue
-            if event.topic == "alert.created":
-                yield _card_event(request, me, event.data)
-            elif event.topic in ("camera.health", "deployment.live", "deployment.stopped"):
-                html = templates.get_template("_health.html").render(topic=event.topic, data=event.data, at=event.at)
-                yield ServerSentEvent(raw_data=html.replace("\n", " "), event="health")
-    finally:
-        subscription.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), SESSION_CHECK_S)
+            continue
+        if event.topic == "alert.created":
+            yield _card_event(request, me, event.data)
+        elif event.topic in ("camera.health", "deployment.live", "deployment.stopped"):
+            html = templates.get_template("_health.html").render(topic=event.topic, data=event.data, at=event.at)
+            yield ServerSentEvent(raw_data=html.replace("\n", " "), event="health")
 
 
 def _card_event(request: Request, me: Principal, summary: dict) -> ServerSentEvent:
