@@ -48,10 +48,26 @@ def list_(
     resource: Annotated[str | None, typer.Option(help="Only this resource, e.g. 'gallery:custody'.")] = None,
     since: Annotated[str | None, typer.Option(help="From this UTC time (ISO 8601).")] = None,
     until: Annotated[str | None, typer.Option(help="Before this UTC time (ISO 8601).")] = None,
-    limit: Annotated[int | None, typer.Option(min=1, max=5000, help="At most this many (default: all).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=5000, help="At most this many.")] = 500,
 ) -> None:
-    """Events, oldest first, one JSON line each (an export auditors can verify with the hashes)."""
+    """Matching events, oldest first, one JSON line each (`openfr audit export` for all, recorded)."""
     app, me = signed_in()
     events = app.audit.events(me, actor=actor, action=action, resource=resource, since=since, until=until, limit=limit)
     for event in events:
+        emit(event)
+
+
+@audit_app.command("export")
+@guarded
+def export(
+    actor: Annotated[str | None, typer.Option(help="Only this actor.")] = None,
+    action: Annotated[str | None, typer.Option(help="Only actions starting with this.")] = None,
+    resource: Annotated[str | None, typer.Option(help="Only this resource.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this UTC time (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this UTC time (ISO 8601).")] = None,
+) -> None:
+    """Every matching event with its hashes, oldest first, as JSON lines (re-verifiable elsewhere). The
+    export itself is recorded in the trail."""
+    app, me = signed_in()
+    for event in app.audit.export(me, "jsonl", actor=actor, action=action, resource=resource, since=since, until=until):
         emit(event)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -220,3 +221,17 @@ def outcome(
     """Record what happened after a confirmed alert."""
     app, me = signed_in()
     emit(app.alerts.outcome(me, alert_id, result, note))
+
+
+@alert_app.command("image")
+@guarded
+def image(
+    alert_id: Annotated[int, typer.Argument(help="Alert id.")],
+    which: Annotated[str, typer.Argument(help="crop (the live face) or watchlist (the image it matched).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the JPEG.")],
+) -> None:
+    """Save one of the two images an operator compares (the file is personal data: keep it safe)."""
+    app, me = signed_in()
+    source = app.alerts.image(me, alert_id, which)
+    out_file.write_bytes(source.read_bytes())
+    err.print(f"alert {alert_id}: {which} image written to {out_file}")

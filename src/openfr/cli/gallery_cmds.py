@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from openfr.cli.common import JsonFlag, PackOption, emit, err, guarded, out, signed_in
@@ -31,20 +31,24 @@ def import_(
 ) -> None:
     """Enrol a folder of subjects. Resumable and idempotent: rerun it after any interruption."""
     app, me = signed_in(pack)
-    with Progress(
-        TextColumn("[bold]enrolling"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,  # the summary below stays; a refused import leaves only its one-line reason
-    ) as bar:
-        task = bar.add_task("import", total=None)
+    bars: list[tuple[Progress, TaskID]] = []
 
-        def advance(step: int, total: int) -> None:
-            bar.update(task, total=total, advance=step)
+    def advance(step: int, total: int) -> None:
+        if not bars:  # shown once the import is under way: a refused one prints only its reason
+            bar = Progress(
+                TextColumn("[bold]enrolling"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err,
+                transient=True,  # the summary below stays
+            )  # fmt: skip
+            bar.start()
+            bars.append((bar, bar.add_task("import", total=total)))
+        bar, task = bars[0]
+        bar.update(task, total=total, advance=step)
 
+    try:
         report = app.galleries.enrol_folder(me, name, directory, manifest=manifest, progress=advance)
+    finally:
+        for bar, _ in bars:
+            bar.stop()
     if json:
         emit(report.as_dict())
         return
@@ -78,6 +82,20 @@ def list_(json: JsonFlag = False) -> None:
     for row in rows:
         table.add_row(*(str(row[c]) for c in ("name", "kind", "subjects", "templates", "space")))
     out.print(table)
+
+
+@gallery_app.command("subjects")
+@guarded
+def subjects(
+    name: NameArg,
+    q: Annotated[str, typer.Option("--q", help="Only references or names containing this.")] = "",
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=500, help="At most this many.")] = 100,
+) -> None:
+    """Subjects of a gallery with their details and enrolled image counts, one JSON line each."""
+    app, me = signed_in()
+    for row in app.galleries.subjects(me, name, q=q, offset=offset, limit=limit):
+        emit(row)
 
 
 @gallery_app.command("delete-subject")

@@ -42,9 +42,8 @@ class GalleryService:
             return repository.gallery_stats(session)
 
     def names(self, principal: Principal) -> list[str]:
-        """Gallery names alone, for the roles that search or plan deployments (no counts, no subjects)."""
-        if not any(principal.may(p) for p in (Permission.SEARCH_RUN, Permission.DEPLOYMENT_CREATE)):
-            principal.require(Permission.GALLERY_READ)
+        """Gallery names alone, for the roles that search (no counts, no subjects)."""
+        principal.require(Permission.SEARCH_RUN)
         with self.rt.db.read() as session:
             return [g["name"] for g in repository.gallery_stats(session)]
 

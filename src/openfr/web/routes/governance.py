@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from openfr.web.deps import AppDep, CurrentUser
 
@@ -28,6 +31,42 @@ def audit_verify(app: AppDep, me: CurrentUser) -> dict:
     return app.audit.verify(me).as_dict()
 
 
+@router.get("/audit/export")
+def audit_export(
+    app: AppDep,
+    me: CurrentUser,
+    actor: str | None = None,
+    action: str | None = None,
+    resource: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[dict]:
+    """Every matching event with its hashes, oldest first; the export itself is recorded."""
+    return app.audit.export(me, "jsonl", actor=actor, action=action, resource=resource, since=since, until=until)
+
+
 @router.get("/users")
 def users(app: AppDep, me: CurrentUser) -> list[dict]:
     return app.accounts.list_users(me)
+
+
+class NewUser(BaseModel):
+    username: Annotated[str, Field(max_length=100)]
+    role: Annotated[str, Field(max_length=40)]
+    password: Annotated[str, Field(max_length=1000)]
+    display_name: Annotated[str, Field(max_length=200)] = ""
+
+
+@router.post("/users", status_code=201)
+def create_user(body: NewUser, app: AppDep, me: CurrentUser) -> dict:
+    return app.accounts.create_user(me, body.username, body.role, body.password, body.display_name)
+
+
+class Activity(BaseModel):
+    active: bool
+
+
+@router.post("/users/{username}/active")
+def set_active(username: str, body: Activity, app: AppDep, me: CurrentUser) -> dict:
+    """Disabling ends the account's sessions and tokens at once."""
+    return app.accounts.set_active(me, username, body.active)

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from openfr.live.deployments import DeploymentPlan
@@ -126,3 +127,9 @@ class Outcome(BaseModel):
 @router.post("/alerts/{alert_id}/outcome")
 def outcome(alert_id: int, body: Outcome, app: AppDep, me: CurrentUser) -> dict:
     return app.alerts.outcome(me, alert_id, body.outcome, body.note)
+
+
+@router.get("/alerts/{alert_id}/images/{which}")
+def alert_image(alert_id: int, which: Literal["crop", "watchlist"], app: AppDep, me: CurrentUser) -> FileResponse:
+    """The live face crop or the watchlist image it matched, never cached."""
+    return FileResponse(app.alerts.image(me, alert_id, which), headers={"Cache-Control": "no-store, private"})

@@ -1,0 +1,392 @@
+"""Every use case x every role x every door (command line, JSON API, console): the same answer.
+
+The rules live in the services; the doors only adapt. So for each use case and role, the three doors must
+agree: allowed (and then the action happens, with exactly the audit events it should write) or refused for
+the role (and then nothing changes: no audit event, no row). A command line that is not signed in changes
+nothing either. A last check makes sure no API route or console page escapes this table.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from actors import PASSWORD, make_app, staff, username
+from openfr.cli import app as cli_app
+from openfr.governance.permissions import MATRIX, Permission, Role
+from openfr.live.deployments import DeploymentPlan
+from openfr.services.galleries import EnrolFields
+from openfr.store import AuditEvent, Deployment, SearchRecord, Subject, User
+from openfr.web.app import create_app
+
+P = Permission
+DOORS = ("cli", "api", "console")
+RTSP = "rtsp://cam.example/1"
+
+
+@dataclass
+class Door:
+    """How one door is called for a use case: a command line (args), or an HTTP route (method, path
+    template) with the request's path values and body. `tag` names the caller, for things made per call."""
+
+    cli: Callable[[World, str], list[str]] | None = None
+    route: tuple[str, str] | None = None  # (method, path template), for the HTTP doors
+    request: Callable[[World, str], tuple[dict, dict]] | None = None  # -> (path values, httpx kwargs)
+
+
+@dataclass
+class UseCase:
+    name: str
+    permission: Permission
+    doors: dict[str, Door]
+    allowed: str = "ok"  # what a role holding the permission gets: ok, or refused (409/404: state, not role)
+    events: int = 0  # audit events one allowed call writes
+
+
+@dataclass
+class World:
+    home: Path
+    app: object
+    web: TestClient
+    tokens: dict[Role, str]
+    consoles: dict[Role, TestClient]
+    photo: Path
+    folders: dict[str, Path] = field(default_factory=dict)
+
+
+def _plan(name: str) -> dict:
+    return {
+        "name": name,
+        "grounds": "doors test",
+        "categories": ["wanted-serious-offence"],
+        "source_gallery": "custody",
+        "location": "test square",
+        "location_rationale": "test",
+        "cameras": {"cam": RTSP},
+        "public_notice": {"signage": "signs"},
+    }
+
+
+def _console_plan(name: str) -> dict:
+    plan = _plan(name)
+    return {
+        **{k: plan[k] for k in ("name", "grounds", "source_gallery", "location", "location_rationale")},
+        "categories": "wanted-serious-offence",
+        "camera_name_0": "cam",
+        "camera_source_0": RTSP,
+        "notice_signage": "signs",
+    }
+
+
+def _folder(w: World, tag: str) -> str:
+    folder = w.home.parent / "enrol" / tag
+    (folder / f"enr-{tag}").mkdir(parents=True, exist_ok=True)
+    shutil.copy(w.photo, folder / f"enr-{tag}" / "1.jpg")
+    return str(folder)
+
+
+def _photo(w: World) -> dict:
+    return {"files": {"image": ("probe.jpg", w.photo.read_bytes(), "image/jpeg")}}
+
+
+NO_PATH: dict = {}
+USE_CASES = [
+    UseCase("galleries", P.GALLERY_READ, {
+        "cli": Door(lambda w, t: ["gallery", "list", "--json"]),
+        "api": Door(route=("GET", "/api/galleries")),
+        "console": Door(route=("GET", "/galleries")),
+    }),
+    UseCase("subjects", P.GALLERY_READ, {
+        "cli": Door(lambda w, t: ["gallery", "subjects", "custody"]),
+        "api": Door(route=("GET", "/api/galleries/{name}/subjects"), request=lambda w, t: ({"name": "custody"}, {})),
+        "console": Door(route=("GET", "/galleries/{name}"), request=lambda w, t: ({"name": "custody"}, {})),
+    }),
+    UseCase("enrol", P.GALLERY_ENROL, events=1, doors={
+        "cli": Door(lambda w, t: ["gallery", "import", "custody", _folder(w, t)]),
+        "api": Door(route=("POST", "/api/galleries/{name}/enrol"), request=lambda w, t: (
+            {"name": "custody"}, {"data": {"subject": f"enr-{t}", "source": "doors test"}, **_photo(w)})),
+        "console": Door(route=("POST", "/enrol"), request=lambda w, t: (
+            NO_PATH, {"data": {"gallery": "custody", "subject": f"enr-{t}", "source": "doors test"}, **_photo(w)})),
+    }),
+    UseCase("delete a subject", P.GALLERY_DELETE, events=1, doors={
+        "cli": Door(lambda w, t: ["gallery", "delete-subject", "custody", f"del-{t}", "--reason", "doors test"]),
+        "api": Door(route=("DELETE", "/api/galleries/{name}/subjects/{subject}"), request=lambda w, t: (
+            {"name": "custody", "subject": f"del-{t}"}, {"params": {"reason": "doors test"}})),
+        "console": Door(route=("POST", "/galleries/{name}/subjects/{subject}/delete"), request=lambda w, t: (
+            {"name": "custody", "subject": f"del-{t}"}, {"data": {"reason": "doors test"}})),
+    }),
+    UseCase("search", P.SEARCH_RUN, events=1, doors={
+        "cli": Door(lambda w, t: ["search", "custody", str(w.photo), "--reason", "doors test"]),
+        "api": Door(route=("POST", "/api/search"), request=lambda w, t: (
+            NO_PATH, {"data": {"gallery": "custody", "reason": "doors test"}, **_photo(w)})),
+        "console": Door(route=("POST", "/search"), request=lambda w, t: (
+            NO_PATH, {"data": {"gallery": "custody", "reason": "doors test", "mode": "RFR"}, **_photo(w)})),
+    }),
+    UseCase("search page", P.SEARCH_RUN, {"console": Door(route=("GET", "/search"))}),
+    UseCase("model cards", P.MODELS_READ, {"api": Door(route=("GET", "/api/models"))}),
+    UseCase("deployments", P.DEPLOYMENT_READ, {
+        "cli": Door(lambda w, t: ["deployment", "list", "--json"]),
+        "api": Door(route=("GET", "/api/deployments")),
+        "console": Door(route=("GET", "/deployments")),
+    }),
+    UseCase("a deployment", P.DEPLOYMENT_READ, {
+        "cli": Door(lambda w, t: ["deployment", "show", "draft-x"]),
+        "api": Door(route=("GET", "/api/deployments/{name}"), request=lambda w, t: ({"name": "draft-x"}, {})),
+        "console": Door(route=("GET", "/deployments/{name}"), request=lambda w, t: ({"name": "draft-x"}, {})),
+    }),
+    UseCase("plan", P.DEPLOYMENT_CREATE, events=1, doors={
+        "cli": Door(lambda w, t: [
+            "deployment", "create", f"plan-{t}", "--grounds", "doors test", "--category", "wanted-serious-offence",
+            "--gallery", "custody", "--location", "test square", "--location-reason", "test",
+            "--camera", f"cam={RTSP}", "--notice", "signage=signs"]),
+        "api": Door(route=("POST", "/api/deployments"), request=lambda w, t: (NO_PATH, {"json": _plan(f"plan-{t}")})),
+        "console": Door(route=("POST", "/deployments"), request=lambda w, t: (
+            NO_PATH, {"data": _console_plan(f"plan-{t}")})),
+    }),
+    UseCase("planning form", P.DEPLOYMENT_CREATE, {"console": Door(route=("GET", "/deployments/new"))}),
+    UseCase("authorise", P.DEPLOYMENT_AUTHORISE, events=1, doors={
+        "cli": Door(lambda w, t: ["deployment", "authorise", f"auth-{t}", "--note", "ok"]),
+        "api": Door(route=("POST", "/api/deployments/{name}/authorise"), request=lambda w, t: (
+            {"name": f"auth-{t}"}, {"json": {"note": "ok"}})),
+        "console": Door(route=("POST", "/deployments/{name}/authorise"), request=lambda w, t: (
+            {"name": f"auth-{t}"}, {"data": {"note": "ok"}})),
+    }),
+    UseCase("start (a draft: refused for its state)", P.DEPLOYMENT_RUN, allowed="refused", doors={
+        "cli": Door(lambda w, t: ["deployment", "run", "draft-x"]),
+        "api": Door(route=("POST", "/api/deployments/{name}/start"), request=lambda w, t: ({"name": "draft-x"}, {})),
+        "console": Door(route=("POST", "/deployments/{name}/start"), request=lambda w, t: ({"name": "draft-x"}, {})),
+    }),
+    UseCase("stop (not running: refused)", P.DEPLOYMENT_RUN, allowed="refused", doors={
+        "cli": Door(lambda w, t: ["deployment", "stop", "draft-x"]),
+        "api": Door(route=("POST", "/api/deployments/{name}/stop"), request=lambda w, t: ({"name": "draft-x"}, {})),
+        "console": Door(route=("POST", "/deployments/{name}/stop"), request=lambda w, t: ({"name": "draft-x"}, {})),
+    }),
+    UseCase("close", P.DEPLOYMENT_CLOSE, events=1, doors={
+        "cli": Door(lambda w, t: ["deployment", "close", f"close-{t}", "--reason", "doors test"]),
+        "api": Door(route=("POST", "/api/deployments/{name}/close"), request=lambda w, t: (
+            {"name": f"close-{t}"}, {"json": {"reason": "doors test"}})),
+        "console": Door(route=("POST", "/deployments/{name}/close"), request=lambda w, t: (
+            {"name": f"close-{t}"}, {"data": {"reason": "doors test"}})),
+    }),
+    UseCase("statistics", P.STATS_READ, {
+        "cli": Door(lambda w, t: ["deployment", "stats", "draft-x"]),
+        "api": Door(route=("GET", "/api/deployments/{name}/stats"), request=lambda w, t: ({"name": "draft-x"}, {})),
+        "console": Door(route=("GET", "/statistics")),
+    }),
+    UseCase("alerts", P.ALERT_READ, {
+        "cli": Door(lambda w, t: ["alert", "list", "draft-x"]),
+        "api": Door(route=("GET", "/api/deployments/{name}/alerts"), request=lambda w, t: ({"name": "draft-x"}, {})),
+        "console": Door(route=("GET", "/console")),
+    }),
+    UseCase("decide (no such alert)", P.ALERT_ADJUDICATE, allowed="refused", doors={
+        "cli": Door(lambda w, t: ["alert", "decide", "999999", "--confirm"]),
+        "api": Door(route=("POST", "/api/alerts/{alert_id}/decision"), request=lambda w, t: (
+            {"alert_id": 999999}, {"json": {"decision": "confirmed"}})),
+        "console": Door(route=("POST", "/alerts/{alert_id}/decision"), request=lambda w, t: (
+            {"alert_id": 999999}, {"data": {"decision": "confirmed"}})),
+    }),
+    UseCase("outcome (no such alert)", P.ALERT_ADJUDICATE, allowed="refused", doors={
+        "cli": Door(lambda w, t: ["alert", "outcome", "999999", "engaged-arrest"]),
+        "api": Door(route=("POST", "/api/alerts/{alert_id}/outcome"), request=lambda w, t: (
+            {"alert_id": 999999}, {"json": {"outcome": "engaged-arrest"}})),
+        "console": Door(route=("POST", "/alerts/{alert_id}/outcome"), request=lambda w, t: (
+            {"alert_id": 999999}, {"data": {"outcome": "engaged-arrest"}})),
+    }),
+    UseCase("live crop (no such alert)", P.ALERT_READ, allowed="refused", doors={
+        "cli": Door(lambda w, t: ["alert", "image", "999999", "crop", "--out", str(w.home.parent / "x.jpg")]),
+        "api": Door(route=("GET", "/api/alerts/{alert_id}/images/{which}"), request=lambda w, t: (
+            {"alert_id": 999999, "which": "crop"}, {})),
+        "console": Door(route=("GET", "/alerts/{alert_id}/crop.jpg"), request=lambda w, t: ({"alert_id": 999999}, {})),
+    }),
+    UseCase("watchlist image (no such alert)", P.ALERT_READ, allowed="refused", doors={
+        "console": Door(route=("GET", "/alerts/{alert_id}/watchlist.jpg"), request=lambda w, t: (
+            {"alert_id": 999999}, {})),
+    }),
+    UseCase("verify the audit trail", P.AUDIT_READ, {
+        "cli": Door(lambda w, t: ["audit", "verify"]),
+        "api": Door(route=("GET", "/api/audit/verify")),
+        "console": Door(route=("GET", "/audit"), request=lambda w, t: (NO_PATH, {"params": {"verify": 1}})),
+    }),
+    UseCase("audit events", P.AUDIT_READ, {
+        "cli": Door(lambda w, t: ["audit", "list", "--action", "deployment"]),
+        "api": Door(route=("GET", "/api/audit/events"), request=lambda w, t: (NO_PATH, {"params": {"limit": 5}})),
+    }),
+    UseCase("export the audit trail", P.AUDIT_READ, events=1, doors={
+        "cli": Door(lambda w, t: ["audit", "export", "--action", "login"]),
+        "api": Door(route=("GET", "/api/audit/export"), request=lambda w, t: (
+            NO_PATH, {"params": {"action": "login"}})),
+        "console": Door(route=("GET", "/audit/export"), request=lambda w, t: (
+            NO_PATH, {"params": {"format": "jsonl", "action": "login"}})),
+    }),
+    UseCase("accounts", P.USERS_MANAGE, {
+        "cli": Door(lambda w, t: ["user", "list"]),
+        "api": Door(route=("GET", "/api/users")),
+        "console": Door(route=("GET", "/users")),
+    }),
+    UseCase("create an account", P.USERS_MANAGE, events=1, doors={
+        "cli": Door(lambda w, t: ["user", "create", f"new-{t}", "--role", "auditor", "--password-stdin"]),
+        "api": Door(route=("POST", "/api/users"), request=lambda w, t: (
+            NO_PATH, {"json": {"username": f"new-{t}", "role": "auditor", "password": PASSWORD}})),
+        "console": Door(route=("POST", "/users"), request=lambda w, t: (
+            NO_PATH, {"data": {"username": f"new-{t}", "role": "auditor", "password": PASSWORD}})),
+    }),
+    UseCase("disable an account", P.USERS_MANAGE, events=1, doors={
+        "cli": Door(lambda w, t: ["user", "disable", f"leaver-{t}"]),
+        "api": Door(route=("POST", "/api/users/{username}/active"), request=lambda w, t: (
+            {"username": f"leaver-{t}"}, {"json": {"active": False}})),
+        "console": Door(route=("POST", "/users/{username}/active"), request=lambda w, t: (
+            {"username": f"leaver-{t}"}, {"data": {"active": "false"}})),
+    }),
+]  # fmt: skip
+# Open to anyone (sign-in) or to any signed-in user (their own account, the dashboard); the live stream is
+# read by test_console against a real server (here: its refusal for roles without alert.read).
+PUBLIC = {("GET", "/api/health"), ("POST", "/api/login"), ("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
+ANY_USER = {("GET", "/"), ("GET", "/account"), ("POST", "/account/password"), ("POST", "/account/totp")}
+ANY_USER |= {("POST", "/account/totp/confirm")}
+STREAM = ("GET", "/console/events")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, sample_paths) -> World:
+    root = tmp_path_factory.mktemp("doors")
+    app = make_app(root / "home")
+    people = staff(app)
+    admin, authoriser = people[Role.ADMINISTRATOR], people[Role.AUTHORISING_OFFICER]
+    photo = root / "yao.jpg"
+    shutil.copy(sample_paths["yaoming"], photo)
+    fields = EnrolFields("custody", "yao", "test", category="wanted-serious-offence")
+    app.galleries.enrol_upload(admin, fields, filename="yao.jpg", data=photo.read_bytes())
+    for door in DOORS:  # what each door acts on when the role may: one of its own, so every call succeeds
+        tag = f"{door}-{username(Role.ADMINISTRATOR)}"
+        app.galleries.enrol_upload(
+            admin, EnrolFields("custody", f"del-{tag}", "test"), filename="p.jpg", data=photo.read_bytes()
+        )
+        app.accounts.create_user(admin, f"leaver-{tag}", "auditor", PASSWORD)
+        app.deployments.plan(admin, DeploymentPlan(**_plan(f"auth-{door}-{username(Role.AUTHORISING_OFFICER)}")))
+        for role in (Role.OPERATOR, Role.AUTHORISING_OFFICER):
+            app.deployments.plan(admin, DeploymentPlan(**_plan(f"close-{door}-{username(role)}")))
+    app.deployments.plan(authoriser, DeploymentPlan(**_plan("draft-x")))
+    web = TestClient(create_app(app), base_url="https://testserver")
+    tokens = {role: app.accounts.issue_api_token(admin, username(role), "doors", days=1) for role in Role}
+    return World(root / "home", app, web, tokens, {role: _console(web.app, role) for role in Role}, photo)
+
+
+def _console(web_app, role: Role) -> TestClient:
+    client = TestClient(web_app, base_url="https://testserver")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', client.get("/login").text).group(1)
+    form = {"csrftoken": token, "username": username(role), "password": PASSWORD}
+    assert client.post("/login", data=form, follow_redirects=False).status_code == 303
+    client.headers["x-csrftoken"] = token  # as htmx sends it (uploads need the header)
+    client.csrf = token
+    return client
+
+
+def _cli(w: World, args: list[str]) -> tuple[str, str]:
+    env = {"OPENFR_HOME": str(w.home), "OPENFR_ENGINE__WORKERS": "1"}
+    done = CliRunner().invoke(cli_app, args, env=env, input=PASSWORD + "\n")
+    if done.exit_code == 0:
+        return "ok", ""
+    text = (done.stderr if done.stderr_bytes else done.output).strip()
+    assert done.exit_code == 2 and text.startswith("openfr: error:"), (args, done.exit_code, text, done.exception)
+    return ("denied" if re.search(r"may not [a-z]+\.[a-z]+", text) else "refused"), text
+
+
+def _http(w: World, door: str, role: Role, spec: Door, tag: str) -> tuple[str, str]:
+    method, template = spec.route  # type: ignore[misc]
+    values, kwargs = spec.request(w, tag) if spec.request else ({}, {})
+    url = template.format(**values)
+    if door == "api":
+        answer = w.web.request(method, url, headers={"Authorization": f"Bearer {w.tokens[role]}"}, **kwargs)
+    else:
+        client = w.consoles[role]
+        if method == "POST" and "files" not in kwargs:
+            kwargs = {**kwargs, "data": {**kwargs.get("data", {}), "csrftoken": client.csrf}}
+        answer = client.request(method, url, follow_redirects=False, **kwargs)
+    assert answer.status_code < 500, (door, method, url, answer.status_code, answer.text[:300])
+    if answer.status_code == 403:
+        return "denied", answer.text
+    return ("ok" if answer.status_code < 400 else "refused"), answer.text
+
+
+def _fingerprint(w: World) -> tuple:
+    with w.app.runtime.db.read() as session:
+        count = session.scalar
+        states = sorted(session.execute(sa.select(Deployment.name, Deployment.state, Deployment.authorised_by)).all())
+        return (
+            count(sa.select(sa.func.count()).select_from(AuditEvent)),
+            count(sa.select(sa.func.count()).select_from(Subject)),
+            count(sa.select(sa.func.count()).select_from(SearchRecord)),
+            sorted(session.execute(sa.select(User.username, User.active)).all()),
+            states,
+        )
+
+
+def test_each_use_case_gives_each_role_the_same_answer_at_every_door(world):
+    w = world
+    answers: dict[tuple[str, Role], dict[str, str]] = {}
+    for role in Role:
+        env = {"OPENFR_HOME": str(w.home)}
+        signed = CliRunner().invoke(cli_app, ["login", username(role), "--password-stdin"], env=env, input=PASSWORD)
+        assert signed.exit_code == 0, signed.output
+        for case in USE_CASES:
+            for door, spec in case.doors.items():
+                tag = f"{door}-{username(role)}"
+                before = _fingerprint(w)
+                outcome, text = _cli(w, spec.cli(w, tag)) if door == "cli" else _http(w, door, role, spec, tag)
+                after = _fingerprint(w)
+                answers.setdefault((case.name, role), {})[door] = outcome
+                expected = case.allowed if case.permission in MATRIX[role] else "denied"
+                where = f"{case.name} as {role.value} through the {door}: {text[:200]}"
+                assert outcome == expected, where
+                if outcome == "ok":
+                    assert after[0] - before[0] == case.events, f"audit events written: {where}"
+                else:
+                    assert after == before, f"a refusal changed something: {where}"
+    for (name, role), by_door in answers.items():
+        assert len(set(by_door.values())) == 1, (name, role, by_door)
+    assert len(answers) == len(USE_CASES) * len(Role)
+
+
+def test_a_command_line_that_is_not_signed_in_changes_nothing(world):
+    w = world
+    env = {"OPENFR_HOME": str(w.home)}
+    CliRunner().invoke(cli_app, ["logout"], env=env)
+    before = _fingerprint(w)
+    for case in USE_CASES:
+        spec = case.doors.get("cli")
+        if spec is None:
+            continue
+        args = spec.cli(w, "anonymous")
+        done = CliRunner().invoke(cli_app, args, env=env, input=PASSWORD + "\n")
+        text = done.stderr if done.stderr_bytes else done.output
+        assert done.exit_code == 2 and "not signed in" in text, (args, text)
+    assert _fingerprint(w) == before
+
+
+def test_no_route_escapes_the_table(world):
+    covered = {spec.route for case in USE_CASES for spec in case.doors.values() if spec.route}
+    web_app = world.web.app
+    routes = set()
+    for route in _flatten(web_app.routes):
+        for method in getattr(route, "methods", ()):
+            if not route.path.startswith(("/docs", "/redoc", "/openapi", "/static")):
+                routes.add((method, route.path))
+    missing = routes - covered - PUBLIC - ANY_USER - {STREAM, ("HEAD", "/static")}
+    assert not missing, f"routes without a row in USE_CASES: {sorted(missing)}"
+    for role in Role:  # the live stream: refused before it starts for a role that may not read alerts
+        if P.ALERT_READ not in MATRIX[role]:
+            assert world.consoles[role].get("/console/events").status_code == 403
+
+
+def _flatten(routes):
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        yield from _flatten(included.routes) if included is not None else [route]
