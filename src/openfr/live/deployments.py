@@ -235,18 +235,28 @@ def close(deployment: Deployment, reason: str, now: datetime | None = None) -> b
     return True
 
 
-def expired(session: Session, now: datetime | None = None) -> list[Deployment]:
-    """Deployments not yet closed whose window has ended."""
+def expired(session: Session, now: datetime | None = None, *, for_update: bool = False) -> list[Deployment]:
+    """Deployments not yet closed whose window has ended (`for_update`: their rows locked, in id order)."""
     now = now or now_utc()
-    open_ones = session.scalars(select(Deployment).where(Deployment.state != "closed"))
-    return [d for d in open_ones if aware(d.ends_at) <= now]
+    query = select(Deployment).where(Deployment.state != "closed", Deployment.ends_at <= now).order_by(Deployment.id)
+    return list(session.scalars(query.with_for_update() if for_update else query))
 
 
-def snapshots_due(session: Session, retention: timedelta, now: datetime | None = None) -> list[Deployment]:
+def snapshots_due(
+    session: Session, retention: timedelta, now: datetime | None = None, *, for_update: bool = False
+) -> list[Deployment]:
     """Closed deployments whose snapshot has outlived `retention` and is not yet erased."""
     now = now or now_utc()
-    query = select(Deployment).where(Deployment.state == "closed", Deployment.snapshot_erased_at.is_(None))
-    return [d for d in session.scalars(query) if d.closed_at is not None and aware(d.closed_at) + retention <= now]
+    query = (
+        select(Deployment)
+        .where(
+            Deployment.state == "closed",
+            Deployment.snapshot_erased_at.is_(None),
+            Deployment.closed_at <= now - retention,
+        )
+        .order_by(Deployment.id)
+    )
+    return list(session.scalars(query.with_for_update() if for_update else query))
 
 
 def erase_snapshot(session: Session, deployment: Deployment, now: datetime | None = None) -> None:

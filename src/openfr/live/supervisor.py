@@ -31,10 +31,15 @@ class CameraSupervisor:
         self._lock = threading.Lock()
 
     def launch(self, deployment_id: int, body: Callable[[threading.Event, RunResult], None]) -> bool:
-        """Run `body(stop, result)` in a background thread; False if this deployment already runs here."""
+        """Run `body(stop, result)` in a background thread; False if this deployment still runs here."""
         with self._lock:
-            if self.is_running(deployment_id):
-                return False
+            previous = self._runs.get(deployment_id)
+            if previous is not None and previous.thread.is_alive():
+                # The caller holds the run lease, so a run still here has released it and is finishing
+                # (publishing its last event): let it end rather than refuse the new run.
+                previous.thread.join(10)
+                if previous.thread.is_alive():
+                    return False
 
             def target() -> None:
                 self._guarded(deployment_id, run, body)

@@ -315,15 +315,19 @@ class DeploymentService:
         principal.require(Permission.RETENTION_RUN)
         retention = timedelta(hours=self.rt.settings.live.snapshot_retention_hours)
         with self.rt.db.transaction() as session:
+            # Every row this touches is locked before the first audit event is written, so a purge and a
+            # Start on the same deployment take their locks in one order (PostgreSQL cannot deadlock them).
+            ending = deployments.expired(session, for_update=True)
+            due = deployments.snapshots_due(session, retention, for_update=True)
             closed = []
-            for d in deployments.expired(session):
+            for d in ending:
                 deployments.close(d, "time window ended")
                 audit.record(
                     session, principal.username, "deployment.close", f"deployment:{d.name}", "time window ended"
                 )
                 closed.append(d.name)
             erased = []
-            for d in deployments.snapshots_due(session, retention):
+            for d in due:
                 deployments.erase_snapshot(session, d)
                 audit.record(session, principal.username, "deployment.snapshot-erase", f"deployment:{d.name}")
                 erased.append((d.name, d.id))

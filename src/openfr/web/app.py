@@ -20,6 +20,7 @@ from openfr.services import Application
 from openfr.web.console import CONSOLE_ROUTERS
 from openfr.web.errors import LoginRequiredError, http_error, openfr_error, to_login
 from openfr.web.pages import STATIC
+from openfr.web.ratelimit import SlidingWindowLimit
 from openfr.web.routes import API_ROUTERS
 
 
@@ -39,6 +40,8 @@ def create_app(application: Application) -> FastAPI:
         version="0.1",
     )
     app.state.openfr = application
+    # Ten failed logins per address per five minutes: ample for people mistyping, a wall for a script.
+    app.state.login_limit = SlidingWindowLimit(attempts=10, window_s=300)
     for router in (*API_ROUTERS, *CONSOLE_ROUTERS):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

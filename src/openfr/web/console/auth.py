@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 from openfr.governance.accounts import AuthError, TokenKind
 from openfr.web.deps import AppDep
 from openfr.web.pages import render
-from openfr.web.routes.system import LOGIN_LIMIT
+from openfr.web.routes.system import login_limit
 from openfr.web.sessions import COOKIE, clear_session_cookie, set_session_cookie
 
 router = APIRouter(include_in_schema=False)
@@ -38,13 +38,13 @@ def login(
     def refuse(message: str, code: int) -> Response:
         return render(request, "login.html", None, code, error=message, username=username, next=next)
 
-    address = request.client.host if request.client else "?"
-    if not LOGIN_LIMIT.allow(address):
+    address, limit = request.client.host if request.client else "?", login_limit(request)
+    if not limit.allow(address):
         return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)
     try:
         done = app.accounts.sign_in(username, password, totp or None, TokenKind.WEB)
     except AuthError:
-        LOGIN_LIMIT.failed(address)
+        limit.failed(address)
         return refuse("Sign-in refused: wrong username, password or code, or the account is locked.", 401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, done.token, hours=done.hours, secure=app.settings.web.secure_cookies)

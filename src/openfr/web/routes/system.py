@@ -12,8 +12,11 @@ from openfr.web.deps import AppDep, CurrentUser
 from openfr.web.ratelimit import SlidingWindowLimit
 
 router = APIRouter(prefix="/api", tags=["system"])
-# Ten failed logins per address per five minutes: ample for people mistyping, a wall for a script.
-LOGIN_LIMIT = SlidingWindowLimit(attempts=10, window_s=300)
+
+
+def login_limit(request: Request) -> SlidingWindowLimit:
+    """The server's failed-login counter per address (shared by the API and the console's sign-in)."""
+    return request.app.state.login_limit
 
 
 @router.get("/health")
@@ -37,13 +40,13 @@ class LoginRequest(BaseModel):
 def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
     """A bearer token valid for one day. Five failures lock the account; ten failures from one address
     within five minutes make it wait (429)."""
-    address = request.client.host if request.client else "?"
-    if not LOGIN_LIMIT.allow(address):
+    address, limit = request.client.host if request.client else "?", login_limit(request)
+    if not limit.allow(address):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later")
     try:
         done = app.accounts.sign_in(body.username, body.password, body.totp, TokenKind.API)
     except AuthError:
-        LOGIN_LIMIT.failed(address)
+        limit.failed(address)
         raise
     role = done.principal.role.value if done.principal.role else ""
     return {"token": done.token, "username": done.principal.username, "role": role}
