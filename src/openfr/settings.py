@@ -347,7 +347,7 @@ class LiveSettings(_Section):
         description=(
             "How often a running deployment renews its run lease and checks whether it was stopped or closed "
             "from another door or process; its cameras stop within about this long. A lease not renewed for "
-            "three intervals (a crashed server) is free for another Start. Shorter reacts sooner and writes "
+            "five intervals (a crashed server) is free for another Start. Shorter reacts sooner and writes "
             "to the database more often."
         ),
     )

@@ -287,7 +287,8 @@ def load_watchlist(session: Session, home: Path, deployment: Deployment) -> Watc
 
 # The run lease: one process at a time runs a deployment's cameras. The owner renews it every
 # `live.heartbeat_s`; one not renewed for LEASE_MISSES renewals is free (the process that held it is gone).
-LEASE_MISSES = 3
+# Generous, because a renewal can wait behind other writers on a busy database.
+LEASE_MISSES = 5
 
 
 def running(deployment: Deployment, heartbeat_s: float, now: datetime | None = None) -> bool:

@@ -265,7 +265,8 @@ class DeploymentService:
         self.purge(SYSTEM)  # housekeeping first: expired windows close, old snapshots go
         with self.rt.db.transaction() as session:
             d = deployments.get(session, name, for_update=True)
-            if deployments.running(d, self.rt.settings.live.heartbeat_s):
+            # Running here (even if a busy database delayed its lease renewal) or in another process.
+            if self.rt.cameras.is_running(d.id) or deployments.running(d, self.rt.settings.live.heartbeat_s):
                 return None
             if deployments.go_live(d):
                 audit.record(session, principal.username, "deployment.live", f"deployment:{d.name}")
