@@ -27,8 +27,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from openfr.live import demo
-from openfr.runtime import Services
+from openfr.services import Application, boot, demo
 from openfr.settings import Settings
 from openfr.store import Alert
 
@@ -89,10 +88,10 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    svc = Services(Settings(home=Path(tempfile.mkdtemp(prefix="openfr-sse-"))))
-    prepared = demo.prepare(svc, password=PASSWORD)
-    svc.engine  # noqa: B018 - load the model before timing anything
-    with running_console(svc) as base:
+    app = boot(Settings(home=Path(tempfile.mkdtemp(prefix="openfr-sse-"))))
+    prepared = demo.prepare(app, password=PASSWORD)
+    app.runtime.engine  # noqa: B018 - load the model before timing anything
+    with running_console(app) as base:
         listener = Listener(signed_in(base, "demo-operator"))
         listener.start()
         listener.ready.wait(10)
@@ -101,7 +100,7 @@ def main() -> None:
         for i in range(args.events):
             alert_id = 10_000_000 + i
             published[alert_id] = time.perf_counter()
-            svc.bus.publish("alert.created", alert_summary(alert_id))
+            app.runtime.bus.publish("alert.created", alert_summary(alert_id))
             time.sleep(0.05)
         time.sleep(1)
         delivery = [(listener.arrived[k][0] - t) * 1000 for k, t in published.items() if k in listener.arrived]
@@ -114,10 +113,12 @@ def main() -> None:
             started = operator.post(f"/deployments/{prepared.deployment}/start")
             assert "done=started" in started.headers.get("location", ""), started.text[:300]
             deadline = time.monotonic() + 60
-            while svc.live.is_running(_deployment_id(svc, prepared.deployment)) and time.monotonic() < deadline:
+            while (
+                app.runtime.cameras.is_running(_deployment_id(app, prepared.deployment)) and time.monotonic() < deadline
+            ):
                 time.sleep(0.2)
             time.sleep(0.5)
-            with svc.db.transaction() as session:
+            with app.runtime.db.read() as session:
                 for alert_id in set(listener.arrived) - before:
                     alert = session.get(Alert, alert_id)
                     committed = alert.created_at if alert.created_at.tzinfo else alert.created_at.replace(tzinfo=UTC)
@@ -131,10 +132,10 @@ def main() -> None:
     print(json.dumps(result, indent=2))
 
 
-def _deployment_id(svc: Services, name: str) -> int:
+def _deployment_id(app: Application, name: str) -> int:
     from openfr.live import deployments
 
-    with svc.db.transaction() as session:
+    with app.runtime.db.read() as session:
         return deployments.get(session, name).id
 
 

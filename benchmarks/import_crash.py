@@ -119,9 +119,24 @@ def main() -> None:
         sys.exit("FAILED: some image was lost, duplicated or half-written")
 
 
+def sign_in(env: dict) -> None:
+    """The import runs as an administrator, made first on the empty store, signed in like anyone."""
+    password = "benchmark passphrase " + os.urandom(6).hex()
+    for args in (
+        ["user", "create", "bench-admin", "--role", "admin", "--password-stdin"],
+        ["login", "bench-admin", "--password-stdin"],
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "openfr", *args], env=env, input=password + "\n", capture_output=True, text=True
+        )
+        if done.returncode != 0:
+            sys.exit(f"could not sign in: {done.stderr}")
+
+
 def crash_and_resume(url: str, tmp_path: Path, total: int, kill_at: float) -> dict:
     home = tmp_path / "home"
     env = {**os.environ, "OPENFR_HOME": str(home), "OPENFR_DATABASE_URL": url}
+    sign_in(env)
     cmd = [sys.executable, "-m", "openfr", "gallery", "import", "crash", str(tmp_path / "incoming"), "--json"]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -28,10 +28,8 @@ from openfr.bus import InProcessBus
 from openfr.errors import BadInputError
 from openfr.imageio import load_image
 from openfr.live.alerts import AlertStore
-from openfr.live.decision import DecisionPolicy
-from openfr.live.setup import frame_rate, live_engine, open_source
+from openfr.live.setup import camera_worker, decision_policy, frame_rate, live_engine
 from openfr.live.watchlist import WatchEntry, Watchlist
-from openfr.live.worker import CameraWorker
 from openfr.settings import LiveSettings, Settings
 from openfr.store import Deployment, open_database
 
@@ -89,14 +87,14 @@ def make_1080p(target: Path) -> Path:
 
 
 def run_once(clip: Path, targets: Watchlist, settings: Settings, engine, store, *, realtime: bool) -> dict:
-    policy = DecisionPolicy(threshold=engine.threshold, cooldown_s=settings.live.alert_cooldown_s)
+    """One camera worker, assembled exactly as a deployment's (openfr.live.setup.camera_worker)."""
+    policy = decision_policy(settings, engine.threshold)
     alerts = []
 
     def on_alert(evidence):
         alerts.append(store(evidence))
 
-    source = open_source(str(clip), settings, realtime=realtime)
-    worker = CameraWorker("bench", source, engine, targets, policy, on_alert, frame_rate=frame_rate(str(clip)))
+    worker = camera_worker("bench", str(clip), settings, targets, policy, on_alert, engine=engine, realtime=realtime)
     cpu0 = _cpu()
     counters = worker.run()
     cpu = _cpu() - cpu0
