@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from openfr.web.deps import AppDep, CurrentUser
@@ -12,18 +12,20 @@ from openfr.web.deps import AppDep, CurrentUser
 router = APIRouter(prefix="/api", tags=["governance"])
 
 
+class AuditFilters(BaseModel):
+    actor: str | None = None
+    action: Annotated[str | None, Field(description="Actions starting with this, e.g. 'deployment'.")] = None
+    resource: str | None = None
+    since: Annotated[str | None, Field(description="From this UTC time (ISO 8601).")] = None
+    until: Annotated[str | None, Field(description="Before this UTC time (ISO 8601).")] = None
+
+
+Filters = Annotated[AuditFilters, Query()]
+
+
 @router.get("/audit/events")
-def audit_events(
-    app: AppDep,
-    me: CurrentUser,
-    actor: str | None = None,
-    action: str | None = None,
-    resource: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-    limit: int = 500,
-) -> list[dict]:
-    return app.audit.events(me, actor=actor, action=action, resource=resource, since=since, until=until, limit=limit)
+def audit_events(app: AppDep, me: CurrentUser, filters: Filters, limit: int = 500) -> list[dict]:
+    return app.audit.events(me, limit=limit, **filters.model_dump())
 
 
 @router.get("/audit/verify")
@@ -32,17 +34,9 @@ def audit_verify(app: AppDep, me: CurrentUser) -> dict:
 
 
 @router.get("/audit/export")
-def audit_export(
-    app: AppDep,
-    me: CurrentUser,
-    actor: str | None = None,
-    action: str | None = None,
-    resource: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-) -> list[dict]:
+def audit_export(app: AppDep, me: CurrentUser, filters: Filters) -> list[dict]:
     """Every matching event with its hashes, oldest first; the export itself is recorded."""
-    return app.audit.export(me, "jsonl", actor=actor, action=action, resource=resource, since=since, until=until)
+    return app.audit.export(me, "jsonl", **filters.model_dump())
 
 
 @router.get("/users")

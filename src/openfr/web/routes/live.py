@@ -44,20 +44,8 @@ class NewDeployment(BaseModel):
     public_notice: dict[Literal[NOTICES], str]  # type: ignore[valid-type]
 
     def plan(self) -> DeploymentPlan:
-        return DeploymentPlan(
-            name=self.name,
-            grounds=self.grounds,
-            categories=list(self.categories),
-            source_gallery=self.source_gallery,
-            location=self.location,
-            location_rationale=self.location_rationale,
-            cameras=dict(self.cameras),
-            public_notice={k: v for k, v in self.public_notice.items() if v.strip()},
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
-            threshold=self.threshold,
-            consistent_shots=self.consistent_shots,
-        )
+        notices = {k: v for k, v in self.public_notice.items() if v.strip()}  # an empty field is no notice
+        return DeploymentPlan(**{**self.model_dump(), "public_notice": notices})
 
 
 @router.post("/deployments", status_code=201)
