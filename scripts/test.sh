@@ -11,4 +11,6 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/openfr config docs --check || { echo "docs/configuration.md is stale: openfr config docs > docs/configuration.md" >&2; exit 1; }
-exec .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist): the suite is CPU-bound and the machine has two cores; PYTEST_WORKERS=0 runs it
+# in one process (e.g. to debug with -x or --pdb).
+exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"

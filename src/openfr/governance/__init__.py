@@ -1,1 +1,2 @@
-"""Governance: the audit trail (and, to come, accounts and roles, retention, published statistics)."""
+"""Governance: accounts and their tokens, the permission matrix, the hash-chained audit trail (to come:
+retention, published statistics, equity measurement)."""
