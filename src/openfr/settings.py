@@ -30,19 +30,52 @@ class DetectionSettings(_Section):
         ge=8,
         title="Minimum face size (px)",
         description=(
-            "Smallest face, in source-image pixels across, that detection must find; smaller ones are ignored. "
-            "Lower finds faces "
-            "further from the camera but forces large frames to be scanned at higher resolution (slower); "
-            "SCRFD needs about 16 px at its input, so the image is never shrunk below 16/min_face_px."
+            "Smallest face, in source-image pixels across, that detection looks for; smaller ones are ignored. "
+            "Lower finds faces further from the camera but makes large images be scanned at a finer scale "
+            "(the detector needs about 16 px at its input: a large image is scanned at 16/min_face_px)."
+        ),
+    )
+    min_face_fraction: float = Field(
+        0.0125,
+        ge=0.0,
+        le=0.5,
+        title="Minimum face size, as a share of the shorter side",
+        description=(
+            "In large images the smallest face looked for grows with the image: max(min_face_px, this x the "
+            "shorter side). 1/80 leaves every image up to 1920 px on min_face_px and scans a 12 MP phone photo "
+            "for faces from 38 px (about 15 px between the eyes, under the quality gate's 16), which takes "
+            "about 0.2 s on one core instead of 0.4 s at 24 px. 0 scans every image for min_face_px faces."
+        ),
+    )
+    max_face_fraction: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        title="Largest face, as a share of the shorter side",
+        description=(
+            "Faces up to this share of the image's shorter side are found (1 = a face filling the frame, as in "
+            "a phone close-up). The detector sees faces up to about 320 px at its input, so covering larger "
+            "ones may add a coarse scan (about 0.1 MP, cheap); a lower value skips it where faces cannot be "
+            "that large."
         ),
     )
     max_input_side: int = Field(
         640,
         ge=64,
-        title="Detector input, longest side (px)",
+        title="Images scanned at full resolution, up to (px)",
         description=(
-            "Images larger than this are shrunk before detection, unless that would push min_face_px below "
-            "what the detector can see. Smaller is faster; small images are never enlarged."
+            "Images whose longest side is at most this are scanned at their own resolution (the most precise "
+            "landmarks); larger ones are shrunk, but never so far that min_face_px falls below what the "
+            "detector can see. Lower is faster on mid-sized images and loses landmark precision."
+        ),
+    )
+    tile_side: int = Field(
+        2048,
+        ge=256,
+        title="Largest detector input in one call (px)",
+        description=(
+            "A fine scan larger than this is cut into overlapping tiles of this size: bounded memory for images "
+            "up to 50 MP and more. Smaller tiles use less memory and repeat more work in their overlaps."
         ),
     )
     input_size: int | None = Field(
@@ -250,12 +283,23 @@ class LiveSettings(_Section):
     detect_max_side: int = Field(
         512,
         ge=160,
-        title="Detector input, longest side (px)",
+        title="Frames scanned at full resolution, up to (px)",
         description=(
-            "Frames are shrunk to at most this before detection (faces are still cut from the full frame), "
-            "but never below what min_face_px needs. Smaller is faster (720p: 2.6x real time at 512, 2.0x at "
-            "640 on 2 cores); faces under about 16 px at the detector's input are not found, and those are "
-            "below the quality gate anyway."
+            "Frames whose longest side is at most this are scanned at their own resolution; larger frames are "
+            "shrunk, but never below what min_face_px needs (a 1080p frame with 40 px faces: 768x432). Lower "
+            "is faster on small frames; faces under about 16 px at the detector's input are not found, and "
+            "those are below the quality gate anyway."
+        ),
+    )
+    max_face_fraction: float = Field(
+        0.7,
+        gt=0.0,
+        le=1.0,
+        title="Largest face in live video, as a share of the frame's height",
+        description=(
+            "Faces up to this share of the frame's shorter side are looked for. A camera rarely sees a face "
+            "filling most of the frame; up to 0.74 of a 1080p frame needs no second scan at 40 px faces, while "
+            "1.0 adds a coarse scan on every frame."
         ),
     )
     min_face_px: int = Field(

@@ -60,7 +60,11 @@ def live_engine(settings: Settings, pack_id: str | None = None) -> FaceEngine:
     tuned = settings.model_copy(
         update={
             "detection": settings.detection.model_copy(
-                update={"max_input_side": live.detect_max_side, "min_face_px": live.min_face_px}
+                update={
+                    "max_input_side": live.detect_max_side,
+                    "min_face_px": live.min_face_px,
+                    "max_face_fraction": live.max_face_fraction,
+                }
             ),
             "engine": settings.engine.model_copy(update={"threads": live.threads}),
         }
