@@ -5,8 +5,10 @@
 Per dataset (ORL, Yale, five_celebrity, LFW View 1) and all together in one gallery: identities with two or
 more photos are split in half by name. Enrolled half: the first photo goes in the gallery, the others are
 mated probes. Held-out half: every photo is a non-mated probe (the person is not in the gallery). Identities
-with a single photo join the gallery as distractors. A probe whose face cannot be found or fails the quality
-gate counts as a miss (mated) and as no alarm (non-mated), so failures are never silently dropped.
+with a single photo join the gallery as distractors. The gallery keeps enrolment's strict quality gate. Probes
+are searched whatever their quality, as openfr's searches do (`--probe-gate` refuses probes that fail the
+gate, as openfr did before); a probe whose face cannot be found, or a refused one, counts as a miss (mated)
+and as no alarm (non-mated), so failures are never silently dropped.
 
 FPIR: share of non-mated probes whose best candidate scores at or above the threshold.
 FNIR: share of mated probes whose mate is not the top candidate at or above that threshold.
@@ -46,30 +48,32 @@ def identities() -> dict[str, dict[str, list[Path]]]:
     return sets
 
 
-def embed_all(paths: list[Path], settings: Settings) -> dict[Path, np.ndarray | None]:
-    out: dict[Path, np.ndarray | None] = {}
+def embed_all(paths: list[Path], settings: Settings) -> tuple[dict[Path, np.ndarray | None], dict[Path, bool]]:
+    """Each photo's main-face embedding (None without a face) and whether that face passes the gate."""
+    vectors: dict[Path, np.ndarray | None] = {}
+    usable: dict[Path, bool] = {}
     for result in analyse_paths(paths, settings):
         face = result.main_face()
-        usable = face is not None and face.quality is not None and face.quality.usable
-        out[result.path] = face.embedding.vector if usable and face.embedding is not None else None
-    return out
+        vectors[result.path] = face.embedding.vector if face is not None and face.embedding is not None else None
+        usable[result.path] = face is not None and face.quality is not None and face.quality.usable
+    return vectors, usable
 
 
-def evaluate(people: dict[str, list[Path]], vectors: dict[Path, np.ndarray | None], prefix: str) -> dict:
+def evaluate(people: dict[str, list[Path]], enrolable, probes, prefix: str) -> dict:
     multi = sorted(name for name, photos in people.items() if len(photos) >= 2)
     enrolled = set(multi[::2])
     gallery_ids, gallery_vecs, mated, non_mated = [], [], [], []
     for name, photos in people.items():
         if name in enrolled or len(photos) == 1:
-            first = next((p for p in photos if vectors.get(p) is not None), None)
+            first = next((p for p in photos if enrolable.get(p) is not None), None)
             if first is None:
                 continue
             gallery_ids.append(f"{prefix}/{name}")
-            gallery_vecs.append(vectors[first])
+            gallery_vecs.append(enrolable[first])
             if name in enrolled:
-                mated += [(f"{prefix}/{name}", vectors.get(p)) for p in photos if p != first]
+                mated += [(f"{prefix}/{name}", probes.get(p)) for p in photos if p != first]
         else:
-            non_mated += [vectors.get(p) for p in photos]
+            non_mated += [probes.get(p) for p in photos]
     return {"gallery": (gallery_ids, gallery_vecs), "mated": mated, "non_mated": non_mated}
 
 
@@ -110,21 +114,30 @@ def score(gallery_ids, gallery_vecs, mated, non_mated) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", default=None)
+    parser.add_argument("--probe-gate", action="store_true", help="refuse probes that fail the quality gate")
     args = parser.parse_args()
     settings = Settings(model_pack=args.pack) if args.pack else Settings()
     sets = identities()
     paths = [p for people in sets.values() for photos in people.values() for p in photos]
-    vectors = embed_all(paths, settings)
+    vectors, usable = embed_all(paths, settings)
+    enrolable = {p: v if usable[p] else None for p, v in vectors.items()}
+    probes = enrolable if args.probe_gate else vectors
+    below_gate = sum(1 for p in paths if vectors[p] is not None and not usable[p])
+    no_face = sum(1 for p in paths if vectors[p] is None)
     results, combined = {}, {"gallery": ([], []), "mated": [], "non_mated": []}
     for name, people in sets.items():
-        split = evaluate(people, vectors, name)
+        split = evaluate(people, enrolable, probes, name)
         results[name] = score(*split["gallery"], split["mated"], split["non_mated"])
         combined["gallery"][0].extend(split["gallery"][0])
         combined["gallery"][1].extend(split["gallery"][1])
         combined["mated"] += split["mated"]
         combined["non_mated"] += split["non_mated"]
     results["all, one gallery"] = score(*combined["gallery"], combined["mated"], combined["non_mated"])
-    print(json.dumps({"pack": settings.model_pack, "results": results}, indent=2))
+    summary = {"photos": len(paths), "no_face": no_face, "below_quality_gate": below_gate}
+    policy = "refused" if args.probe_gate else "searched"
+    print(
+        json.dumps({"pack": settings.model_pack, "probes_below_gate": policy, **summary, "results": results}, indent=2)
+    )
     print(
         "\n| set | gallery | mated probes | non-mated probes | failed probes | rank-1 "
         "| FNIR @ FPIR 0.01 | FNIR @ FPIR 0.003 |"

@@ -406,6 +406,21 @@ class LiveSettings(_Section):
     )
 
 
+class SearchSettings(_Section):
+    """Retrospective and operator-initiated searches."""
+
+    poor_probe_needs_reason: bool = Field(
+        False,
+        title="A poor probe needs a recorded reason",
+        description=(
+            "A probe whose face fails the quality gate (small, blurred, turned away) is still searched, with "
+            "the verdict and its reasons beside the candidates, because a weak lead can still be the only "
+            "one. Set this to require the searcher to record why such a probe was searched: more friction, "
+            "and an account of each search made on a face the gate would have refused."
+        ),
+    )
+
+
 class CliSettings(_Section):
     session_hours: float = Field(
         8.0,
@@ -540,6 +555,9 @@ class Settings(BaseSettings):
     )
     live: LiveSettings = Field(
         default_factory=LiveSettings, title="Live cameras", description="Camera workers of live deployments."
+    )
+    search: SearchSettings = Field(
+        default_factory=SearchSettings, title="Searches", description="Retrospective and operator-initiated searches."
     )
     cli: CliSettings = Field(
         default_factory=CliSettings, title="Command line", description="The `openfr` command's sign-in."

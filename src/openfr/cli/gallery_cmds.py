@@ -136,6 +136,9 @@ def search(
     images: Annotated[list[Path], typer.Argument(help="Probe image(s); one JSON line each.")],
     reason: Annotated[str, typer.Option(help="Why this search is made (required; recorded).")] = "",
     crime_ref: Annotated[str | None, typer.Option(help="Crime or case reference (recorded).")] = None,
+    poor_probe_reason: Annotated[
+        str, typer.Option(help="Why a photo below the quality gate is searched anyway (recorded; may be required).")
+    ] = "",
     top: Annotated[int, typer.Option("--top", min=1, max=200, help="Candidates per probe.")] = 10,
     json: JsonFlag = False,
     pack: PackOption = None,
@@ -145,7 +148,7 @@ def search(
     Every search is recorded: who, why, when, and the candidates returned (never the probe image).
     """
     app, me = signed_in(pack)
-    request = SearchRequest(gallery=name, reason=reason, crime_ref=crime_ref, mode="RFR", top=top)
+    request = SearchRequest(name, reason, crime_ref, "RFR", top, poor_probe_reason)
     bad = 0
     for image_path in images:
         try:
@@ -169,5 +172,7 @@ def search(
         for c in result.candidates:
             table.add_row(str(c.rank), c.subject, c.name or "", f"{c.score:.3f}")
         out.print(table)
+        if result.warning:
+            err.print(f"warning: {result.warning}", markup=False, soft_wrap=True)
     if bad:
         raise typer.Exit(2)

@@ -4,6 +4,10 @@ The photo is decoded from memory, searched and dropped; it is never written anyw
 (a reason is always required, and the crime reference where there is one), when, the probe's quality and
 the candidates are recorded with the audit event, in one transaction. A candidate is an investigative lead
 for a trained reviewer, never an identification.
+
+A probe whose face fails the quality gate is searched all the same (enrolment keeps the strict gate): the
+result carries the verdict and its reasons, every door shows them as a warning, and the setting
+`search.poor_probe_needs_reason` can require a recorded reason for searching such a face.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class SearchRequest:
     crime_ref: str | None = None
     mode: str = "RFR"
     top: int = 10
+    poor_probe_reason: str = ""  # why a probe below the quality gate is searched (required if so configured)
 
 
 @dataclass
@@ -41,11 +46,22 @@ class SearchResult:
     elapsed_ms: float = 0.0
     search_id: int | None = None
 
+    @property
+    def warning(self) -> str | None:
+        """For a probe below the quality gate: what the candidates are worth, in words."""
+        if self.probe_quality.get("usable", True):
+            return None
+        reasons = "; ".join(self.probe_quality.get("reasons", []))
+        return (
+            f"The face in this photo fails the quality gate ({reasons}). It was searched all the same: "
+            "treat the candidates with extra caution, and search again with a better photo if there is one."
+        )
+
     def as_dict(self) -> dict:
         return {
             "gallery": self.gallery,
             "candidates": [c.as_dict() for c in self.candidates],
-            "probe": {"quality": self.probe_quality},
+            "probe": {"quality": self.probe_quality, "warning": self.warning},
             "elapsed_ms": round(self.elapsed_ms, 2),
         }
 
@@ -65,8 +81,14 @@ class SearchService:
         if not photo:
             raise BadInputError(f"{name}: the photo is empty")
         image = load_image(photo, max_pixels=self.rt.settings.engine.max_image_pixels)
-        probe = self.rt.engine.probe(image, name=name)
-        quality = probe.quality.as_dict() if probe.quality is not None else {}
+        probe = self.rt.engine.probe(image, name=name, require_usable=False)  # a weak lead is still a lead
+        quality = probe.quality.as_dict() if probe.quality is not None else {"usable": True, "reasons": []}
+        poor_reason = request.poor_probe_reason.strip() or None
+        if not quality["usable"] and self.rt.settings.search.poor_probe_needs_reason and poor_reason is None:
+            raise BadInputError(
+                f"{name}: the face fails the quality gate ({'; '.join(quality['reasons'])}); searching it "
+                "anyway needs a recorded reason (poor probe reason)"
+            )
         assert probe.embedding is not None
         started = time.perf_counter()
         with self.rt.db.read() as session:  # a consistent snapshot: the index and the labels agree
@@ -84,6 +106,7 @@ class SearchService:
                 gallery=request.gallery,
                 space=space,
                 probe_quality=quality,
+                poor_probe_reason=poor_reason if not quality["usable"] else None,
                 candidates=[{"subject": c.subject, "score": round(c.score, 4)} for c in candidates],
             )
             session.add(record)
@@ -98,6 +121,8 @@ class SearchService:
                 crime_ref=crime_ref,
                 search_id=record.id,
                 candidates=len(candidates),
+                probe_usable=quality["usable"],
+                poor_probe_reason=record.poor_probe_reason,
             )
             search_id = record.id
         return SearchResult(request.gallery, candidates, quality, elapsed, search_id)

@@ -104,4 +104,5 @@ class SearchRecord(Base):
     gallery: Mapped[str] = mapped_column(String(200))
     space: Mapped[str] = mapped_column(String(100))
     probe_quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    poor_probe_reason: Mapped[str | None] = mapped_column(Text)  # why a probe below the quality gate was searched
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

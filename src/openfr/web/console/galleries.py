@@ -101,16 +101,19 @@ async def search(
     image: Annotated[UploadFile, File()],
     crime_ref: Annotated[str, Form(max_length=200)] = "",
     mode: Annotated[str, Form()] = "OIFR",
+    poor_probe_reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """The photo is read into memory, searched and dropped: it is never written to disk."""
     names = app.galleries.names(me)
     form = {"gallery": gallery, "reason": reason, "crime_ref": crime_ref, "mode": mode}
+    form["poor_probe_reason"] = poor_probe_reason
     try:
         data = await read_upload(image, app.settings.web.upload_max_mb)
-        result = app.search.search(me, SearchRequest(gallery, reason, crime_ref or None, mode), data, name="photo")
+        wanted = SearchRequest(gallery, reason, crime_ref or None, mode, poor_probe_reason=poor_probe_reason)
+        result = app.search.search(me, wanted, data, name="photo")
     except BadInputError as exc:
         return render(request, "search.html", me, status_for(exc), galleries=names, error=str(exc), form=form)
     return render(
         request, "search.html", me, galleries=names, form=form, candidates=result.candidates,
-        quality=result.probe_quality, threshold=app.runtime.engine.threshold,
+        quality=result.probe_quality, warning=result.warning, threshold=app.runtime.engine.threshold,
     )  # fmt: skip

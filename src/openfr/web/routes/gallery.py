@@ -57,9 +57,16 @@ async def search(
     crime_ref: Annotated[str, Form()] = "",
     mode: Annotated[Literal["OIFR", "RFR"], Form()] = "RFR",
     top: Annotated[int, Form(ge=1, le=200)] = 10,
+    poor_probe_reason: Annotated[str, Form(description="Why a photo below the quality gate is searched.")] = "",
 ) -> dict:
-    """Ranked candidates: investigative leads for a trained reviewer, never identifications."""
+    """Ranked candidates: investigative leads for a trained reviewer, never identifications. A photo whose face
+    fails the quality gate is searched too; `warning` then says why the candidates deserve extra caution."""
     data = await read_upload(image, app.settings.web.upload_max_mb)
-    request = SearchRequest(gallery=gallery, reason=reason, crime_ref=crime_ref or None, mode=mode, top=top)
+    request = SearchRequest(gallery, reason, crime_ref or None, mode, top, poor_probe_reason)
     result = app.search.search(me, request, data, name=image.filename or "probe")
-    return {"gallery": gallery, "probe_quality": result.probe_quality, "candidates": result.as_dict()["candidates"]}
+    return {
+        "gallery": gallery,
+        "probe_quality": result.probe_quality,
+        "warning": result.warning,
+        "candidates": result.as_dict()["candidates"],
+    }
