@@ -1,12 +1,13 @@
 """Live scanning on 2 cores: frames per second end to end (decode included), CPU per stream, alerts, and
 time to alert, on the real clips of ../shared/data/video and a 1080p clip generated from one of them.
 
-    .venv/bin/python benchmarks/live.py [--runs 5] [--detect-max-side 512]
+    .venv/bin/python benchmarks/live.py [--runs 5] [--fast-runs 3] [--detect-max-side 512]
 
 Clips: Hamilton (640x360, 30 fps) against Lin-Manuel Miranda, Alex Lacamoire and 200 LFW View 1 identities
 (the first usable photo of each, alphabetically); Biden (1280x720, 30 fps) against his reference photo; and
 Biden upscaled to 1920x1080 at 25 fps, H.264 (libx264, CRF 20), generated once under
-$OPENFR_HOME/bench/. Speed: the file decoded as fast as the worker takes frames. Time to alert: the same file
+$OPENFR_HOME/bench/. Speed: the file decoded as fast as the worker takes frames (median of --fast-runs
+runs). Time to alert: the same file
 paced at its frame rate, as a camera delivers it, from the decoding of the first frame in which the
 watchlisted face is usable to the alert committed in a SQLite store (crop on disk, row committed).
 """
@@ -119,6 +120,7 @@ def _cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="paced runs per clip for time to alert")
+    parser.add_argument("--fast-runs", type=int, default=3, help="speed runs per clip (the median is reported)")
     parser.add_argument("--detect-max-side", type=int, default=None)
     args = parser.parse_args()
     live = LiveSettings() if args.detect_max_side is None else LiveSettings(detect_max_side=args.detect_max_side)
@@ -159,7 +161,12 @@ def main() -> None:
             store = AlertStore(db, Path(tmp), InProcessBus(), deployment.id)
         results = {}
         for label, (clip, targets) in clips.items():
-            fast = run_once(clip, targets, settings, engine, store, realtime=False)
+            # The speed run is repeated (--fast-runs) and the median reported: on a shared 2-core VM one run
+            # can be 15% off the next.
+            fast_runs = [
+                run_once(clip, targets, settings, engine, store, realtime=False) for _ in range(args.fast_runs)
+            ]
+            fast = sorted(fast_runs, key=lambda r: r["fps"])[len(fast_runs) // 2]
             paced = [run_once(clip, targets, settings, engine, store, realtime=True) for _ in range(args.runs)]
             ttas = [t for run in paced for t in run["time_to_alert_ms"]]
             import av
@@ -168,6 +175,7 @@ def main() -> None:
                 duration = float(container.streams.video[0].frames / container.streams.video[0].average_rate)
             results[label] = {
                 **fast,
+                "fps_of_each_speed_run": [r["fps"] for r in fast_runs],
                 "realtime_factor": round(fast["frames"] / fast["seconds"] / frame_rate(str(clip)), 2),
                 "cores_per_realtime_stream": round(fast["cpu_s"] / duration, 2),
                 "paced_runs": len(paced),

@@ -170,6 +170,15 @@ class EngineSettings(_Section):
         title="Threads per model session",
         description="onnxruntime intra-op threads per worker (0 = the machine's cores divided by workers).",
     )
+    spinning: bool = Field(
+        True,
+        title="Spinning model threads",
+        description=(
+            "Let onnxruntime's threads spin briefly between calls instead of sleeping: lower latency for a "
+            "searcher that calls the model back to back, but a spinning thread burns a core that decoding or "
+            "another camera could use (live cameras always turn it off)."
+        ),
+    )
     workers: int = Field(
         0,
         ge=0,

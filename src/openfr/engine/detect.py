@@ -90,9 +90,17 @@ def _tiles(height: int, width: int, tile: int, overlap: int) -> list[tuple[int, 
 class ScrfdDetector:
     landmark_scheme = "scrfd5"
 
-    def __init__(self, model: Path, cfg: DetectionSettings, *, threads: int, providers: list[str] | None):
+    def __init__(
+        self,
+        model: Path,
+        cfg: DetectionSettings,
+        *,
+        threads: int,
+        providers: list[str] | None,
+        spinning: bool = True,
+    ):
         self.cfg = cfg
-        self.session = make_session(model, threads=threads, providers=providers)
+        self.session = make_session(model, threads=threads, providers=providers, spinning=spinning)
         self.input_name = self.session.get_inputs()[0].name
         self._centres: dict[tuple[int, int, int], np.ndarray] = {}
 

@@ -32,8 +32,10 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 class ArcFaceEmbedder:
     """Runs an ArcFace ONNX model (InsightFace layout: NCHW RGB, (x - 127.5) / 127.5) in batches."""
 
-    def __init__(self, model: Path, *, threads: int, providers: list[str] | None, batch_size: int = 32):
-        self.session = make_session(model, threads=threads, providers=providers)
+    def __init__(
+        self, model: Path, *, threads: int, providers: list[str] | None, batch_size: int = 32, spinning: bool = True
+    ):
+        self.session = make_session(model, threads=threads, providers=providers, spinning=spinning)
         inp = self.session.get_inputs()[0]
         self.input_name = inp.name
         self.size = inp.shape[2] if isinstance(inp.shape[2], int) else CROP_SIZE

@@ -66,7 +66,8 @@ def live_engine(settings: Settings, pack_id: str | None = None) -> FaceEngine:
                     "max_face_fraction": live.max_face_fraction,
                 }
             ),
-            "engine": settings.engine.model_copy(update={"threads": live.threads}),
+            # No spinning: idle detector threads would burn the core the decoding thread needs.
+            "engine": settings.engine.model_copy(update={"threads": live.threads, "spinning": False}),
         }
     )
     return load_engine(tuned, pack_id)

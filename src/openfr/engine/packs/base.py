@@ -151,10 +151,12 @@ def scrfd_arcface(detector: Path, embedder: Path, settings: Settings) -> tuple[D
     from openfr.engine.onnx import available_cores
 
     threads = settings.engine.threads or available_cores()
-    providers = settings.engine.providers
+    providers, spinning = settings.engine.providers, settings.engine.spinning
     return (
-        ScrfdDetector(detector, settings.detection, threads=threads, providers=providers),
-        ArcFaceEmbedder(embedder, threads=threads, providers=providers, batch_size=settings.engine.batch_size),
+        ScrfdDetector(detector, settings.detection, threads=threads, providers=providers, spinning=spinning),
+        ArcFaceEmbedder(
+            embedder, threads=threads, providers=providers, batch_size=settings.engine.batch_size, spinning=spinning
+        ),
     )
 
 
