@@ -323,8 +323,14 @@ class LiveSettings(_Section):
     threads: int = Field(
         2,
         ge=1,
-        title="Detector threads per camera",
-        description="onnxruntime threads for one camera's detector; decoding runs in its own thread beside it.",
+        le=16,
+        title="Frames detected side by side per camera",
+        description=(
+            "A camera detects this many frames at once, each on one thread (one model call per thread uses the "
+            "cores better than one frame split over several threads); tracking and alerts still take the "
+            "frames in order. More keeps up with larger frames on more cores and delays each frame's result by "
+            "up to that many frames' detection time."
+        ),
     )
     better_shot_gain: float = Field(
         0.15,

@@ -51,6 +51,7 @@ def camera_worker(
         frame_rate=frame_rate(source),
         lost_after_s=settings.live.lost_after_s,
         crop_margin=settings.live.crop_margin,
+        parallel=settings.live.threads,
     )
 
 
@@ -66,8 +67,9 @@ def live_engine(settings: Settings, pack_id: str | None = None) -> FaceEngine:
                     "max_face_fraction": live.max_face_fraction,
                 }
             ),
-            # No spinning: idle detector threads would burn the core the decoding thread needs.
-            "engine": settings.engine.model_copy(update={"threads": live.threads, "spinning": False}),
+            # One thread per model call (a camera detects `live.threads` frames side by side instead), and no
+            # spinning: idle threads would burn the core the decoding thread needs.
+            "engine": settings.engine.model_copy(update={"threads": 1, "spinning": False}),
         }
     )
     return load_engine(tuned, pack_id)

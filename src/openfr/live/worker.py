@@ -10,7 +10,9 @@ anyone is told). Faces that match nothing are dropped with the frame: only count
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -73,11 +75,13 @@ class CameraWorker:
         frame_rate: float = 25.0,
         lost_after_s: float = 1.0,
         crop_margin: float = 0.4,
+        parallel: int = 1,
     ):
         self.name, self.source, self.engine = name, source, engine
         self.watchlist, self.policy, self.on_alert = watchlist, policy, on_alert
         self.tracker = FaceTracker(frame_rate=frame_rate, lost_after_s=lost_after_s)
         self.lost_after_s, self.crop_margin = lost_after_s, crop_margin
+        self.parallel = max(1, parallel)  # frames detected side by side, each on one thread
         self.tracks: dict[int, TrackState] = {}
         self.last_alert: dict[str, float] = {}  # subject -> stream time of this camera's last alert for them
         self.counters = CameraCounters()
@@ -90,12 +94,30 @@ class CameraWorker:
     def run(self, until: Callable[[], bool] | None = None) -> CameraCounters:
         """Process frames until the source ends, `stop()` is called or `until()` turns true."""
         started = time.perf_counter()
+        # Detection runs on `parallel` frames at once, each on one thread: one model call per thread uses the
+        # cores better than one frame split over several threads. Tracking, matching and alerting take the
+        # frames in order, as they were decoded.
+        pool = (
+            ThreadPoolExecutor(self.parallel, thread_name_prefix=f"detect {self.name}") if self.parallel > 1 else None
+        )
+        in_flight: deque[tuple[Frame, Future[list[Face]]]] = deque()
         try:
             for frame in self.source.frames(until):
-                self.process(frame)
+                if pool is None:
+                    self.process(frame)
+                else:
+                    in_flight.append((frame, pool.submit(self.engine.detect, frame.image)))
+                    if len(in_flight) >= self.parallel:
+                        done, faces = in_flight.popleft()
+                        self.process(done, faces.result())
                 if self._stop or (until is not None and until()):
                     break
+            while in_flight:
+                done, faces = in_flight.popleft()
+                self.process(done, faces.result())
         finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             self.source.stop()
             self.counters.seconds = time.perf_counter() - started
             self.counters.corrupt_packets = self.source.corrupt_packets
@@ -105,9 +127,10 @@ class CameraWorker:
             self.last_alert.clear()
         return self.counters
 
-    def process(self, frame: Frame) -> None:
+    def process(self, frame: Frame, faces: list[Face] | None = None) -> None:
+        """One frame, in stream order; `faces` if its detection already ran (on another thread)."""
         self.counters.frames += 1
-        faces = self.engine.detect(frame.image)
+        faces = self.engine.detect(frame.image) if faces is None else faces
         self.counters.faces += len(faces)
         to_embed: list[tuple[TrackState, Face]] = []
         for face, track_id in zip(faces, self.tracker.update(faces), strict=True):
