@@ -57,6 +57,10 @@ def test_compare_json_same_and_different(sample_paths, tmp_path):
     other = openfr("compare", str(sample_paths["yaoming"]), str(tmp_path / "another_player.png"), "--json")
     different = json.loads(other.stdout)
     assert different["match"] is False and different["score"] < different["threshold"]
+    lowered = openfr(
+        "compare", str(sample_paths["yaoming"]), str(tmp_path / "another_player.png"), "--threshold", "0.1"
+    )
+    assert_clean_failure(lowered, 2, "below the model's calibrated")
 
 
 def test_embed_streams_one_line_per_image_and_survives_bad_files(sample_paths, bad_files, tmp_path):

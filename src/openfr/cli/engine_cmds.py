@@ -11,6 +11,7 @@ from rich.table import Table
 from openfr.cli.common import JsonFlag, PackOption, emit, err, fail, guarded, out, runtime
 from openfr.engine.batch import analyse_paths
 from openfr.imageio import iter_image_paths, load_image
+from openfr.thresholds import check_threshold
 from openfr.types import Face
 
 ImageArg = Annotated[Path, typer.Argument(help="Image file (JPEG, PNG, WebP, GIF, PGM, ...).")]
@@ -88,7 +89,7 @@ def compare(
     json: JsonFlag = False,
     pack: PackOption = None,
     threshold: Annotated[
-        float | None, typer.Option(help="Override the calibrated threshold (the override is reported).")
+        float | None, typer.Option(help="A higher threshold than the calibrated one (never lower; reported).")
     ] = None,
     allow_poor_quality: Annotated[
         bool, typer.Option(help="Compare even if a face fails the quality gate (scores are less reliable).")
@@ -100,7 +101,7 @@ def compare(
     face_a = engine.probe(_load(svc, image_a), name=str(image_a), require_usable=not allow_poor_quality)
     face_b = engine.probe(_load(svc, image_b), name=str(image_b), require_usable=not allow_poor_quality)
     score = engine.similarity(face_a, face_b)
-    used = engine.threshold if threshold is None else threshold
+    used = engine.threshold if threshold is None else check_threshold(threshold, engine.card.threshold)
     result = {
         "score": round(score, 4),
         "threshold": round(used, 4),

@@ -12,7 +12,6 @@ own the transactions and write the audit events.
 
 from __future__ import annotations
 
-import math
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.names import check_name
 from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry
 from openfr.store.live import CATEGORIES, NOTICES
+from openfr.thresholds import check_threshold
 
 DEFAULT_WINDOW = timedelta(hours=8)  # a deployment planned without an end runs for one shift
 
@@ -42,17 +42,6 @@ def now_utc() -> datetime:
 def aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; every time openfr stores is UTC."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def check_threshold(value: float, floor: float) -> float:
-    """A deployment's (or a watch's) alert threshold: a cosine score no lower than the model's calibrated
-    threshold. A lower one would raise false alerts beyond what was measured, and they fall unevenly on
-    Black and female faces; NaN or infinity would alert on every face or none."""
-    if not isinstance(value, int | float) or not math.isfinite(value) or not -1.0 <= value <= 1.0:
-        raise BadInputError(f"threshold {value!r} is not a score between -1 and 1")
-    if value < floor:
-        raise BadInputError(f"threshold {value} is below the model's calibrated {floor:.3f} (locked)")
-    return float(value)
 
 
 @dataclass

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from openfr.errors import PermissionDeniedError
-from openfr.live.deployments import check_threshold
 from openfr.live.setup import camera_worker, decision_policy, live_engine
 from openfr.live.watchlist import from_directory
 from openfr.live.worker import AlertEvidence, CameraCounters
 from openfr.settings import Settings
+from openfr.thresholds import check_threshold
 
 
 @dataclass
