@@ -23,7 +23,7 @@ from live_data import team_clip
 from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.live.deployments import DeploymentPlan
-from openfr.settings import LiveSettings
+from openfr.settings import LiveSettings, WebSettings
 from openfr.store import Template
 from web_server import running_console
 
@@ -47,7 +47,10 @@ def clip(tmp_path_factory, samples) -> Path:
 
 
 def _server_app(home: Path, database_url: str | None, clip: Path, heartbeat_s: float = 2.0):
-    app = make_app(home, database_url, live=LiveSettings(heartbeat_s=heartbeat_s))
+    # Every request waits its turn here (no deliberate 503): these tests check consistency, test_faults.py
+    # the refusals under load.
+    web = WebSettings(heavy_queue=100, heavy_wait_s=240)
+    app = make_app(home, database_url, live=LiveSettings(heartbeat_s=heartbeat_s), web=web)
     people = staff(app)
     (app.runtime.home / "videos").mkdir()
     shutil.copy(clip, app.runtime.home / "videos" / clip.name)

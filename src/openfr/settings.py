@@ -383,7 +383,11 @@ class LiveSettings(_Section):
         30.0,
         gt=0,
         title="Longest reconnection pause (s)",
-        description="Pauses between reconnection attempts double from 0.5 s up to this.",
+        description=(
+            "Pauses between reconnection attempts of a camera that has not delivered frames yet double from "
+            "0.5 s up to this (healthy_backoff_max_s applies once it has); also the longest pause before a "
+            "failed camera worker is restarted."
+        ),
     )
     unhealthy_after: int = Field(
         3,
@@ -408,6 +412,26 @@ class LiveSettings(_Section):
             "from another door or process; its cameras stop within about this long. A lease not renewed for "
             "five intervals (a crashed server) is free for another Start. Shorter reacts sooner and writes "
             "to the database more often."
+        ),
+    )
+    on_restart: Literal["resume", "interrupt"] = Field(
+        "resume",
+        title="Deployments found running at start-up",
+        description=(
+            "When `openfr serve` starts and finds deployments that were running (a crash, a power cut, an "
+            "upgrade): resume their cameras at once, or record them as interrupted for an operator to restart. "
+            "Resuming closes the gap in coverage; interrupting puts a person back in the loop after a failure. "
+            "Both are audited."
+        ),
+    )
+    healthy_backoff_max_s: float = Field(
+        5.0,
+        gt=0,
+        title="Longest reconnection pause for a camera that was working (s)",
+        description=(
+            "A camera that delivered frames and then dropped is retried with pauses doubling from 0.5 s up to "
+            "this, rather than up to the longer backoff_max_s kept for cameras that never connect: a camera "
+            "back after a short outage resumes within seconds. Lower reconnects sooner and knocks more often."
         ),
     )
     snapshot_retention_hours: float = Field(
@@ -478,6 +502,34 @@ class WebSettings(_Section):
             "Uploads for search or enrolment larger than this are refused (413). Uploads up to this size are "
             "held in memory only, never in a temporary file, so a larger limit costs memory per request."
         ),
+    )
+    heavy_requests: int = Field(
+        0,
+        ge=0,
+        le=64,
+        title="Searches, enrolments and sign-ins at once",
+        description=(
+            "How many CPU-heavy requests the server runs side by side (0 = the machine's cores minus one, at "
+            "least one); each runs the model on one thread. Fewer leaves more of the machine to the cameras "
+            "running in the server and makes a crowd of clients wait longer."
+        ),
+    )
+    heavy_queue: int = Field(
+        16,
+        ge=0,
+        le=1000,
+        title="Heavy requests waiting at most",
+        description=(
+            "Beyond the requests running, at most this many wait for a turn; more are answered 503 with "
+            "Retry-After at once. Longer queues absorb bursts and hold each waiting upload in memory."
+        ),
+    )
+    heavy_wait_s: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        title="Longest wait for a turn (s)",
+        description="A heavy request that waited this long without a turn is answered 503 with Retry-After.",
     )
     video_folder: Path | None = Field(
         None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from openfr.cli.identity import current_principal
 from openfr.errors import OpenFRError
+from openfr.logs import configure as configure_logging
 from openfr.runtime import Runtime
 from openfr.services import Application, Principal, boot
 from openfr.settings import Settings
@@ -32,7 +34,8 @@ R = TypeVar("R")
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn openfr's errors into a one-line reason on stderr and the contract's exit code, no traceback."""
+    """Turn openfr's errors into a one-line reason on stderr and the contract's exit code, no traceback. An
+    unexpected failure (a full disk, a lost database) is one line too, exit 1, with the details in the log."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -46,9 +49,28 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         except BrokenPipeError:  # e.g. `openfr embed ... | head`
             sys.stderr.close()
             raise typer.Exit(0) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            fail(unexpected(exc), 1)
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def unexpected(exc: BaseException) -> str:
+    """The one line for an error nobody planned for; the traceback goes to the log (never to the terminal:
+    it could carry values), if the log can be written."""
+    where = None
+    try:
+        where = configure_logging(Settings.from_environment().home.expanduser().resolve())
+    except Exception:  # the settings themselves may be what is broken
+        where = None
+    if where is not None:
+        logging.getLogger("openfr.cli").error("unexpected failure", exc_info=exc)
+    detail = str(exc).splitlines()[0][:300] if str(exc) else ""
+    place = f"details in {where}" if where is not None else "the log could not be written either"
+    return f"unexpected failure: {type(exc).__name__}{': ' + detail if detail else ''} ({place})"
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -50,11 +50,12 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Start the console (--no-serve: prepare and print only).")] = True,
 ) -> None:
     """Serve the console with a demo deployment ready to run on a sample clip; prints the URL and sign-in."""
+    from openfr.cli.serve_cmd import serving
     from openfr.services import boot
     from openfr.services import demo as demo_setup
     from openfr.settings import Settings
 
-    app = boot(Settings.from_environment().model_copy(update={"home": home}))
+    app = boot(serving(Settings.from_environment().model_copy(update={"home": home})))
     err.print(f"[bold]openfr demo[/]: preparing {app.runtime.home} (sample photos from the model wheel)...")
     prepared = demo_setup.prepare(app)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"

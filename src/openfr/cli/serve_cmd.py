@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 
-from openfr.cli.common import application, err, guarded
-from openfr.services import Application
+from openfr.cli.common import err, guarded
+from openfr.services import Application, boot
+from openfr.settings import Settings
 
 
 @guarded
@@ -20,7 +21,15 @@ def serve(
 ) -> None:
     """Serve the console (sign in at /login) and the JSON API (bearer token from POST /api/login)."""
     err.print(f"openfr console on http://{host}:{port}/ ; API: /openapi.json, token from POST /api/login")
-    run_server(application(), host, port)
+    run_server(boot(serving(Settings.from_environment())), host, port)
+
+
+def serving(settings: Settings) -> Settings:
+    """A server runs `web.heavy_requests` searches side by side, one model thread each (unless the engine's
+    threads are set), so that the cameras it runs keep a core."""
+    if settings.engine.threads:
+        return settings
+    return settings.model_copy(update={"engine": settings.engine.model_copy(update={"threads": 1})})
 
 
 def run_server(app: Application, host: str, port: int) -> None:
@@ -29,6 +38,11 @@ def run_server(app: Application, host: str, port: int) -> None:
     from openfr.web.app import create_app
 
     web = create_app(app)
+    started = app.start_up()  # orphans swept, interrupted deployments resumed: before the first request
+    if started["resumed"] or started["interrupted"]:
+        err.print(
+            f"deployments resumed: {started['resumed'] or 'none'}; interrupted: {started['interrupted'] or 'none'}"
+        )
     try:
         # No access log: URLs can carry search filters and names. Open event streams are cut after 2 s.
         uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2)

@@ -153,8 +153,10 @@ def commit_batch(
     batch: list[tuple[EnrolItem, ImageResult]],
     meta: dict[str, dict[str, str]],
     default_provenance: str,
+    created: list[str] | None = None,
 ) -> tuple[int, list[tuple[str, str]]]:
-    """Record a batch of analysed images; returns (enrolled, [(image, reason) rejected])."""
+    """Record a batch of analysed images; returns (enrolled, [(image, reason) rejected]). `created` collects
+    the image files written, for removal if the transaction does not commit."""
     subjects: dict[str, int] = {}
     new_templates: list[Template] = []
     enrolled, rejected = 0, []
@@ -179,7 +181,7 @@ def commit_batch(
                 reason = image.reject_reason = "file changed during the import; run it again"
                 image.status = "rejected"
             else:
-                image.stored_path = files.store(home, data, item.sha256, item.suffix)
+                image.stored_path = files.store(home, data, item.sha256, item.suffix, created)
         session.add(image)
         session.flush()
         if reason is not None:

@@ -22,18 +22,38 @@ def relative_path(sha256: str, suffix: str) -> str:
     return f"{IMAGES_DIR}/{sha256[:2]}/{sha256[2:4]}/{sha256}{suffix.lower()}"
 
 
-def store(home: Path, data: bytes, sha256: str, suffix: str) -> str:
+def store(home: Path, data: bytes, sha256: str, suffix: str, created: list[str] | None = None) -> str:
+    """Write the image under its content address (once); `created` collects the paths this call wrote, so a
+    transaction that fails afterwards can remove exactly those."""
     rel = relative_path(sha256, suffix)
     target = home / rel
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(target)
+        try:
+            with tmp.open("wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            tmp.replace(target)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written image behind
+            raise
+        if created is not None:
+            created.append(rel)
     return rel
+
+
+def stored_images(home: Path) -> set[str]:
+    """Every image file in the store, as paths relative to `home`."""
+    root = home / IMAGES_DIR
+    return {p.relative_to(home).as_posix() for p in root.glob("*/*/*") if p.is_file() and not p.name.startswith(".")}
+
+
+def remove_orphans(home: Path, candidates: set[str], referenced: set[str]) -> int:
+    """Remove the files among `candidates` that no row references (left by a crash between writing a file
+    and committing its row)."""
+    return remove_unreferenced(home, candidates, referenced)
 
 
 def remove_unreferenced(home: Path, paths: set[str], still_referenced: set[str]) -> int:

@@ -7,8 +7,11 @@ rejects it as a false alert; for a confirmed alert the officer's action is then 
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 import uuid
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -21,45 +24,124 @@ from openfr.errors import BadInputError, ConflictError, NotFoundError
 from openfr.live.deployments import now_utc
 from openfr.live.worker import AlertEvidence
 from openfr.store import Alert, Database, Deployment
-from openfr.store.live import OUTCOMES
+from openfr.store.live import COUNTED, OUTCOMES
+
+log = logging.getLogger(__name__)
 
 
 class AlertStore:
-    """The `on_alert` sink of a deployment's camera workers (thread-safe: one transaction per alert)."""
+    """The `on_alert` sink of a deployment's camera workers (thread-safe: one transaction per alert).
 
-    def __init__(self, db: Database, home: Path, bus: InProcessBus, deployment_id: int):
+    An alert is stored (crop written, row committed; the crop removed again if the commit fails) before
+    anyone is told. One that cannot be stored (a full disk, a read-only folder, the database unreachable) is
+    never dropped: it waits in memory, in order, and a background thread retries it with growing pauses,
+    while the console is told (camera "alert store": failing, then healthy again once the backlog is stored).
+    """
+
+    def __init__(self, db: Database, home: Path, bus: InProcessBus, deployment_id: int, *, retry_max_s: float = 10.0):
         self.db, self.home, self.bus, self.deployment_id = db, home, bus, deployment_id
         self.folder = home / "alerts" / str(deployment_id)
+        self.retry_max_s = retry_max_s
+        self._pending: deque[AlertEvidence] = deque()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = False
+        self._retrier: threading.Thread | None = None
+        self.failures = 0  # attempts that failed (each alert may fail several times before it is stored)
 
-    def __call__(self, evidence: AlertEvidence) -> Alert:
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def __call__(self, evidence: AlertEvidence) -> Alert | None:
+        with self._lock:
+            if self._pending:  # behind the backlog: alerts are stored in the order they were raised
+                self._pending.append(evidence)
+                return None
+            try:
+                return self._store(evidence)
+            except Exception as exc:
+                self._defer(evidence, exc)
+                return None
+
+    def _store(self, evidence: AlertEvidence) -> Alert:
         self.folder.mkdir(parents=True, exist_ok=True)
         crop_path = self.folder / f"{uuid.uuid4().hex}.jpg"
-        Image.fromarray(evidence.crop).save(crop_path, quality=92)
-        with self.db.transaction() as session:
-            alert = Alert(
-                deployment_id=self.deployment_id,
-                entry_id=evidence.entry.entry_id,
-                subject_ref=evidence.entry.subject,
-                display_name=evidence.entry.name,
-                category=evidence.entry.category,
-                camera=evidence.camera,
-                track=evidence.track,
-                score=evidence.score,
-                threshold=evidence.threshold,
-                quality=evidence.quality.as_dict(),
-                frame=evidence.frame,
-                stream_time=evidence.stream_time,
-                first_usable_frame=evidence.first_usable_frame,
-                # Measured up to the commit below (the crop is on disk already; the commit takes ~1 ms).
-                time_to_alert_ms=(time.monotonic() - evidence.first_usable_at) * 1000,
-                crop_path=crop_path.relative_to(self.home).as_posix(),
-                state="pending",
-            )
-            session.add(alert)
-            session.flush()
-            summary = alert_summary(alert)
+        try:
+            Image.fromarray(evidence.crop).save(crop_path, quality=92)
+            with self.db.transaction() as session:
+                alert = Alert(
+                    deployment_id=self.deployment_id,
+                    entry_id=evidence.entry.entry_id,
+                    subject_ref=evidence.entry.subject,
+                    display_name=evidence.entry.name,
+                    category=evidence.entry.category,
+                    camera=evidence.camera,
+                    track=evidence.track,
+                    score=evidence.score,
+                    threshold=evidence.threshold,
+                    quality=evidence.quality.as_dict(),
+                    frame=evidence.frame,
+                    stream_time=evidence.stream_time,
+                    first_usable_frame=evidence.first_usable_frame,
+                    # Measured up to the commit below (the crop is on disk already; the commit takes ~1 ms).
+                    time_to_alert_ms=(time.monotonic() - evidence.first_usable_at) * 1000,
+                    crop_path=crop_path.relative_to(self.home).as_posix(),
+                    state="pending",
+                )
+                session.add(alert)
+                session.flush()
+                summary = alert_summary(alert)
+        except BaseException:
+            crop_path.unlink(missing_ok=True)  # a crop without its row is an orphan: never leave one
+            raise
         self.bus.publish("alert.created", summary)  # only once it is stored
         return alert
+
+    def _defer(self, evidence: AlertEvidence, exc: Exception) -> None:
+        self.failures += 1
+        self._pending.append(evidence)
+        log.error("deployment %s: an alert could not be stored (%s); it will be retried", self.deployment_id, exc)
+        self._health("failing", f"{type(exc).__name__}: alerts are kept in memory and retried")
+        if self._retrier is None or not self._retrier.is_alive():
+            self._retrier = threading.Thread(target=self._retry, name=f"alert store {self.deployment_id}", daemon=True)
+            self._retrier.start()
+
+    def _retry(self) -> None:
+        pause = 0.5
+        while True:
+            self._wake.wait(pause)
+            self._wake.clear()
+            with self._lock:
+                while self._pending:
+                    try:
+                        self._store(self._pending[0])
+                    except Exception as exc:
+                        self.failures += 1
+                        log.warning("deployment %s: alert store still failing (%s)", self.deployment_id, exc)
+                        break
+                    self._pending.popleft()
+                    pause = 0.5
+                if not self._pending:
+                    self._health("healthy", "every alert is stored")
+                    return
+                if self._closing:
+                    return
+            pause = min(pause * 2, self.retry_max_s)
+
+    def close(self, wait_s: float = 5.0) -> int:
+        """A last attempt for the backlog; the number of alerts that could still not be stored (logged)."""
+        self._closing = True
+        self._wake.set()
+        if self._retrier is not None:
+            self._retrier.join(wait_s)
+        if self._pending:
+            log.error("deployment %s: %d alert(s) could not be stored", self.deployment_id, len(self._pending))
+        return len(self._pending)
+
+    def _health(self, state: str, detail: str) -> None:
+        event = {"deployment_id": self.deployment_id, "camera": "alert store", "state": state, "detail": detail}
+        self.bus.publish("camera.health", event)
 
 
 def alert_summary(alert: Alert) -> dict:
@@ -115,9 +197,6 @@ def record_outcome(session: Session, alert_id: int, *, outcome: str, by: str, no
     if note:
         alert.outcome_note = note
     return alert
-
-
-COUNTED = ("frames", "faces", "tracks", "alerts", "embeddings")
 
 
 def statistics(session: Session, deployment: Deployment, running: dict[str, dict] | None = None) -> dict:

@@ -12,7 +12,10 @@ own the transactions and write the audit events.
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +28,7 @@ from openfr.errors import BadInputError, ConflictError, NotFoundError, Permissio
 from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.names import check_name
 from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry
-from openfr.store.live import CATEGORIES, NOTICES
+from openfr.store.live import CATEGORIES, COUNTED, NOTICES
 from openfr.thresholds import check_threshold
 
 DEFAULT_WINDOW = timedelta(hours=8)  # a deployment planned without an end runs for one shift
@@ -257,20 +260,43 @@ def erase_snapshot(session: Session, deployment: Deployment, now: datetime | Non
     session.flush()
 
 
+def remove_from_snapshots(session: Session, gallery: str, subject_ref: str) -> list[tuple[Deployment, list[str]]]:
+    """Take a subject deleted from `gallery` out of every watchlist snapshot drawn from it that still exists
+    (running ones included: their version moves on, and their cameras reload the snapshot). Returns each
+    deployment changed with the image copies to remove after the commit."""
+    rows = session.execute(
+        select(Deployment, WatchlistEntry)
+        .join(WatchlistEntry, WatchlistEntry.deployment_id == Deployment.id)
+        .where(Deployment.source_gallery == gallery, WatchlistEntry.subject_ref == subject_ref)
+        .order_by(Deployment.id)
+        .with_for_update()
+    ).all()
+    changed: dict[int, tuple[Deployment, list[str]]] = {}
+    for deployment, entry in rows:
+        changed.setdefault(deployment.id, (deployment, []))[1].append(entry.image_path)
+        session.delete(entry)
+    for deployment, _ in changed.values():
+        deployment.watchlist_version = (deployment.watchlist_version or 0) + 1
+    session.flush()
+    return list(changed.values())
+
+
 def snapshot_dir(home: Path, deployment_id: int) -> Path:
     return home / "deployments" / str(deployment_id) / "watchlist"
 
 
-def load_watchlist(session: Session, home: Path, deployment: Deployment) -> Watchlist:
+def load_watchlist(session: Session, home: Path, deployment: Deployment, *, allow_empty: bool = False) -> Watchlist:
+    """The snapshot as a camera searches it. Empty is refused unless `allow_empty` (every subject deleted
+    from the gallery since authorisation: the cameras run and alert on no one)."""
     entries = session.scalars(
         select(WatchlistEntry).where(WatchlistEntry.deployment_id == deployment.id).order_by(WatchlistEntry.id)
     ).all()
-    if not entries:
+    if not entries and not (allow_empty and deployment.snapshot_erased_at is None and deployment.space):
         raise DeploymentStateError(f"deployment '{deployment.name}' has no watchlist snapshot")
     return Watchlist(
         [WatchEntry(e.subject_ref, e.display_name, e.category, home / e.image_path, e.id) for e in entries],
-        np.stack([np.frombuffer(e.vector, dtype="<f4") for e in entries]),
-        entries[0].space,
+        np.stack([np.frombuffer(e.vector, dtype="<f4") for e in entries]) if entries else np.zeros((0, 0), np.float32),
+        entries[0].space if entries else str(deployment.space),
     )
 
 
@@ -287,8 +313,34 @@ def running(deployment: Deployment, heartbeat_s: float, now: datetime | None = N
     return (now or now_utc()) - aware(deployment.run_heartbeat_at) < timedelta(seconds=heartbeat_s * LEASE_MISSES)
 
 
+def lease_owner() -> str:
+    """A new lease token that names this process: host:pid:random."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+
+
+def owner_is_gone(owner: str | None) -> bool:
+    """Whether the process that holds a lease is known to be dead (on this host): a restarted server need
+    not wait for the lease to go stale."""
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname()[:30] or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def claim(deployment: Deployment, owner: str, now: datetime | None = None) -> None:
     deployment.run_owner, deployment.run_heartbeat_at, deployment.stop_requested = owner, now or now_utc(), False
+    deployment.run_wanted = True
 
 
 def renew(deployment: Deployment, owner: str, now: datetime | None = None) -> bool:
@@ -299,6 +351,17 @@ def renew(deployment: Deployment, owner: str, now: datetime | None = None) -> bo
     return True
 
 
-def release(deployment: Deployment, owner: str) -> None:
+def release(deployment: Deployment, owner: str, *, still_wanted: bool = False) -> None:
+    """Give the lease back; `still_wanted` (a server shutting down) leaves the cameras to be resumed."""
     if deployment.run_owner == owner:
         deployment.run_owner, deployment.run_heartbeat_at, deployment.stop_requested = None, None, False
+        deployment.run_wanted = still_wanted and deployment.state == "live"
+
+
+def add_counters(deployment: Deployment, run: dict[str, dict]) -> None:
+    """Fold one run's per-camera counters into the deployment's totals."""
+    totals = dict(deployment.counters or {})
+    for label, now in run.items():
+        previous = totals.get(label, {})
+        totals[label] = {k: previous.get(k, 0) + now.get(k, 0) for k in COUNTED}
+    deployment.counters = totals

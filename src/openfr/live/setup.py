@@ -11,7 +11,7 @@ from openfr.errors import BadInputError
 from openfr.live.decision import DecisionPolicy
 from openfr.live.sources import SourcePolicy, SourceSpec, VideoSource
 from openfr.live.watchlist import Watchlist
-from openfr.live.worker import AlertEvidence, CameraWorker
+from openfr.live.worker import AlertEvidence, CameraCounters, CameraWorker
 from openfr.settings import Settings
 
 
@@ -38,6 +38,7 @@ def camera_worker(
     on_health: Callable[[str, str], None] | None = None,
     realtime: bool = False,
     max_attempts: int | None = None,
+    counters: CameraCounters | None = None,
 ) -> CameraWorker:
     """A camera worker reading `source`. Each camera gets its own live engine unless one is given
     (onnxruntime sessions are not shared between cameras running side by side)."""
@@ -52,6 +53,7 @@ def camera_worker(
         lost_after_s=settings.live.lost_after_s,
         crop_margin=settings.live.crop_margin,
         parallel=settings.live.threads,
+        counters=counters,
     )
 
 
@@ -83,6 +85,7 @@ def open_source(
         open_timeout_s=live.open_timeout_s,
         stall_timeout_s=live.stall_timeout_s,
         backoff_max_s=live.backoff_max_s,
+        healthy_backoff_max_s=live.healthy_backoff_max_s,
         unhealthy_after=live.unhealthy_after,
         max_attempts=max_attempts,
         realtime=realtime,

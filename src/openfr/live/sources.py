@@ -70,6 +70,7 @@ class SourcePolicy:
     stall_timeout_s: float = 5.0
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
+    healthy_backoff_max_s: float = 5.0  # the cap once the camera has delivered frames: back within seconds
     unhealthy_after: int = 3  # consecutive failed connections before the camera is reported unhealthy
     max_attempts: int | None = None  # None: keep trying until stopped
     queue_size: int = 8
@@ -127,7 +128,7 @@ class VideoSource:
             self._on_health(state, detail)
 
     def _run(self) -> None:
-        failures, started = 0, time.monotonic()
+        failures, started, was_healthy = 0, time.monotonic(), False
         backoff = self.policy.backoff_initial_s
         try:
             while not self._stop.is_set():
@@ -146,7 +147,7 @@ class VideoSource:
                 # A connection that delivered frames before it failed resets the count and the pause.
                 failures = 0 if self._delivered else failures + 1
                 if self._delivered:
-                    backoff = self.policy.backoff_initial_s
+                    backoff, was_healthy = self.policy.backoff_initial_s, True
                 if self.policy.max_attempts is not None and failures >= self.policy.max_attempts:
                     self._set_health("failed", detail)
                     return
@@ -156,7 +157,8 @@ class VideoSource:
                     return  # a file that cannot be decoded will not get better
                 log.warning("camera %s: %s; reconnecting in %.1f s", self.spec, detail, backoff)
                 self._stop.wait(backoff)
-                backoff = min(backoff * 2, self.policy.backoff_max_s)
+                cap = self.policy.healthy_backoff_max_s if was_healthy else self.policy.backoff_max_s
+                backoff = min(backoff * 2, cap)
         finally:
             self._put(None)
 

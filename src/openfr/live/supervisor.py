@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 class Run:
     thread: threading.Thread
     stop: threading.Event
+    wake: threading.Event = field(default_factory=threading.Event)  # renew the lease now (a watchlist changed)
     result: RunResult = field(default_factory=RunResult)
     error: str | None = None
 
@@ -30,8 +31,9 @@ class CameraSupervisor:
         self._runs: dict[int, Run] = {}
         self._lock = threading.Lock()
 
-    def launch(self, deployment_id: int, body: Callable[[threading.Event, RunResult], None]) -> bool:
-        """Run `body(stop, result)` in a background thread; False if this deployment still runs here."""
+    def launch(self, deployment_id: int, body: Callable[[Run], None]) -> bool:
+        """Run `body(run)` in a background thread (it honours run.stop and run.wake, and fills run.result);
+        False if this deployment still runs here."""
         with self._lock:
             previous = self._runs.get(deployment_id)
             if previous is not None and previous.thread.is_alive():
@@ -52,9 +54,9 @@ class CameraSupervisor:
             return True
 
     @staticmethod
-    def _guarded(deployment_id: int, run: Run, body: Callable[[threading.Event, RunResult], None]) -> None:
+    def _guarded(deployment_id: int, run: Run, body: Callable[[Run], None]) -> None:
         try:
-            body(run.stop, run.result)
+            body(run)
         except Exception as exc:  # a failed run is reported, never takes the server down
             run.error = f"{type(exc).__name__}: {exc}"
             log.error("deployment %s stopped: %s", deployment_id, run.error)
@@ -65,9 +67,16 @@ class CameraSupervisor:
         if run is None or not run.thread.is_alive():
             return False
         run.stop.set()
+        run.wake.set()
         if wait_s:
             run.thread.join(wait_s)
         return True
+
+    def poke(self, deployment_id: int) -> None:
+        """Make a run here renew its lease at once (and pick up a changed watchlist)."""
+        run = self._runs.get(deployment_id)
+        if run is not None:
+            run.wake.set()
 
     def is_running(self, deployment_id: int) -> bool:
         run = self._runs.get(deployment_id)
@@ -85,7 +94,10 @@ class CameraSupervisor:
         return {label: counters.as_dict() for label, counters in list(run.result.counters.items())}
 
     def shutdown(self, wait_s: float = 10.0) -> None:
+        """Stop every run here; their deployments stay wanted running, so a restarted server resumes them."""
         for run in list(self._runs.values()):
+            run.result.shutdown = True
             run.stop.set()
+            run.wake.set()
         for run in list(self._runs.values()):
             run.thread.join(wait_s)

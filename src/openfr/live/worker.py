@@ -76,6 +76,7 @@ class CameraWorker:
         lost_after_s: float = 1.0,
         crop_margin: float = 0.4,
         parallel: int = 1,
+        counters: CameraCounters | None = None,
     ):
         self.name, self.source, self.engine = name, source, engine
         self.watchlist, self.policy, self.on_alert = watchlist, policy, on_alert
@@ -84,7 +85,7 @@ class CameraWorker:
         self.parallel = max(1, parallel)  # frames detected side by side, each on one thread
         self.tracks: dict[int, TrackState] = {}
         self.last_alert: dict[str, float] = {}  # subject -> stream time of this camera's last alert for them
-        self.counters = CameraCounters()
+        self.counters = counters if counters is not None else CameraCounters()  # shared across restarts
         self._stop = False
 
     def stop(self) -> None:
@@ -119,10 +120,10 @@ class CameraWorker:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
             self.source.stop()
-            self.counters.seconds = time.perf_counter() - started
-            self.counters.corrupt_packets = self.source.corrupt_packets
-            self.counters.dropped_frames = self.source.dropped_frames
-            self.counters.connections = self.source.connections
+            self.counters.seconds += time.perf_counter() - started
+            self.counters.corrupt_packets += self.source.corrupt_packets
+            self.counters.dropped_frames += self.source.dropped_frames
+            self.counters.connections += self.source.connections
             self.tracks.clear()  # track memory ends with the worker
             self.last_alert.clear()
         return self.counters

@@ -46,6 +46,15 @@ class Application:
     def settings(self) -> Settings:
         return self.runtime.settings
 
+    def start_up(self) -> dict:
+        """What a server does before it takes requests: files left by a crash between writing and committing
+        are removed, and deployments that were running are resumed (or recorded as interrupted)."""
+        from openfr.logs import configure
+
+        configure(self.runtime.home)
+        swept = {"images": self.galleries.sweep_orphan_images(), "crops": self.alerts.sweep_orphan_crops()}
+        return {"orphans_removed": swept, **self.deployments.recover(SYSTEM)}
+
     def model_cards(self, principal: Principal) -> list[dict]:
         """Every registered pack: licence, training data, published accuracy, calibrated threshold."""
         from openfr.engine.packs import get_pack, pack_ids

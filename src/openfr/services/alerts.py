@@ -85,6 +85,21 @@ class AlertService:
             audit.record(session, principal.username, "alert.outcome", f"alert:{alert.id}", note, outcome=outcome)
             return alerts.alert_summary(alert)
 
+    def sweep_orphan_crops(self) -> int:
+        """Remove alert crops that no row references (a crash between writing a crop and committing its
+        row): run at start-up, before any camera runs."""
+        root = self.rt.home / "alerts"
+        on_disk = {p.relative_to(self.rt.home).as_posix() for p in root.glob("*/*.jpg")} if root.is_dir() else set()
+        if not on_disk:
+            return 0
+        with self.rt.db.read() as session:
+            referenced = set(session.scalars(select(Alert.crop_path).where(Alert.crop_path.is_not(None))))
+        removed = 0
+        for orphan in on_disk - referenced:
+            (self.rt.home / orphan).unlink(missing_ok=True)
+            removed += 1
+        return removed
+
     def image(self, principal: Principal, alert_id: int, which: str) -> Path:
         """The live face crop ('crop') or the watchlist image it matched ('watchlist'; gone once the
         snapshot is erased)."""

@@ -150,7 +150,10 @@ class DeploymentService(DeploymentRuns):
                 if name
                 else session.scalars(select(Deployment).order_by(Deployment.id.desc()))
             )
-            return [alerts.statistics(session, d, self.rt.cameras.live_counters(d.id)) for d in rows]
+            # A run here reports its live counters; one elsewhere, its last checkpoint.
+            return [
+                alerts.statistics(session, d, self.rt.cameras.live_counters(d.id) or d.run_counters or {}) for d in rows
+            ]
 
     # -- planning and authorising -------------------------------------------------------------------------
 

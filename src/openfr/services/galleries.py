@@ -9,15 +9,19 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
+from sqlalchemy import select
+
 from openfr.engine.batch import ImageResult, analyse_paths
 from openfr.errors import BadInputError, UploadTooLargeError
 from openfr.gallery import enrol, files, reembed, repository
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
 from openfr.imageio import IMAGE_SUFFIXES, load_image
+from openfr.live.deployments import remove_from_snapshots
 from openfr.names import check_name, check_reference
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
+from openfr.store import SourceImage
 
 
 @dataclass(frozen=True)
@@ -125,20 +129,54 @@ class GalleryService:
             raise UploadTooLargeError(f"the image is larger than {limit_mb:g} MB")
 
     def _commit(self, principal, name, pairs, meta, provenance, report: enrol.ImportReport) -> None:
-        with self.rt.db.transaction() as session:
-            gallery = repository.get_or_create_gallery(
-                session, name, self.rt.engine.space, created_by=principal.username
-            )
-            enrolled, rejected = enrol.commit_batch(session, self.rt.home, gallery, pairs, meta, provenance)
-            repository.touch(gallery)
-            audit.record(
-                session, principal.username, "enrol", f"gallery:{name}", "", enrolled=enrolled, rejected=len(rejected)
-            )
+        """One batch, one transaction. Its image files are written before the commit; if the commit fails
+        (a full disk, a lost database), the files it wrote are removed again: a failed batch leaves nothing."""
+        created: list[str] = []
+        try:
+            with self.rt.db.transaction() as session:
+                gallery = repository.get_or_create_gallery(
+                    session, name, self.rt.engine.space, created_by=principal.username
+                )
+                enrolled, rejected = enrol.commit_batch(
+                    session, self.rt.home, gallery, pairs, meta, provenance, created
+                )
+                repository.touch(gallery)
+                audit.record(
+                    session,
+                    principal.username,
+                    "enrol",
+                    f"gallery:{name}",
+                    "",
+                    enrolled=enrolled,
+                    rejected=len(rejected),
+                )
+        except BaseException:
+            files.remove_unreferenced(self.rt.home, set(created), self._referenced(set(created)))
+            raise
         report.enrolled += enrolled
         report.rejected += rejected
 
+    def _referenced(self, paths: set[str]) -> set[str]:
+        if not paths:
+            return set()
+        with self.rt.db.read() as session:
+            return set(session.scalars(select(SourceImage.stored_path).where(SourceImage.stored_path.in_(paths))))
+
+    def sweep_orphan_images(self) -> int:
+        """Remove stored images that no row references (a crash between writing and committing): run at
+        start-up, when no import is under way."""
+        on_disk = files.stored_images(self.rt.home)
+        with self.rt.db.read() as session:
+            referenced = set(
+                session.scalars(select(SourceImage.stored_path).where(SourceImage.stored_path.is_not(None)))
+            )
+        return files.remove_orphans(self.rt.home, on_disk, referenced)
+
     def delete_subject(self, principal: Principal, gallery: str, subject: str, reason: str) -> dict:
-        """Remove a subject, its images, templates and index entries in one transaction, then its files."""
+        """Remove a subject, its images, templates and index entries in one transaction, then its files. The
+        subject leaves every watchlist snapshot drawn from the gallery in the same transaction (running
+        cameras reload theirs: at once in this process, within a lease renewal elsewhere), audited per
+        deployment."""
         principal.require(Permission.GALLERY_DELETE)
         if not (reason or "").strip():
             raise BadInputError("a reason is required to delete a subject (it is recorded)")
@@ -156,10 +194,32 @@ class GalleryService:
                 images=gone.images,
                 templates=gone.templates,
             )
+            snapshots = remove_from_snapshots(session, gallery, subject)
+            for deployment, copies in snapshots:
+                audit.record(
+                    session,
+                    principal.username,
+                    "deployment.watchlist-remove",
+                    f"deployment:{deployment.name}",
+                    reason.strip(),
+                    subject=subject,
+                    entries=len(copies),
+                )
+            touched = [(d.id, copies) for d, copies in snapshots]
         self.rt.db.purge_freed_pages()
         files.forget_index(self.rt.home, gallery_id)
         removed = files.remove_unreferenced(self.rt.home, gone.paths, gone.still_referenced)
-        return {"subject": subject, "templates": gone.templates, "images": gone.images, "files_removed": removed}
+        for deployment_id, copies in touched:
+            for copy in copies:
+                (self.rt.home / copy).unlink(missing_ok=True)
+            self.rt.cameras.poke(deployment_id)  # a run here reloads its snapshot now
+        return {
+            "subject": subject,
+            "templates": gone.templates,
+            "images": gone.images,
+            "files_removed": removed,
+            "deployments": len(touched),
+        }
 
     def reembed(self, principal: Principal, gallery: str, pack_id: str | None = None) -> dict:
         """Rebuild every template with `pack_id`'s embedder. Images enrolled while the bulk is embedded are

@@ -1,28 +1,36 @@
 """Running a deployment's cameras: start (in this server's background), run (in the foreground, for the
-command line), stop; and the run lease the camera runner renews and releases through this service.
+command line), stop, and resume after a restart; and the run lease the camera runner renews and releases
+through this service.
 
 Starting claims the deployment's run lease in the same transaction as its audit event, so two Starts at
 once (from two requests, or a server and a command line) cannot both run the cameras; a second Start of a
 running deployment changes nothing and says so. A stop is recorded here and reaches the cameras wherever
-they run: in this process at once, in another at its next lease renewal (`live.heartbeat_s`).
+they run: in this process at once, in another at its next lease renewal (`live.heartbeat_s`). Each renewal
+checkpoints the run's counters, so a crash loses at most one interval; a server that starts again resumes
+the deployments that were wanted running (or reports them interrupted: `live.on_restart`), audited.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from sqlalchemy import select
 
 from openfr.errors import ConflictError, NotFoundError
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
-from openfr.live import alerts, deployments
+from openfr.live import deployments
 from openfr.live.deployments import aware, now_utc
-from openfr.live.runner import RunResult, RunSpec, run_cameras
+from openfr.live.runner import Renewal, RunResult, RunSpec, run_cameras
+from openfr.live.supervisor import Run
 from openfr.runtime import Runtime
 from openfr.services.principal import SYSTEM, Principal
 from openfr.store import Deployment
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -38,19 +46,20 @@ class DeploymentRuns:
     rt: Runtime
     purge: Callable[[Principal], dict]  # housekeeping before each start: expired windows close, snapshots go
 
-    # -- running ----------------------------------------------------------------------------------------
-
-    def start(self, principal: Principal, name: str, *, realtime: bool = True) -> StartResult:
+    def start(self, principal: Principal, name: str, *, realtime: bool = True, action: str = "start") -> StartResult:
         """Go live now (authorised, inside its window) and run the cameras in this process's background.
         Idempotent: if it is running already, here or elsewhere, nothing changes."""
-        spec = self._claim(principal, name, realtime)
+        spec = self._claim(principal, name, realtime, action)
         if spec is None:
             return StartResult(name, started=False)
         launched = StartResult(name, started=True)
 
-        def body(stop: threading.Event, result: RunResult) -> None:
-            launched.result = result
-            run_cameras(spec, self.rt.settings, self.rt.db, self.rt.home, self.rt.bus, self, stop=stop, result=result)
+        def body(run: Run) -> None:
+            launched.result = run.result
+            rt = self.rt
+            run_cameras(
+                spec, rt.settings, rt.db, rt.home, rt.bus, self, stop=run.stop, wake=run.wake, result=run.result
+            )
 
         if not self.rt.cameras.launch(spec.deployment_id, body):
             self.finish(spec, RunResult())  # cannot happen while the lease is held; give it back regardless
@@ -68,13 +77,13 @@ class DeploymentRuns:
     ) -> RunResult:
         """Go live and run the cameras in the foreground until the window or the sources end, or `stop`.
         A `result` passed in fills while the cameras run."""
-        spec = self._claim(principal, name, realtime)
+        spec = self._claim(principal, name, realtime, "start")
         if spec is None:
             raise ConflictError(f"deployment '{name}' is running already (in this or another process)")
         rt = self.rt
         return run_cameras(spec, rt.settings, rt.db, rt.home, rt.bus, self, stop=stop, result=result)
 
-    def _claim(self, principal: Principal, name: str, realtime: bool) -> RunSpec | None:
+    def _claim(self, principal: Principal, name: str, realtime: bool, action: str) -> RunSpec | None:
         principal.require(Permission.DEPLOYMENT_RUN)
         self.purge(SYSTEM)  # housekeeping first: expired windows close, old snapshots go
         with self.rt.db.transaction() as session:
@@ -84,19 +93,21 @@ class DeploymentRuns:
                 return None
             if deployments.go_live(d):
                 audit.record(session, principal.username, "deployment.live", f"deployment:{d.name}")
-            owner = uuid.uuid4().hex
+            _settle_crashed_run(d)
+            owner = deployments.lease_owner()
             deployments.claim(d, owner)
-            audit.record(session, principal.username, "deployment.start", f"deployment:{d.name}")
+            audit.record(session, principal.username, f"deployment.{action}", f"deployment:{d.name}")
             return RunSpec(
                 deployment_id=d.id,
                 name=d.name,
                 owner=owner,
                 ends_at=aware(d.ends_at),
-                watchlist=deployments.load_watchlist(session, self.rt.home, d),
+                watchlist=deployments.load_watchlist(session, self.rt.home, d, allow_empty=True),
                 threshold=d.threshold,
                 consistent_shots=d.consistent_shots,
                 cameras=tuple((c["name"], c["source"]) for c in d.cameras),
                 realtime=realtime,
+                watchlist_version=d.watchlist_version,
             )
 
     def stop(self, principal: Principal, name: str, *, wait_s: float = 10.0) -> None:
@@ -106,30 +117,75 @@ class DeploymentRuns:
             d = deployments.get(session, name, for_update=True)
             if not deployments.running(d, self.rt.settings.live.heartbeat_s):
                 raise ConflictError(f"deployment '{d.name}' is not running")
-            d.stop_requested = True
+            d.stop_requested, d.run_wanted = True, False
             audit.record(session, principal.username, "deployment.stop", f"deployment:{d.name}")
             deployment_id = d.id
         self.rt.cameras.signal_stop(deployment_id, wait_s)
 
+    def recover(self, principal: Principal) -> dict:
+        """At start-up: every deployment found live, wanted running and not running anywhere (its server
+        crashed, or was stopped for an upgrade) is resumed, or, with `live.on_restart = "interrupt"`,
+        recorded as interrupted; the counters its last run checkpointed are kept either way."""
+        principal.require(Permission.DEPLOYMENT_RUN)
+        self.purge(SYSTEM)  # windows that ended while the server was down close first
+        heartbeat = self.rt.settings.live.heartbeat_s
+        with self.rt.db.transaction() as session:
+            found = session.scalars(
+                select(Deployment).where(Deployment.state == "live", Deployment.run_wanted.is_(True)).with_for_update()
+            ).all()
+            waiting = [
+                d for d in found if not deployments.running(d, heartbeat) or deployments.owner_is_gone(d.run_owner)
+            ]
+            names = [d.name for d in waiting]
+            interrupted = []
+            for d in waiting:
+                _settle_crashed_run(d)
+                d.run_owner, d.run_heartbeat_at = None, None  # its owner is gone: free for the resume below
+                if self.rt.settings.live.on_restart == "interrupt":
+                    d.run_wanted = False
+                    reason = "the server restarted; cameras not resumed (live.on_restart = interrupt)"
+                    audit.record(session, principal.username, "deployment.interrupted", f"deployment:{d.name}", reason)
+                    interrupted.append(d.name)
+        resumed = []
+        if self.rt.settings.live.on_restart == "resume":
+            for name in names:
+                try:
+                    if self.start(principal, name, action="resume").started:
+                        resumed.append(name)
+                except Exception as exc:  # one deployment that cannot resume never stops the others
+                    log.error("deployment %s could not be resumed: %s", name, exc)
+        return {"resumed": resumed, "interrupted": interrupted}
+
     # -- the run lease (called by the runner: openfr itself acting) -----------------------------------------
 
-    def renew(self, spec: RunSpec) -> bool:
+    def renew(self, spec: RunSpec, counters: dict[str, dict], watchlist_version: int) -> Renewal:
         with self.rt.db.transaction() as session:
             d = session.get(Deployment, spec.deployment_id, with_for_update=True)
-            return d is not None and deployments.renew(d, spec.owner)
+            if d is None or not deployments.renew(d, spec.owner):
+                return Renewal(keep=False)
+            d.run_counters = counters  # the checkpoint: a crash loses at most one renewal interval
+            if d.watchlist_version == watchlist_version:
+                return Renewal(keep=True, watchlist_version=watchlist_version)
+            watchlist = deployments.load_watchlist(session, self.rt.home, d, allow_empty=True)
+            return Renewal(keep=True, watchlist=watchlist, watchlist_version=d.watchlist_version)
 
     def finish(self, spec: RunSpec, result: RunResult) -> bool:
         with self.rt.db.transaction() as session:
             d = session.get(Deployment, spec.deployment_id, with_for_update=True)
             if d is None:
                 raise NotFoundError(f"deployment {spec.name} vanished while running")
-            totals = dict(d.counters or {})
-            for label, counters in result.counters.items():
-                previous, now = totals.get(label, {}), counters.as_dict()
-                totals[label] = {k: previous.get(k, 0) + now[k] for k in alerts.COUNTED}
-            d.counters = totals
-            deployments.release(d, spec.owner)
+            if d.run_owner == spec.owner:
+                deployments.add_counters(d, {label: c.as_dict() for label, c in result.counters.items()})
+                d.run_counters = None
+            deployments.release(d, spec.owner, still_wanted=result.shutdown)
             if now_utc() >= aware(d.ends_at) and deployments.close(d, "time window ended"):
                 audit.record(session, SYSTEM.username, "deployment.close", f"deployment:{d.name}", "time window ended")
                 return True
             return False
+
+
+def _settle_crashed_run(deployment: Deployment) -> None:
+    """Counters checkpointed by a run that never finished (its process died) join the totals."""
+    if deployment.run_counters:
+        deployments.add_counters(deployment, deployment.run_counters)
+        deployment.run_counters = None

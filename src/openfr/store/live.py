@@ -26,6 +26,7 @@ CATEGORIES = (
     "vulnerable-person",  # at risk of harm to themselves or others
 )
 NOTICES = ("signage", "leaflets", "web-page", "social-media", "press-release")
+COUNTED = ("frames", "faces", "tracks", "alerts", "embeddings")  # what a deployment keeps per camera: numbers
 OUTCOMES = (
     "not-engaged",  # no officer engaged (e.g. could not be located in time)
     "engaged-not-the-person",  # engaged: the person was not the subject (a false alert found on the street)
@@ -68,6 +69,11 @@ class Deployment(Base):
     run_owner: Mapped[str | None] = mapped_column(String(64))
     run_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Whether someone wants the cameras running: a server restarted after a crash or an upgrade resumes
+    # (or reports as interrupted) the deployments it finds wanted and not running.
+    run_wanted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    run_counters: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the current run's, checkpointed
+    watchlist_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # bumped on removal
     entries: Mapped[list[WatchlistEntry]] = relationship(back_populates="deployment", passive_deletes=True)
 
 

@@ -17,6 +17,7 @@ from starlette.formparsers import MultiPartParser
 
 from openfr.errors import OpenFRError
 from openfr.services import Application
+from openfr.web.admission import Admission
 from openfr.web.console import CONSOLE_ROUTERS
 from openfr.web.errors import LoginRequiredError, http_error, openfr_error, to_login
 from openfr.web.pages import STATIC
@@ -42,6 +43,7 @@ def create_app(application: Application) -> FastAPI:
     app.state.openfr = application
     # Ten failed logins per address per five minutes: ample for people mistyping, a wall for a script.
     app.state.login_limit = SlidingWindowLimit(attempts=10, window_s=300)
+    app.state.admission = Admission.from_settings(settings.web)  # searches, enrolments, sign-ins: bounded
     for router in (*API_ROUTERS, *CONSOLE_ROUTERS):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

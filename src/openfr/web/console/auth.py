@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from openfr.governance.accounts import AuthError, TokenKind
+from openfr.web.admission import HeavyWork
 from openfr.web.deps import AppDep
 from openfr.web.pages import render
 from openfr.web.routes.system import login_limit
@@ -30,6 +31,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 def login(
     request: Request,
     app: AppDep,
+    _: HeavyWork,
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=1000)],
     totp: Annotated[str, Form(max_length=12)] = "",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from openfr.governance.accounts import AuthError, TokenKind
+from openfr.web.admission import HeavyWork
 from openfr.web.deps import AppDep, CurrentUser
 from openfr.web.ratelimit import SlidingWindowLimit
 
@@ -37,7 +38,7 @@ class LoginRequest(BaseModel):
 
 
 @router.post("/login")
-def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
+def login(body: LoginRequest, request: Request, app: AppDep, _: HeavyWork) -> dict:
     """A bearer token valid for one day. Five failures lock the account; ten failures from one address
     within five minutes make it wait (429)."""
     address, limit = request.client.host if request.client else "?", login_limit(request)
