@@ -50,15 +50,20 @@ def _main_face(image: np.ndarray, engine) -> np.ndarray:
 class ClipServer:
     """Serves a file over HTTP. mode 'drop': the first request gets only the first half and the connection
     is cut (a camera dropping mid-stream); 'stall': the first request gets the first half and then nothing,
-    with the connection held open (a frozen camera). Later requests get the whole file."""
+    with the connection held open (a frozen camera). Later requests get the whole file, so a source that
+    reconnects after each end sees a camera that never stops. `state["down"] = True` kills the camera
+    (every request refused) until it is set back."""
 
     def __init__(self, clip: Path, mode: str = "whole"):
-        data, state = clip.read_bytes(), {"requests": 0}
+        data, state = clip.read_bytes(), {"requests": 0, "down": False}
         stop = self._stop = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 state["requests"] += 1
+                if state["down"]:  # a dead camera: refuses every connection until it comes back
+                    self.send_error(503)
+                    return
                 cut = mode in ("drop", "stall") and state["requests"] == 1
                 body = data[: len(data) // 2] if cut else data
                 self.send_response(200)

@@ -44,6 +44,8 @@ class RunResult:
     closed: bool = False
     shutdown: bool = False  # stopped because the server shuts down: the cameras stay wanted (resumed on start)
     unstored_alerts: int = 0
+    watchlist_version: int = 0  # the snapshot the cameras search now, and how many subjects it holds
+    watchlist_subjects: int = 0
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def run_cameras(
     policy = decision_policy(settings, spec.threshold, spec.consistent_shots)
     shared = _Cameras(spec.watchlist)
     version = spec.watchlist_version
+    result.watchlist_version, result.watchlist_subjects = version, len(spec.watchlist.subjects)
 
     def window_over() -> bool:
         return stop.is_set() or now_utc() >= spec.ends_at
@@ -178,6 +181,7 @@ def run_cameras(
                 elif renewal.watchlist is not None:
                     shared.swap(renewal.watchlist)
                     version = renewal.watchlist_version
+                    result.watchlist_version, result.watchlist_subjects = version, len(renewal.watchlist.subjects)
                     log.info("deployment %s: watchlist snapshot reloaded (version %d)", spec.name, version)
             except Exception as exc:  # the database may be briefly unavailable: the cameras carry on
                 log.warning("deployment %s: run lease not renewed (%s)", spec.name, type(exc).__name__)
