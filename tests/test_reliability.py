@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -329,11 +330,15 @@ def test_heavy_requests_beyond_the_budget_are_told_to_come_back(tmp_path):
     staff(app)
     client = TestClient(create_app(app))
     admission = client.app.state.admission
-    admission.enter()  # one sign-in under way already: the budget is spent
+    release = threading.Event()
+    running = admission.pool.submit(release.wait, 10)  # one sign-in under way already: the budget is spent
+    admission._admit()
     try:
         busy = client.post("/api/login", json={"username": "auditor", "password": PASSWORD})
         assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1
     finally:
-        admission.leave()
+        release.set()
+        running.result()
+        admission._done()
     assert client.post("/api/login", json={"username": "auditor", "password": PASSWORD}).status_code == 200
     assert client.get("/api/health").status_code == 200  # light requests are never queued

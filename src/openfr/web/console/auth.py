@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from openfr.governance.accounts import AuthError, TokenKind
-from openfr.web.admission import HeavyWork
+from openfr.web.admission import heavy
 from openfr.web.deps import AppDep
 from openfr.web.pages import render
 from openfr.web.routes.system import login_limit
@@ -31,7 +31,6 @@ def login_page(request: Request, next: str = "/") -> Response:
 def login(
     request: Request,
     app: AppDep,
-    _: HeavyWork,
     username: Annotated[str, Form(max_length=100)],
     password: Annotated[str, Form(max_length=1000)],
     totp: Annotated[str, Form(max_length=12)] = "",
@@ -44,7 +43,7 @@ def login(
     if not limit.allow(address):
         return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)
     try:
-        done = app.accounts.sign_in(username, password, totp or None, TokenKind.WEB)
+        done = heavy(request).call(app.accounts.sign_in, username, password, totp or None, TokenKind.WEB)
     except AuthError:
         limit.failed(address)
         return refuse("Sign-in refused: wrong username, password or code, or the account is locked.", 401)

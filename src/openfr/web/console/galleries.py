@@ -8,14 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from openfr.errors import BadInputError
 from openfr.services import Principal
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest
 from openfr.store.live import CATEGORIES
-from openfr.web.admission import HeavyWork
+from openfr.web.admission import heavy
 from openfr.web.deps import AppDep
 from openfr.web.errors import status_for
 from openfr.web.pages import render
@@ -45,7 +44,6 @@ async def enrol(
     request: Request,
     app: AppDep,
     me: ConsoleUser,
-    _: HeavyWork,
     gallery: Annotated[str, Form(max_length=200)],
     subject: Annotated[str, Form(max_length=200)],
     source: Annotated[str, Form(max_length=2000)],
@@ -57,9 +55,8 @@ async def enrol(
     fields = EnrolFields(gallery, subject, source, display_name, category, legal_basis)
     try:
         data = await read_upload(image, app.settings.web.upload_max_mb)
-        report = await run_in_threadpool(
-            app.galleries.enrol_upload, me, fields, filename=image.filename or "", data=data
-        )
+        name = image.filename or ""
+        report = await heavy(request).run(app.galleries.enrol_upload, me, fields, filename=name, data=data)
     except BadInputError as exc:
         return render(
             request, "galleries.html", me, status_for(exc), galleries=app.galleries.list(me), categories=CATEGORIES,
@@ -101,7 +98,6 @@ async def search(
     request: Request,
     app: AppDep,
     me: ConsoleUser,
-    _: HeavyWork,
     gallery: Annotated[str, Form(max_length=200)],
     reason: Annotated[str, Form(max_length=2000)],
     image: Annotated[UploadFile, File()],
@@ -116,7 +112,7 @@ async def search(
     try:
         data = await read_upload(image, app.settings.web.upload_max_mb)
         wanted = SearchRequest(gallery, reason, crime_ref or None, mode, poor_probe_reason=poor_probe_reason)
-        result = await run_in_threadpool(app.search.search, me, wanted, data, name="photo")
+        result = await heavy(request).run(app.search.search, me, wanted, data, name="photo")
     except BadInputError as exc:
         return render(request, "search.html", me, status_for(exc), galleries=names, error=str(exc), form=form)
     return render(

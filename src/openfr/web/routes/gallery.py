@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest
-from openfr.web.admission import HeavyWork
+from openfr.web.admission import heavy
 from openfr.web.deps import AppDep, CurrentUser
 from openfr.web.uploads import read_upload
 
@@ -29,9 +28,9 @@ def subjects(name: str, app: AppDep, me: CurrentUser, q: str = "", offset: int =
 @router.post("/galleries/{name}/enrol")
 async def enrol(
     name: str,
+    request: Request,
     app: AppDep,
     me: CurrentUser,
-    _: HeavyWork,
     image: Annotated[UploadFile, File(description="One photo of the subject.")],
     subject: Annotated[str, Form(description="The force's reference for the person.")],
     source: Annotated[str, Form(description="Where the image came from (provenance).")],
@@ -41,7 +40,8 @@ async def enrol(
 ) -> dict:
     fields = EnrolFields(name, subject, source, display_name, category, legal_basis)
     data = await read_upload(image, app.settings.web.upload_max_mb)
-    report = await run_in_threadpool(app.galleries.enrol_upload, me, fields, filename=image.filename or "", data=data)
+    filename = image.filename or ""
+    report = await heavy(request).run(app.galleries.enrol_upload, me, fields, filename=filename, data=data)
     return report.as_dict()
 
 
@@ -53,9 +53,9 @@ def remove_subject(name: str, subject: str, app: AppDep, me: CurrentUser, reason
 
 @router.post("/search")
 async def search(
+    http: Request,
     app: AppDep,
     me: CurrentUser,
-    _: HeavyWork,
     image: Annotated[UploadFile, File(description="The probe photo; never stored.")],
     gallery: Annotated[str, Form()],
     reason: Annotated[str, Form(description="Why the search is made (recorded).")],
@@ -68,7 +68,7 @@ async def search(
     fails the quality gate is searched too; `warning` then says why the candidates deserve extra caution."""
     data = await read_upload(image, app.settings.web.upload_max_mb)
     request = SearchRequest(gallery, reason, crime_ref or None, mode, top, poor_probe_reason)
-    result = await run_in_threadpool(app.search.search, me, request, data, name=image.filename or "probe")
+    result = await heavy(http).run(app.search.search, me, request, data, name=image.filename or "probe")
     return {
         "gallery": gallery,
         "probe_quality": result.probe_quality,

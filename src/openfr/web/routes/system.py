@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from openfr.governance.accounts import AuthError, TokenKind
-from openfr.web.admission import HeavyWork
+from openfr.web.admission import heavy
 from openfr.web.deps import AppDep, CurrentUser
 from openfr.web.ratelimit import SlidingWindowLimit
 
@@ -38,14 +38,14 @@ class LoginRequest(BaseModel):
 
 
 @router.post("/login")
-def login(body: LoginRequest, request: Request, app: AppDep, _: HeavyWork) -> dict:
+def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
     """A bearer token valid for one day. Five failures lock the account; ten failures from one address
     within five minutes make it wait (429)."""
     address, limit = request.client.host if request.client else "?", login_limit(request)
     if not limit.allow(address):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later")
     try:
-        done = app.accounts.sign_in(body.username, body.password, body.totp, TokenKind.API)
+        done = heavy(request).call(app.accounts.sign_in, body.username, body.password, body.totp, TokenKind.API)
     except AuthError:
         limit.failed(address)
         raise
