@@ -43,9 +43,9 @@ def stream_clip(tmp_path_factory, samples) -> Path:
     return team_clip(tmp_path_factory.mktemp("stream") / "team.ts", samples)
 
 
-def _live_app(tmp_path, engine, samples, camera_url: str, **live):
+def _live_app(tmp_path, engine, samples, camera_url: str, database_url: str | None = None, **live):
     """An application with the wanted gallery and an authorised deployment reading `camera_url`."""
-    app = make_app(tmp_path / "home", live=LiveSettings(heartbeat_s=0.5, **live))
+    app = make_app(tmp_path / "home", database_url, live=LiveSettings(heartbeat_s=0.5, **live))
     people = staff(app)
     folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
     app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest)
@@ -88,8 +88,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(home: Path, port: int, **env) -> subprocess.Popen:
+def _serve(home: Path, port: int, database_url: str, **env) -> subprocess.Popen:
     variables = {**os.environ, "OPENFR_HOME": str(home), "OPENFR_LIVE__HEARTBEAT_S": "0.5", **env}
+    variables["OPENFR_DATABASE_URL"] = database_url
     command = [sys.executable, "-m", "openfr", "serve", "--port", str(port)]
     server = subprocess.Popen(command, env=variables, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _until(lambda: _healthy(port), 60, "the server answers")
@@ -104,12 +105,12 @@ def _healthy(port: int) -> bool:
 
 
 def test_a_killed_server_resumes_its_deployment_with_its_counters_or_reports_it_interrupted(
-    tmp_path, engine, samples, stream_clip
+    tmp_path, engine, samples, stream_clip, database_url
 ):
     with ClipServer(stream_clip) as camera:
-        app, _ = _live_app(tmp_path, engine, samples, camera.url)
+        app, _ = _live_app(tmp_path, engine, samples, camera.url, database_url)
         home, port = app.runtime.home, _free_port()
-        server = _serve(home, port)
+        server = _serve(home, port, database_url)
         token = httpx.post(
             f"http://127.0.0.1:{port}/api/login", json={"username": "operator", "password": PASSWORD}
         ).json()["token"]
@@ -124,15 +125,13 @@ def test_a_killed_server_resumes_its_deployment_with_its_counters_or_reports_it_
         server.wait()
         crashed = _deployment(app)
         assert crashed.run_wanted and crashed.run_owner and crashed.run_counters["north"]["frames"] >= checkpoint
-        killed_at = time.monotonic()
-        server = _serve(home, port)
+        server = _serve(home, port, database_url)
         resumed = _until(lambda: (d := _deployment(app)).run_owner not in (None, crashed.run_owner) and d, 30, "resume")
-        seconds_to_resume = time.monotonic() - killed_at
         assert resumed.counters["north"]["frames"] >= checkpoint  # the crashed run's checkpoint was kept
         server.send_signal(signal.SIGKILL)
         server.wait()
         # The same crash, with a server set to put a person back in the loop instead.
-        server = _serve(home, port, OPENFR_LIVE__ON_RESTART="interrupt")
+        server = _serve(home, port, database_url, OPENFR_LIVE__ON_RESTART="interrupt")
         interrupted = _until(lambda: not (d := _deployment(app)).run_wanted and d, 30, "interrupted")
         assert interrupted.run_owner is None
         server.terminate()
@@ -140,8 +139,8 @@ def test_a_killed_server_resumes_its_deployment_with_its_counters_or_reports_it_
     with app.runtime.db.read() as session:
         trail = [(e["actor"], e["action"]) for e in audit.events(session, resource="deployment:market")]
     assert ("system", "deployment.resume") in trail and ("system", "deployment.interrupted") in trail
-    assert audit.verify(app.runtime.db.read().__enter__()).ok
-    assert seconds_to_resume < 30
+    with app.runtime.db.read() as session:
+        assert audit.verify(session).ok
 
 
 def test_a_failing_camera_is_restarted_and_its_counters_carry_on(tmp_path, engine, samples, stream_clip, monkeypatch):
