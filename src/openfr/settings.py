@@ -443,6 +443,32 @@ class LiveSettings(_Section):
             "Alerts keep their own face crop and the subject reference."
         ),
     )
+    target_fpir: float = Field(
+        1e-4,
+        gt=0.0,
+        lt=0.1,
+        title="Target false alerts per stranger scanned",
+        description=(
+            "The false-positive identification rate the live threshold is set for: the share of passers-by who "
+            "are on no watchlist yet raise an alert, for the worst demographic group the pack was calibrated "
+            "on. The threshold for a deployment follows from this and its watchlist size (false alerts grow "
+            "with the watchlist), and is its floor. 1e-4 is 1 in 10,000 faces (the NPL-tested operational "
+            "setting was about 1 in 6,000). Lower means fewer false alerts and more people on the watchlist "
+            "walking past unnoticed."
+        ),
+    )
+    replace_margin: float = Field(
+        0.05,
+        ge=0.0,
+        le=1.0,
+        title="Score margin for a track's alert to be replaced",
+        description=(
+            "A track raises at most one alert, for its best-scoring subject. A later shot matching someone else "
+            "replaces that alert (recorded, the first marked superseded) only when it scores this much higher. "
+            "Lower lets a clearly better shot correct a poor first one sooner; higher keeps the operator from "
+            "seeing one passer-by flip between look-alikes."
+        ),
+    )
 
 
 class SearchSettings(_Section):

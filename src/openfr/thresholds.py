@@ -8,8 +8,13 @@ Black and female faces. NaN or infinity would alert on every face or on none.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from openfr.errors import BadInputError
+from openfr.identification import shipped_calibration
+
+if TYPE_CHECKING:
+    from openfr.engine.packs.base import ModelCard
 
 
 def check_threshold(value: float, floor: float) -> float:
@@ -20,3 +25,35 @@ def check_threshold(value: float, floor: float) -> float:
     if value < floor:
         raise BadInputError(f"threshold {value} is below the model's calibrated {floor:.3f} (locked)")
     return float(value)
+
+
+def live_floor(card: ModelCard, watchlist_size: int, target_fpir: float) -> float:
+    """The lowest threshold a live deployment (or `openfr watch`) may use against `watchlist_size` people:
+    the one at which the pack's identification calibration expects at most `target_fpir` of strangers to
+    raise a false alert, for the worst demographic group measured; never below the 1:1 threshold. A pack
+    without a calibration has only its 1:1 threshold, which grows false alerts with the watchlist (its card
+    says so)."""
+    calibration = shipped_calibration(card.id)
+    if calibration is None:
+        return card.threshold
+    return calibration.threshold_for(watchlist_size, target_fpir, floor=card.threshold)
+
+
+def expected_false_alerts(card: ModelCard, threshold: float, watchlist_size: int, faces: int = 100_000) -> float | None:
+    """False alerts expected per `faces` strangers at `threshold` against `watchlist_size` people (worst
+    group), or None for a pack without an identification calibration."""
+    calibration = shipped_calibration(card.id)
+    return None if calibration is None else calibration.false_alerts_per(threshold, watchlist_size, faces)
+
+
+def identification_section(card: ModelCard, target_fpir: float) -> dict | None:
+    """The model card's identification figures: the live threshold per watchlist size at the target rate,
+    the false alerts expected there, and each group's false-match rate at that threshold."""
+    calibration = shipped_calibration(card.id)
+    if calibration is None:
+        return None
+    rows = calibration.table(target_fpir, card.threshold)
+    for row in rows:
+        row["worst_group"] = calibration.fmr(row["threshold"])[1]
+        row["group_fmr"] = {g["group"]: g["fmr"] for g in calibration.group_rates(row["threshold"])}
+    return {"target_fpir": target_fpir, "source": calibration.source, "thresholds": rows}

@@ -1,15 +1,18 @@
-"""`openfr evaluate pairs`: verification accuracy on an LFW-format pairs file."""
+"""`openfr evaluate pairs | equity | calibrate`: verification accuracy on a pairs file, error rates per
+demographic group, and a pack's identification calibration (the live thresholds per watchlist size)."""
 
 from __future__ import annotations
 
+import json as jsonlib  # `json` is the --json flag's name in the commands
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from openfr.cli.common import JsonFlag, PackOption, emit, err, fail, guarded, out
+from openfr.evaluation.equity import Columns
 from openfr.evaluation.pairs import read_pairs
-from openfr.evaluation.plots import save_roc_det
+from openfr.evaluation.plots import save_equity, save_roc_det
 from openfr.evaluation.verification import evaluate_pairs
 from openfr.settings import Settings
 
@@ -67,3 +70,92 @@ def pairs(
         f"best threshold on this set: {summary['best_threshold_on_this_set']} "
         f"(accuracy {summary['best_accuracy_on_this_set']:.2%}; optimistic, chosen on the test data)"
     )
+
+
+LabelColumns = {
+    "file_column": typer.Option(help="labels.csv column naming each image."),
+    "sex_column": typer.Option(help="labels.csv column holding sex."),
+    "ethnicity_column": typer.Option(help="labels.csv column holding ethnicity."),
+    "age_column": typer.Option(help="labels.csv column holding age ('' for none)."),
+    "identity_column": typer.Option(help="labels.csv column naming the person, for mated pairs ('' for none)."),
+}
+
+
+@evaluate_app.command("equity")
+@guarded
+def equity(
+    directory: Annotated[Path, typer.Argument(help="Folder with labels.csv and the images (or images/).")],
+    threshold: Annotated[float | None, typer.Option(help="1:1 threshold to report at (default: the pack's).")] = None,
+    plot: Annotated[Path | None, typer.Option(help="Save a chart of the rates per group to this PNG.")] = None,
+    bootstrap: Annotated[int, typer.Option(min=20, help="Resamples for the FMR and FNMR intervals.")] = 200,
+    file_column: Annotated[str, LabelColumns["file_column"]] = "file",
+    sex_column: Annotated[str, LabelColumns["sex_column"]] = "gender",
+    ethnicity_column: Annotated[str, LabelColumns["ethnicity_column"]] = "race",
+    age_column: Annotated[str, LabelColumns["age_column"]] = "age",
+    identity_column: Annotated[str, LabelColumns["identity_column"]] = "",
+    json: JsonFlag = False,
+    pack: PackOption = None,
+) -> None:
+    """FMR, FNMR and live FPIR per group (sex x ethnicity, age bands), with 95% intervals and counts."""
+    from openfr.evaluation.equity import equity_report
+
+    columns = Columns(file_column, sex_column, ethnicity_column, age_column or None, identity_column or None)
+    report = equity_report(directory, columns, Settings.from_environment(), pack, threshold, bootstrap)
+    summary = report.as_dict()
+    if plot is not None:
+        rows = [g for g in report.groups if g["kind"] == "sex x ethnicity"]
+        save_equity(rows, plot, title=f"{directory.name} - {report.pack} at {report.threshold:.3f}")
+        summary["plot"] = str(plot)
+    if json:
+        emit(summary)
+        return
+    out.print(
+        f"{report.faces} faces ({report.without_face} without a face left out), pack {report.pack}; FMR at "
+        f"{report.threshold:.3f} (1:1) and {report.live_threshold:.3f} (live, {report.watchlist_size} people); "
+        "FPIR: the group's faces searched against every other face"
+    )
+    for g in report.groups:
+        fnmr = "" if g["fnmr"] is None else f"  FNMR {_pct(g['fnmr'], g['fnmr_ci'])}"
+        out.print(
+            f"{g['group']:<22} n={g['n']:<5} FMR {_pct(g['fmr'], g['fmr_ci'])} ({g['impostor_pairs']} pairs)  "
+            f"live FMR {_pct(g['fmr_live'], g['fmr_live_ci'])}  FPIR {_pct(g['fpir'], g['fpir_ci'])}{fnmr}",
+            markup=False,
+        )
+    for rate, ratio in summary["worst_best_ratio"].items():
+        out.print(f"worst/best {rate}: {'-' if ratio is None else f'{ratio:.1f}x'}")
+
+
+def _pct(rate: float, ci: list[float]) -> str:
+    return f"{rate:.3%} [{ci[0]:.3%}, {ci[1]:.3%}]"
+
+
+@evaluate_app.command("calibrate")
+@guarded
+def calibrate(
+    labelled: Annotated[Path, typer.Argument(help="Strangers: a folder with labels.csv (as for equity).")],
+    watchlist: Annotated[Path, typer.Option(help="Watchlist set: a folder of <identity>/<image> (LFW's layout).")],
+    output: Annotated[Path, typer.Option("--out", help="Write the calibration JSON here.")],
+    same_person_above: Annotated[
+        float, typer.Option(help="A stranger scoring this high against the watchlist set is set aside.")
+    ] = 0.38,
+    file_column: Annotated[str, LabelColumns["file_column"]] = "file",
+    sex_column: Annotated[str, LabelColumns["sex_column"]] = "gender",
+    ethnicity_column: Annotated[str, LabelColumns["ethnicity_column"]] = "race",
+    json: JsonFlag = False,
+    pack: PackOption = None,
+) -> None:
+    """Fit the pack's identification calibration per group; print the live threshold per watchlist size."""
+    from openfr.evaluation.calibrate import calibrate_from_folders
+
+    settings = Settings.from_environment()
+    columns = Columns(file_column, sex_column, ethnicity_column, None, None)
+    calibration, checks, floor = calibrate_from_folders(labelled, columns, watchlist, settings, pack, same_person_above)
+    output.write_text(jsonlib.dumps(calibration.as_dict(), indent=1) + "\n")
+    table = calibration.table(settings.live.target_fpir, floor)
+    if json:
+        emit({"calibration": str(output), "checks": checks, "thresholds": table})
+        return
+    out.print(f"wrote {output}; at a target of {settings.live.target_fpir:g} false alerts per stranger:")
+    for row in table:
+        out.print(f"  {row['watchlist_size']:>7} people: threshold {row['threshold']:.3f}")
+    out.print(f"strangers set aside: {checks['strangers set aside as probably in the watchlist set']}")

@@ -13,6 +13,7 @@ from openfr.engine.packs import get_pack, pack_ids
 from openfr.engine.packs.base import licence_allows
 from openfr.settings import Settings
 from openfr.settings_doc import settings_reference
+from openfr.thresholds import identification_section
 
 config_app = typer.Typer(help="Show the effective settings or their reference documentation.", no_args_is_help=True)
 
@@ -31,6 +32,7 @@ def models(json: JsonFlag = False) -> None:
             location=where,
             default=pack_id == settings.model_pack,
             allowed=licence_allows(pack.card, settings),
+            identification=identification_section(pack.card, settings.live.target_fpir),
         )
         rows.append(card)
     if json:
@@ -56,6 +58,15 @@ def models(json: JsonFlag = False) -> None:
             "allowed",
         ):
             table.add_row(key.replace("_", " "), str(card[key]))
+        section = card["identification"]
+        for row in section["thresholds"] if section else []:
+            table.add_row(
+                f"live threshold, {row['watchlist_size']:,} people",
+                f"{row['threshold']:.3f}: about {row['false_alerts_per_100k']:.1f} false alerts per 100,000 "
+                f"faces (worst group: {row['worst_group']})",
+            )
+        if section is None:
+            table.add_row("live threshold", "no identification calibration: only the 1:1 threshold (see docs)")
         out.print(table)
     if settings.operational:
         out.print("Operational installation: research-licence packs are refused unless explicitly allowed.")

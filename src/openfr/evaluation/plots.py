@@ -66,3 +66,33 @@ def save_roc_det(genuine: np.ndarray, impostor: np.ndarray, threshold: float, pa
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def save_equity(groups: list[dict], path: Path, *, title: str) -> Path:
+    """FMR (within group) and FPIR (against the rest of the set) per group, with 95% intervals, log scale."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.35 * len(groups) + 1.8), sharey=True)
+    names = [g["group"] for g in groups]
+    y = np.arange(len(groups))
+    for ax, rate, label in ((axes[0], "fmr", "false-match rate (within group)"), (axes[1], "fpir", "FPIR (live)")):
+        values = np.array([g[rate] for g in groups], dtype=float)
+        low = np.array([g[f"{rate}_ci"][0] for g in groups], dtype=float)
+        high = np.array([g[f"{rate}_ci"][1] for g in groups], dtype=float)
+        floor = max(1e-6, min([v for v in np.concatenate([values, high]) if v > 0], default=1e-6) / 3)
+        shown = np.maximum(values, floor)
+        ax.errorbar(
+            shown, y, xerr=[shown - np.maximum(low, floor), np.maximum(high, floor) - shown], fmt="o", capsize=3
+        )
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{label}, 95% interval (zero drawn at {floor:.0e})")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_yticks(y, names)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -89,6 +89,8 @@ class AlertStore:
                     crop_path=crop_path.relative_to(self.home).as_posix(),
                     state="pending",
                 )
+                if evidence.replaces is not None:
+                    _supersede(session, alert, evidence)
                 session.add(alert)
                 session.flush()
                 summary = alert_summary(alert)
@@ -144,6 +146,27 @@ class AlertStore:
         self.bus.publish("camera.health", event)
 
 
+def _supersede(session: Session, alert: Alert, evidence: AlertEvidence) -> None:
+    """Link a replacing alert to the track's earlier one; that one, if nobody has decided it yet, needs no
+    decision any more (it stays on record, marked superseded)."""
+    earlier = session.scalars(
+        select(Alert)
+        .where(
+            Alert.deployment_id == alert.deployment_id,
+            Alert.camera == evidence.camera,
+            Alert.track == evidence.track,
+            Alert.subject_ref == evidence.replaces,
+        )
+        .order_by(Alert.id.desc())
+        .limit(1)
+    ).first()
+    if earlier is None:
+        return
+    alert.replaces_id = earlier.id
+    if earlier.state == "pending":
+        earlier.state = "superseded"
+
+
 def alert_summary(alert: Alert) -> dict:
     """What the console needs to show an alert (the images are fetched separately, with permission)."""
     return {
@@ -160,6 +183,8 @@ def alert_summary(alert: Alert) -> dict:
         "stream_time": round(alert.stream_time, 3),
         "time_to_alert_ms": round(alert.time_to_alert_ms, 1),
         "state": alert.state,
+        "replaces": alert.replaces_id,
+        "verified_by": alert.verified_by,
         "outcome": alert.outcome,
         "created_at": alert.created_at.isoformat() if alert.created_at else None,
     }
@@ -173,15 +198,27 @@ def get_alert(session: Session, alert_id: int) -> Alert:
 
 
 def adjudicate(session: Session, alert_id: int, *, confirmed: bool, by: str, note: str = "") -> Alert:
-    """The operator's decision after comparing the live crop with the watchlist image."""
+    """The operator's decision after comparing the live crop with the watchlist image.
+
+    Under two-person verification (a deployment option) a confirmation by one operator leaves the alert
+    awaiting a second, different operator: it counts as confirmed only when they agree, and a disagreement
+    rejects it. Dismissing needs one operator: it is the cautious decision."""
     alert = get_alert(session, alert_id)
-    if alert.state != "pending":
-        raise ConflictError(f"alert {alert_id} was already {alert.state} by {alert.adjudicated_by}")
-    alert.state = "confirmed" if confirmed else "rejected"
-    alert.adjudicated_by, alert.adjudicated_at = by, now_utc()
+    two_person = session.scalar(select(Deployment.two_person).where(Deployment.id == alert.deployment_id))
+    if alert.state == "awaiting-second":
+        if by == alert.adjudicated_by:
+            raise ConflictError(f"alert {alert_id} needs a second operator: {by} confirmed it already")
+        alert.verified_by, alert.verified_at = by, now_utc()
+        alert.state = "confirmed" if confirmed else "rejected"
+    elif alert.state == "pending":
+        alert.adjudicated_by, alert.adjudicated_at = by, now_utc()
+        alert.state = ("awaiting-second" if two_person else "confirmed") if confirmed else "rejected"
+    else:
+        decided = f" by {alert.adjudicated_by}" if alert.adjudicated_by else ""
+        raise ConflictError(f"alert {alert_id} was already {alert.state}{decided}")
     if note:
         alert.outcome_note = note
-    if not confirmed:
+    if alert.state == "rejected":
         alert.outcome = "not-engaged"  # a rejected alert is never acted on
     return alert
 

@@ -30,6 +30,7 @@ class DecisionPolicy:
     better_shot_gain: float = 0.15  # re-embed when a shot scores this much (relative) above the track's best
     max_embeds_per_track: int = 8  # bound on the embedding work one passer-by can cause
     cooldown_s: float = 60.0  # no second alert for a subject on the same camera within this (stream time)
+    replace_margin: float = 0.05  # a later match of someone else replaces the track's alert only this far above
 
 
 @dataclass
@@ -43,7 +44,8 @@ class TrackState:
     best_shot: float = -1.0
     embeds: int = 0
     matches: dict[str, int] = field(default_factory=dict)  # subject -> matching shots so far
-    alerted: set[str] = field(default_factory=set)
+    alerted: str | None = None  # the subject this track alerted on (at most one at a time)
+    alerted_score: float = -1.0
 
     def wants_embedding(self, quality: Quality, policy: DecisionPolicy) -> bool:
         """Embed a usable shot when the track has none yet or this one is clearly better: each embedding
@@ -59,16 +61,23 @@ class TrackState:
 
     def matches_to_alert(
         self, ranked: list[tuple[WatchEntry, float]], policy: DecisionPolicy
-    ) -> list[tuple[WatchEntry, float]]:
-        """Subjects whose match in this shot completes an alert; each subject alerts at most once per track."""
-        due = []
-        for entry, score in ranked:
-            if score < policy.threshold:
-                break  # ranked best first
-            if entry.subject in self.alerted:
-                continue
-            self.matches[entry.subject] = self.matches.get(entry.subject, 0) + 1
-            if self.matches[entry.subject] >= policy.consistent_shots:
-                self.alerted.add(entry.subject)
-                due.append((entry, score))
-        return due
+    ) -> list[tuple[WatchEntry, float, str | None]]:
+        """The alert this shot completes, if any: (entry, score, subject it replaces or None).
+
+        One passer-by is one track and raises at most one alert, for the subject that scores best: a face
+        scoring above the threshold against three look-alikes is one false alert, not three. Only the best
+        match of each shot counts. A later shot may replace the track's alert with someone else's when it
+        scores `replace_margin` above it (a clearly better view); the replacement is recorded as such."""
+        if not ranked or ranked[0][1] < policy.threshold:
+            return []
+        entry, score = ranked[0]  # ranked best first
+        if entry.subject == self.alerted:
+            self.alerted_score = max(self.alerted_score, score)
+            return []
+        self.matches[entry.subject] = self.matches.get(entry.subject, 0) + 1
+        if self.matches[entry.subject] < policy.consistent_shots:
+            return []
+        if self.alerted is not None and score < self.alerted_score + policy.replace_margin:
+            return []
+        replaced, self.alerted, self.alerted_score = self.alerted, entry.subject, score
+        return [(entry, score, replaced)]

@@ -16,6 +16,7 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
 from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.names import check_name
-from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry
+from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry, WatchlistMember
 from openfr.store.live import CATEGORIES, COUNTED, NOTICES
 from openfr.thresholds import check_threshold
 
@@ -62,10 +63,13 @@ class DeploymentPlan:
     public_notice: dict[str, str]  # NOTICES kind -> what was done
     starts_at: datetime | None = None
     ends_at: datetime | None = None
-    threshold: float | None = None
+    threshold: float | None = None  # None: the live floor for the watchlist's size, set at authorisation
     consistent_shots: int = 1
+    two_person: bool = False  # an alert counts as confirmed only when a second operator agrees
 
     def resolve(self, now: datetime, default_threshold: float) -> None:
+        """Fill the defaults: the window, and the threshold (the live floor for the watchlist as it would be
+        snapshotted now; authorisation raises it if the watchlist has grown meanwhile)."""
         self.starts_at = aware(self.starts_at or now)
         self.ends_at = aware(self.ends_at or self.starts_at + DEFAULT_WINDOW)
         if self.threshold is None:
@@ -128,6 +132,7 @@ def create(session: Session, plan: DeploymentPlan, *, created_by: str, floor: fl
         cameras=[{"name": n.strip(), "source": s} for n, s in plan.cameras.items()],
         threshold=plan.threshold,
         consistent_shots=plan.consistent_shots,
+        two_person=plan.two_person,
         public_notice=plan.public_notice,
         created_by=created_by,
         counters={},
@@ -147,29 +152,46 @@ def get(session: Session, name: str, *, for_update: bool = False) -> Deployment:
     return deployment
 
 
+def watchlist_rows(session: Session, gallery: str, categories: list[str], space: str):
+    """(subject, image, template) of every enrolled image a snapshot of `categories` would take."""
+    return session.execute(
+        select(Subject, SourceImage, Template)
+        .join(Gallery, Gallery.id == Subject.gallery_id)
+        .join(SourceImage, SourceImage.subject_id == Subject.id)
+        .join(Template, Template.image_id == SourceImage.id)
+        .where(
+            Gallery.name == gallery,
+            Subject.category.in_(categories),
+            SourceImage.status == "enrolled",
+            Template.space == space,
+        )
+        .order_by(Subject.id, SourceImage.id)
+    ).all()
+
+
+def subjects_in_watchlist(session: Session, gallery: str, categories: list[str], space: str) -> int:
+    """How many people a snapshot taken now would hold: what the live threshold depends on."""
+    return len({subject.id for subject, _, _ in watchlist_rows(session, gallery, categories, space)})
+
+
 def authorise(
-    session: Session, home: Path, deployment: Deployment, officer: str, note: str, space: str
-) -> tuple[int, int]:
-    """Record the authorising officer and freeze the watchlist snapshot; returns (entries, subjects)."""
+    session: Session,
+    home: Path,
+    deployment: Deployment,
+    officer: str,
+    note: str,
+    space: str,
+    floor_for: Callable[[int], float],
+) -> tuple[int, int, float | None]:
+    """Record the authorising officer and freeze the watchlist snapshot; returns (entries, subjects, the
+    threshold it had if it was raised to the live floor for the snapshot's size, else None)."""
     if deployment.state != "draft":
         raise DeploymentStateError(f"deployment '{deployment.name}' is {deployment.state}, not a draft")
     if officer == deployment.created_by:
         raise PermissionDeniedError("a deployment must be authorised by an officer other than the one who created it")
     if aware(deployment.ends_at) <= now_utc():
         raise DeploymentStateError(f"deployment '{deployment.name}' has a time window that has already ended")
-    rows = session.execute(
-        select(Subject, SourceImage, Template)
-        .join(Gallery, Gallery.id == Subject.gallery_id)
-        .join(SourceImage, SourceImage.subject_id == Subject.id)
-        .join(Template, Template.image_id == SourceImage.id)
-        .where(
-            Gallery.name == deployment.source_gallery,
-            Subject.category.in_(deployment.categories),
-            SourceImage.status == "enrolled",
-            Template.space == space,
-        )
-        .order_by(Subject.id, SourceImage.id)
-    ).all()
+    rows = watchlist_rows(session, deployment.source_gallery, deployment.categories, space)
     if not rows:
         raise BadInputError(
             f"no subject in gallery '{deployment.source_gallery}' is in the categories "
@@ -196,9 +218,30 @@ def authorise(
                 vector=template.vector,
             )
         )
-    deployment.state, deployment.space = "authorised", space
-    deployment.authorised_by, deployment.authorised_at, deployment.authorisation_note = officer, now_utc(), note
-    return len(rows), len({subject.id for subject, _, _ in rows})
+    members: dict[int, WatchlistMember] = {}
+    now = now_utc()
+    for subject, _, _ in rows:
+        if subject.id in members:
+            members[subject.id].images += 1
+            continue
+        members[subject.id] = WatchlistMember(
+            deployment_id=deployment.id,
+            subject_ref=subject.external_id,
+            display_name=subject.display_name,
+            category=subject.category,
+            gallery=deployment.source_gallery,
+            images=1,
+            listed_at=now,
+        )
+    session.add_all(members.values())
+    raised_from = None
+    floor = floor_for(len(members))
+    if deployment.threshold < floor:
+        # The watchlist grew since the plan: a threshold set for fewer people would raise more false alerts.
+        raised_from, deployment.threshold = deployment.threshold, floor
+    deployment.state, deployment.space, deployment.watchlist_size = "authorised", space, len(members)
+    deployment.authorised_by, deployment.authorised_at, deployment.authorisation_note = officer, now, note
+    return len(rows), len(members), raised_from
 
 
 def go_live(deployment: Deployment, now: datetime | None = None) -> bool:
@@ -277,6 +320,13 @@ def remove_from_snapshots(session: Session, gallery: str, subject_ref: str) -> l
         session.delete(entry)
     for deployment, _ in changed.values():
         deployment.watchlist_version = (deployment.watchlist_version or 0) + 1
+    members = select(WatchlistMember).where(
+        WatchlistMember.deployment_id.in_(list(changed)),
+        WatchlistMember.subject_ref == subject_ref,
+        WatchlistMember.removed_at.is_(None),
+    )
+    for member in session.scalars(members):
+        member.removed_at = now_utc()
     session.flush()
     return list(changed.values())
 

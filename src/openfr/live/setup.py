@@ -23,6 +23,7 @@ def decision_policy(settings: Settings, threshold: float, consistent_shots: int 
         better_shot_gain=live.better_shot_gain,
         max_embeds_per_track=live.max_embeds_per_track,
         cooldown_s=live.alert_cooldown_s,
+        replace_margin=live.replace_margin,
     )
 
 

@@ -38,6 +38,7 @@ class AlertEvidence:
     first_usable_frame: int
     first_usable_at: float  # time.monotonic() of that frame's decoding: time-to-alert runs from here
     crop: np.ndarray  # the face with a margin, cut from the frame (RGB): what the operator compares
+    replaces: str | None = None  # the subject of this track's earlier alert, which this one supersedes
 
 
 @dataclass
@@ -160,7 +161,7 @@ class CameraWorker:
         self.counters.embeddings += len(to_embed)
         for (state, face), vector in zip(to_embed, vectors, strict=True):
             ranked = self.watchlist.best_per_subject(vector, self.engine.space)
-            for entry, score in state.matches_to_alert(ranked, self.policy):
+            for entry, score, replaces in state.matches_to_alert(ranked, self.policy):
                 assert face.quality is not None and state.first_usable_frame is not None
                 # A broken track (occlusion, a turn of the head) must not prompt the operator twice.
                 last = self.last_alert.get(entry.subject)
@@ -181,6 +182,7 @@ class CameraWorker:
                         first_usable_frame=state.first_usable_frame,
                         first_usable_at=state.first_usable_at or frame.decoded_at,
                         crop=face_crop(frame.image, face, self.crop_margin),
+                        replaces=replaces,
                     )
                 )
         # The vectors of shots that matched no one go out of scope here and are never kept.

@@ -59,12 +59,14 @@ class Application:
         """Every registered pack: licence, training data, published accuracy, calibrated threshold."""
         from openfr.engine.packs import get_pack, pack_ids
         from openfr.governance.permissions import Permission
+        from openfr.thresholds import identification_section
 
         principal.require(Permission.MODELS_READ)
         cards = []
         for pack_id in pack_ids():
             pack = get_pack(self.settings, pack_id)
-            cards.append({**pack.card.as_dict(), "installed": pack.available()[0]})
+            identification = identification_section(pack.card, self.settings.live.target_fpir)
+            cards.append({**pack.card.as_dict(), "installed": pack.available()[0], "identification": identification})
         return cards
 
     def close(self) -> None:

@@ -74,6 +74,7 @@ class AlertService:
                 note,
                 deployment_id=alert.deployment_id,
                 score=round(alert.score, 4),
+                state=alert.state,  # "awaiting-second": the first of two operators under two-person verification
             )
             return alerts.alert_summary(alert)
 

@@ -26,6 +26,7 @@ from openfr.services.principal import Principal
 from openfr.services.runs import DeploymentRuns
 from openfr.store import Deployment
 from openfr.store.live import CATEGORIES, NOTICES
+from openfr.thresholds import expected_false_alerts, live_floor
 
 
 @dataclass
@@ -55,8 +56,11 @@ class DeploymentView:
     close_reason: str | None
     snapshot_erased_at: datetime | None
     running: bool
-    watchlist_size: int = 0
+    watchlist_size: int = 0  # images in the snapshot
     run_error: str | None = None
+    subjects: int = 0  # people on the watchlist: in the snapshot once authorised, as it would be taken before
+    two_person: bool = False
+    expected_false_alerts: float | None = None  # per 100,000 strangers at this threshold and watchlist size
 
     def summary(self) -> dict:
         return {
@@ -69,6 +73,9 @@ class DeploymentView:
             "starts_at": self.starts_at.isoformat(),
             "ends_at": self.ends_at.isoformat(),
             "threshold": self.threshold,
+            "subjects": self.subjects,
+            "expected_false_alerts_per_100k": self.expected_false_alerts,
+            "two_person": self.two_person,
             "authorised_by": self.authorised_by,
             "cameras": [c["name"] for c in self.cameras],
         }
@@ -93,8 +100,19 @@ class DeploymentService(DeploymentRuns):
 
     @property
     def floor(self) -> float:
-        """The model's calibrated threshold: no deployment alerts below it."""
+        """The model's 1:1 threshold: nothing alerts below it, whatever the watchlist."""
         return self.rt.engine.card.threshold
+
+    def live_floor(self, subjects: int) -> float:
+        """The lowest threshold for a watchlist of `subjects` people (the target false-alert rate met for
+        the worst group); an installation's own match_threshold may only raise it."""
+        card = self.rt.engine.card
+        return max(live_floor(card, subjects, self.rt.settings.live.target_fpir), self.rt.engine.threshold)
+
+    def _subjects(self, session: Session, d: Deployment) -> int:
+        if d.watchlist_size is not None:
+            return d.watchlist_size
+        return deployments.subjects_in_watchlist(session, d.source_gallery, d.categories, self.rt.engine.space)
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -138,6 +156,9 @@ class DeploymentService(DeploymentRuns):
             running=self.rt.cameras.is_running(d.id) or deployments.running(d, self.rt.settings.live.heartbeat_s),
             watchlist_size=len(d.entries) if detail else 0,
             run_error=self.rt.cameras.last_error(d.id),
+            subjects=(subjects := self._subjects(session, d)),
+            two_person=d.two_person,
+            expected_false_alerts=expected_false_alerts(self.rt.engine.card, d.threshold, subjects),
         )
 
     def statistics(self, principal: Principal, name: str | None = None) -> list[dict]:
@@ -171,16 +192,29 @@ class DeploymentService(DeploymentRuns):
             "video_folder": video_folder(self.rt.settings, self.rt.home),
             "calibrated": self.floor,
             "default_threshold": self.rt.engine.threshold,
+            "target_fpir": self.rt.settings.live.target_fpir,
+            "live_thresholds": [
+                {
+                    "watchlist_size": n,
+                    "threshold": (t := self.live_floor(n)),
+                    "false_alerts_per_100k": expected_false_alerts(self.rt.engine.card, t, n),
+                }
+                for n in (100, 1_000, 2_000, 10_000, 100_000)
+            ],
             "window": deployments.DEFAULT_WINDOW,
         }
 
     def plan(self, principal: Principal, plan: DeploymentPlan) -> DeploymentView:
         """Draft a deployment with every safeguard; nothing runs until another officer authorises it."""
         principal.require(Permission.DEPLOYMENT_CREATE)
-        plan.resolve(now_utc(), self.rt.engine.threshold)
         plan.cameras = {name: camera_source(self.rt.settings, self.rt.home, src) for name, src in plan.cameras.items()}
         with self.rt.db.transaction() as session:
-            d = deployments.create(session, plan, created_by=principal.username, floor=self.floor)
+            subjects = deployments.subjects_in_watchlist(
+                session, plan.source_gallery, plan.categories, self.rt.engine.space
+            )
+            floor = self.live_floor(subjects)
+            plan.resolve(now_utc(), floor)
+            d = deployments.create(session, plan, created_by=principal.username, floor=floor)
             audit.record(
                 session,
                 principal.username,
@@ -190,6 +224,8 @@ class DeploymentService(DeploymentRuns):
                 categories=d.categories,
                 location=d.location,
                 threshold=d.threshold,
+                subjects=subjects,
+                two_person=d.two_person,
                 starts_at=aware(d.starts_at).isoformat(),
                 ends_at=aware(d.ends_at).isoformat(),
                 cameras=sorted(plan.cameras),
@@ -203,7 +239,9 @@ class DeploymentService(DeploymentRuns):
         space = self.rt.engine.space
         with self.rt.db.transaction() as session:
             d = deployments.get(session, name, for_update=True)
-            entries, subjects = deployments.authorise(session, self.rt.home, d, principal.username, note, space)
+            entries, subjects, raised_from = deployments.authorise(
+                session, self.rt.home, d, principal.username, note, space, self.live_floor
+            )
             audit.record(
                 session,
                 principal.username,
@@ -213,6 +251,8 @@ class DeploymentService(DeploymentRuns):
                 watchlist_entries=entries,
                 subjects=subjects,
                 threshold=d.threshold,
+                threshold_raised_from=raised_from,
+                two_person=d.two_person,
             )
             return self._view(session, d)
 

@@ -13,7 +13,7 @@ from openfr.live.setup import camera_worker, decision_policy, live_engine
 from openfr.live.watchlist import from_directory
 from openfr.live.worker import AlertEvidence, CameraCounters
 from openfr.settings import Settings
-from openfr.thresholds import check_threshold
+from openfr.thresholds import check_threshold, live_floor
 
 
 @dataclass
@@ -42,8 +42,10 @@ def watch(
             "authorised deployments (openfr deployment ...)"
         )
     engine = live_engine(settings, pack_id)
-    limit = check_threshold(threshold if threshold is not None else engine.threshold, engine.card.threshold)
     targets, skipped = from_directory(watchlist_dir, engine)
+    # The same floor as a deployment's: the live threshold for this many people, never the 1:1 one.
+    floor = max(live_floor(engine.card, len(targets.subjects), settings.live.target_fpir), engine.threshold)
+    limit = check_threshold(threshold if threshold is not None else floor, floor)
     for image, reason in skipped:
         if on_skipped:
             on_skipped(image, reason)

@@ -4,7 +4,7 @@ deployments, their watchlist snapshots and alerts. SQLite (embedded default, WAL
 from openfr.store.accounts import ApiToken, User
 from openfr.store.audit import AuditEvent
 from openfr.store.db import Database, open_database
-from openfr.store.live import Alert, Deployment, WatchlistEntry
+from openfr.store.live import Alert, Deployment, WatchlistEntry, WatchlistMember
 from openfr.store.models import Gallery, SearchRecord, SourceImage, Subject, Template
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "Template",
     "User",
     "WatchlistEntry",
+    "WatchlistMember",
     "open_database",
 ]

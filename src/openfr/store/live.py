@@ -74,6 +74,9 @@ class Deployment(Base):
     run_wanted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     run_counters: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the current run's, checkpointed
     watchlist_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # bumped on removal
+    # Two-person verification: an alert counts as confirmed only when a second operator agrees.
+    two_person: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    watchlist_size: Mapped[int | None] = mapped_column(Integer)  # subjects in the snapshot, at authorisation
     entries: Mapped[list[WatchlistEntry]] = relationship(back_populates="deployment", passive_deletes=True)
 
 
@@ -117,10 +120,30 @@ class Alert(Base):
     time_to_alert_ms: Mapped[float] = mapped_column(Float)  # first usable frame seen -> alert stored
     crop_path: Mapped[str | None] = mapped_column(String(300))  # face crop from the frame, under $OPENFR_HOME
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    state: Mapped[str] = mapped_column(String(20), default="pending")  # pending | confirmed | rejected
+    # pending | awaiting-second (two-person: one operator confirmed) | confirmed | rejected | superseded
+    state: Mapped[str] = mapped_column(String(20), default="pending")
     adjudicated_by: Mapped[str | None] = mapped_column(String(200))
     adjudicated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_by: Mapped[str | None] = mapped_column(String(200))  # the second operator, under two-person
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replaces_id: Mapped[int | None] = mapped_column(Integer)  # an earlier alert of this track, superseded
     outcome: Mapped[str | None] = mapped_column(String(50))  # OUTCOMES
     outcome_note: Mapped[str | None] = mapped_column(Text)
     outcome_by: Mapped[str | None] = mapped_column(String(200))
     outcome_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class WatchlistMember(Base):
+    """That a subject was on a deployment's watchlist: kept, without any image or template, after the
+    snapshot is erased, so that "was I on a watchlist?" can be answered and deployments audited."""
+
+    __tablename__ = "watchlist_members"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"), index=True)
+    subject_ref: Mapped[str] = mapped_column(String(200), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(100))
+    gallery: Mapped[str] = mapped_column(String(200))
+    images: Mapped[int] = mapped_column(Integer)
+    listed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # deleted from the snapshot
