@@ -59,8 +59,13 @@ def create(
     ] = None,
     start: Annotated[str | None, typer.Option(help="Start, ISO date-time (UTC unless an offset is given).")] = None,
     end: Annotated[str | None, typer.Option(help="End, ISO date-time (default: one shift after the start).")] = None,
-    threshold: Annotated[float | None, typer.Option(help="Alert threshold (never below the model's).")] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Alert threshold (default and floor: the live threshold for the watchlist).")
+    ] = None,
     shots: Annotated[int, typer.Option(min=1, max=10, help="Matching shots of one track before an alert.")] = 1,
+    two_person: Annotated[
+        bool, typer.Option("--two-person", help="An alert is confirmed only when a second operator agrees.")
+    ] = False,
     json: JsonFlag = False,
 ) -> None:
     """Draft a deployment. Nothing runs until another officer authorises it."""
@@ -78,6 +83,7 @@ def create(
         ends_at=_when(end) if end else None,
         threshold=threshold,
         consistent_shots=shots,
+        two_person=two_person,
     )
     view = app.deployments.plan(me, plan)
     emit(view.summary()) if json else err.print(f"deployment {view.name} drafted; another officer must authorise it")

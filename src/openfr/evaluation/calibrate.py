@@ -42,7 +42,12 @@ def _truncated_gpd(excess: np.ndarray, width: float) -> tuple[float, float]:
 
     start = np.array([0.0, np.log(max(excess.mean(), 1e-4))])
     best = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-6, "fatol": 1e-6, "maxiter": 2000})
-    return float(best.x[0]), float(np.exp(best.x[1]))
+    if best.x[0] >= 0:
+        return float(best.x[0]), float(np.exp(best.x[1]))
+    # A negative shape is a tail that ends: beyond the data, that would promise zero false matches. The
+    # exponential tail (shape 0) is the lightest openfr assumes, which errs towards more false alerts.
+    fixed = minimize(lambda p: nll(np.array([0.0, p[0]])), start[1:], method="Nelder-Mead")
+    return 0.0, float(np.exp(fixed.x[0]))
 
 
 def fit_tail(group: str, scores: np.ndarray, same_person_above: float = 1.0) -> GroupTail:
@@ -55,7 +60,7 @@ def fit_tail(group: str, scores: np.ndarray, same_person_above: float = 1.0) -> 
     k = int(np.clip(len(scores) // 200, MIN_EXCEEDANCES, MAX_EXCEEDANCES))
     u = float(scores[-k - 1])
     excess = scores[scores > u] - u
-    xi, sigma = _truncated_gpd(excess, same_person_above - u)
+    xi, sigma = _truncated_gpd(excess, same_person_above - u)  # shape >= 0: a tail never assumed to end
     # The share of all pairs beyond u, had the tail not been cut at same_person_above.
     p_u = len(excess) / len(scores) / max(float(genpareto.cdf(same_person_above - u, xi, scale=sigma)), 1e-12)
     fmr = 1.0 - np.searchsorted(scores, GRID, side="left") / len(scores)

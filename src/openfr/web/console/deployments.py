@@ -48,7 +48,7 @@ def _form(request: Request, me: Principal, app, status_code: int = 200, error: s
     defaults = {
         "starts_at": now.strftime("%Y-%m-%dT%H:%M"),
         "ends_at": (now + options["window"]).strftime("%Y-%m-%dT%H:%M"),
-        "threshold": f"{options['default_threshold']:.3f}",
+        "threshold": "",
         "categories": [],
         "notices": {},
     }
@@ -86,6 +86,7 @@ async def create(request: Request, app: AppDep, me: ConsoleUser) -> Response:
             ends_at=_utc(text.get("ends_at", ""), "end"),
             threshold=_number(text.get("threshold", ""), "threshold", float),
             consistent_shots=_number(text.get("consistent_shots", ""), "consistent shots", int) or 1,
+            two_person=text.get("two_person") == "1",
         )
         view = app.deployments.plan(me, plan)
     except BadInputError as exc:

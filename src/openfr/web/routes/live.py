@@ -39,8 +39,11 @@ class NewDeployment(BaseModel):
     starts_at: datetime | None = Field(None, description="UTC; default now.")
     ends_at: datetime | None = Field(None, description="UTC; default one shift (eight hours) after the start.")
     cameras: dict[str, str] = Field(description="Camera name -> rtsp/http(s) URL, webcam number or video file name.")
-    threshold: float | None = Field(None, description="Default and minimum: the model's calibrated threshold.")
+    threshold: float | None = Field(
+        None, description="Default and minimum: the live threshold for the watchlist's size (see the model card)."
+    )
     consistent_shots: int = 1
+    two_person: bool = Field(False, description="An alert counts as confirmed only when a second operator agrees.")
     public_notice: dict[Literal[NOTICES], str]  # type: ignore[valid-type]
 
     def plan(self) -> DeploymentPlan:
