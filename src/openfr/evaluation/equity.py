@@ -58,6 +58,17 @@ class EquityReport:
     live_threshold: float
     watchlist_size: int
     groups: list[dict[str, Any]] = field(default_factory=list)
+    identities_known: bool = False
+
+    @property
+    def note(self) -> str:
+        if self.identities_known:
+            return "impostor pairs are pairs of different named people"
+        return (
+            "the labels name no identities: two photos of one person count as an impostor pair, and a face whose "
+            "own other photo is in the set counts as a false alert, so FMR and FPIR are upper bounds where the "
+            "set repeats people (UTKFace does)"
+        )
 
     def ratios(self) -> dict[str, float | None]:
         out = {}
@@ -77,6 +88,7 @@ class EquityReport:
             "threshold": self.threshold,
             "live_threshold": self.live_threshold,
             "watchlist_size": self.watchlist_size,
+            "note": self.note,
             "worst_best_ratio": self.ratios(),
             "groups": self.groups,
         }
@@ -154,6 +166,7 @@ def evaluate_equity(
     others = np.where(same_person, -np.inf, scores)
     best_other = others.max(axis=1)
     report = EquityReport(dataset, pack, len(faces), without_face, threshold, live, watchlist_size)
+    report.identities_known = all(f.identity for f in faces)
     for kind, name, members in group_members(faces):
         sub = scores[np.ix_(members, members)]
         mated = same_person[np.ix_(members, members)]

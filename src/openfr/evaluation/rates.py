@@ -18,7 +18,9 @@ def wilson(errors: int, trials: int, z: float = Z95) -> tuple[float, float]:
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if errors == 0 else max(0.0, centre - half)  # exact ends: rounding must not exclude the rate
+    high = 1.0 if errors == trials else min(1.0, centre + half)
+    return (low, high)
 
 
 def pair_rate_bootstrap(
