@@ -5,6 +5,7 @@ superseded, and who was on a watchlist is kept without biometrics after the snap
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -14,15 +15,18 @@ import sqlalchemy as sa
 from actors import PASSWORD, make_app, sign_in, staff
 from live_data import wanted_gallery
 from openfr.bus import InProcessBus
-from openfr.errors import BadInputError, ConflictError
+from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.live.alerts import AlertStore
 from openfr.live.deployments import DeploymentPlan
 from openfr.live.watchlist import WatchEntry
 from openfr.live.worker import AlertEvidence
+from openfr.services.reports import as_csv
+from openfr.services.searches import SearchRequest
+from openfr.services.subject_access import AccessRequest
 from openfr.settings import LiveSettings
-from openfr.store import Alert, Deployment, WatchlistEntry, WatchlistMember
+from openfr.store import Alert, Deployment, SearchRecord, WatchlistEntry, WatchlistMember
 from openfr.types import Quality
 
 ADMIN, AUTHORISER, OPERATOR = Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER, Role.OPERATOR
@@ -144,3 +148,109 @@ def test_who_was_on_a_watchlist_outlives_the_snapshots_biometrics(world):
     assert members["yao"].category == "wanted-serious-offence" and members["yao"].removed_at is None
     assert members["gdp"].removed_at is not None  # taken off when the subject was deleted
     assert deployment.watchlist_size == 2
+
+
+def _went_live(app, hours: float, tracks: int, location: str | None = None) -> None:
+    """Record a run as the cameras would have: live for `hours`, `tracks` people seen, then closed."""
+    now = datetime.now(UTC)
+    with app.runtime.db.transaction() as session:
+        d = session.scalars(sa.select(Deployment).where(Deployment.name == "market")).one()
+        d.state, d.live_at, d.closed_at = "closed", now - timedelta(hours=hours), now
+        d.counters = {"north": {"frames": tracks * 40, "faces": tracks * 30, "tracks": tracks}}
+        d.location = location or d.location
+
+
+def _decided(app, people, samples) -> dict[str, int]:
+    arrest, rejected, wrong = _alerts(app, samples, ("yao", None), ("gdp", None), ("yao", None))
+    app.alerts.decide(people[OPERATOR], arrest, confirmed=True)
+    app.alerts.outcome(people[OPERATOR], arrest, "engaged-arrest")
+    app.alerts.decide(people[OPERATOR], rejected, confirmed=False)
+    app.alerts.decide(people[OPERATOR], wrong, confirmed=True)
+    app.alerts.outcome(people[OPERATOR], wrong, "engaged-not-the-person")  # a false alert found on the street
+    return {"arrest": arrest, "rejected": rejected, "wrong": wrong}
+
+
+def test_the_transparency_report_counts_people_not_detections_and_every_false_alert(world, samples):
+    app, people = world
+    app.deployments.plan(people[ADMIN], _plan())
+    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    _decided(app, people, samples)
+    _went_live(app, hours=2, tracks=500, location='=HYPERLINK("http://x")')
+    report = app.reports.transparency(people[AUTHORISER])
+    (row,) = report["rows"]
+    assert (row["faces_seen"], row["alerts"], row["confirmed"], row["false_alerts"]) == (500, 3, 1, 2)
+    assert (row["engagements"], row["arrests"], row["watchlist_size"]) == (2, 1, 2)
+    assert row["hours"] == pytest.approx(2.0, abs=0.01) and row["false_alert_rate"] == pytest.approx(2 / 500)
+    assert row["flagged"] and row["expected_false_alerts"] < 1  # 2 false alerts where about 0.05 were expected
+    public = app.reports.transparency(people[AUTHORISER], public=True)
+    assert "authorised_by" not in public["rows"][0] and "deployment" not in public["rows"][0]
+    csv_text = as_csv(public)
+    assert "'=HYPERLINK" in csv_text  # a spreadsheet never runs a formula from a free-text field
+    today = datetime.now(UTC).date()
+    assert app.reports.transparency(people[AUTHORISER], since=today + timedelta(days=1))["rows"] == []
+    assert len(app.reports.transparency(people[AUTHORISER], since=today, until=today)["rows"]) == 1
+    with pytest.raises(BadInputError):
+        app.reports.transparency(people[AUTHORISER], since=today, until=today - timedelta(days=1))
+    (camera,) = app.reports.monitoring(people[ADMIN])
+    assert camera["camera"] == "north" and camera["false_alerts"] == 2 and camera["flagged"]
+
+
+def test_a_purge_leaves_no_biometric_remnant_and_keeps_what_an_outcome_needs(world, samples, sample_paths):
+    app, people = world
+    app.deployments.plan(people[ADMIN], _plan())
+    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    ids = _decided(app, people, samples)
+    photo = sample_paths["yaoming"].read_bytes()
+    app.search.search(people[Role.INVESTIGATOR], SearchRequest("custody", "case 1", None, "RFR", 5), photo)
+    with app.runtime.db.read() as session:
+        vectors = [e.vector for e in session.scalars(sa.select(WatchlistEntry))]
+        crops = {a.id: app.runtime.home / a.crop_path for a in session.scalars(sa.select(Alert))}
+    app.deployments.close(people[OPERATOR], "market", "done")
+    retention = app.runtime.settings.retention
+    retention.alert_days = retention.search_days = 0
+    done = app.retention.purge(people[ADMIN])
+    assert done["snapshots_erased"] == ["market"] and done["alerts_deleted"] == 2 and done["searches_deleted"] == 1
+    with app.runtime.db.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(WatchlistEntry)) == 0
+        assert [a.id for a in session.scalars(sa.select(Alert))] == [ids["arrest"]]  # kept: an arrest followed
+        assert session.scalar(sa.select(sa.func.count()).select_from(SearchRecord)) == 0
+        actions = {e["action"] for e in audit.events(session, action="")}
+    assert {"deployment.snapshot-erase", "alert.purge", "search.purge"} <= actions
+    assert [i for i, path in crops.items() if path.exists()] == [ids["arrest"]]
+    assert not (app.runtime.home / "deployments").exists() or not any((app.runtime.home / "deployments").rglob("*.*"))
+    # The snapshot's vectors are copies of the gallery's templates: with the people deleted from the gallery
+    # too, no byte of either may survive in the database files (SQLite zeroes freed pages, truncates its log).
+    for subject in ("yao", "gdp"):
+        app.galleries.delete_subject(people[ADMIN], "custody", subject, "retention test")
+    if app.runtime.db.engine.dialect.name == "sqlite":
+        database = Path(app.runtime.db.engine.url.database)
+        stored = b"".join(p.read_bytes() for p in database.parent.glob(database.name + "*"))
+        assert stored and not any(vector in stored for vector in vectors)
+
+
+def test_subject_access_finds_a_person_by_reference_or_photo_across_records(world, samples, sample_paths):
+    app, people = world
+    app.deployments.plan(people[ADMIN], _plan())
+    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    _alerts(app, samples, ("yao", None))
+    photo = sample_paths["yaoming"].read_bytes()
+    app.search.search(people[Role.INVESTIGATOR], SearchRequest("custody", "case 1", None, "RFR", 5), photo)
+    auditor = people[Role.AUDITOR]
+    by_ref = app.subject_access.report(auditor, AccessRequest("DPO-7", reference="yao"))
+    assert [(s["gallery"], s["reference"]) for s in by_ref["subjects"]] == [("custody", "yao")]
+    assert [w["deployment"] for w in by_ref["watchlists"]] == ["market"]
+    assert len(by_ref["alerts"]) == 1 and by_ref["searches_returning"][0]["rank"] == 1
+    by_photo = app.subject_access.report(auditor, AccessRequest("DPO-8"), photo)
+    # 'other' holds Yao Ming's photo mirrored: the same person under another reference, found by the photo.
+    assert sorted(s["reference"] for s in by_photo["subjects"]) == ["other", "yao"]
+    assert all(s["score"] > 0.5 for s in by_photo["subjects"])
+    assert by_photo["watchlists"] == by_ref["watchlists"]
+    nobody = app.subject_access.report(auditor, AccessRequest("DPO-9", reference="someone-else"))
+    assert nobody == {"subjects": [], "watchlists": [], "alerts": [], "searches_returning": []}
+    with pytest.raises(PermissionDeniedError):
+        app.subject_access.report(people[OPERATOR], AccessRequest("x", reference="yao"))
+    with pytest.raises(BadInputError, match="reason"):
+        app.subject_access.report(auditor, AccessRequest(" ", reference="yao"))
+    with app.runtime.db.read() as session:
+        events = audit.events(session, action="subject-access")
+    assert [e["reason"] for e in events] == ["DPO-7", "DPO-8", "DPO-9"] and events[1]["details"]["by"] == "photo"

@@ -181,6 +181,33 @@ USE_CASES = [
         "api": Door(route=("GET", "/api/deployments/{name}/stats"), request=lambda w, t: ({"name": "draft-x"}, {})),
         "console": Door(route=("GET", "/statistics")),
     }),
+    UseCase("transparency report", P.STATS_READ, {
+        "cli": Door(lambda w, t: ["report", "transparency", "--format", "json"]),
+        "api": Door(route=("GET", "/api/reports/transparency"), request=lambda w, t: (NO_PATH, {"params": {"public": True}})),
+        "console": Door(route=("GET", "/reports/transparency")),
+    }),
+    UseCase("transparency report as CSV", P.STATS_READ, {
+        "cli": Door(lambda w, t: ["report", "transparency", "--format", "csv", "--public"]),
+        "api": Door(route=("GET", "/api/reports/transparency"), request=lambda w, t: (NO_PATH, {"params": {"format": "csv"}})),
+        "console": Door(route=("GET", "/reports/transparency.csv")),
+    }),
+    UseCase("false-alert monitoring", P.STATS_READ, {
+        "cli": Door(lambda w, t: ["report", "false-alerts"]),
+        "api": Door(route=("GET", "/api/reports/false-alerts")),
+    }),
+    UseCase("subject access", P.SUBJECT_ACCESS, events=1, doors={
+        "cli": Door(lambda w, t: ["report", "subject-access", "--reason", "DPO-1", "--reference", "nobody"]),
+        "api": Door(route=("POST", "/api/subject-access"), request=lambda w, t: (
+            NO_PATH, {"data": {"reason": "DPO-1", "reference": "nobody"}})),
+        "console": Door(route=("POST", "/subject-access"), request=lambda w, t: (
+            NO_PATH, {"data": {"reason": "DPO-1", "reference": "nobody"}})),
+    }),
+    UseCase("subject access form", P.SUBJECT_ACCESS, {"console": Door(route=("GET", "/subject-access"))}),
+    UseCase("purge past retention", P.RETENTION_RUN, {
+        "cli": Door(lambda w, t: ["purge"]),
+        "api": Door(route=("POST", "/api/retention/purge")),
+        "console": Door(route=("POST", "/retention/purge")),
+    }),
     UseCase("alerts", P.ALERT_READ, {
         "cli": Door(lambda w, t: ["alert", "list", "draft-x"]),
         "api": Door(route=("GET", "/api/deployments/{name}/alerts"), request=lambda w, t: ({"name": "draft-x"}, {})),

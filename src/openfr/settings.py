@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -471,6 +471,58 @@ class LiveSettings(_Section):
     )
 
 
+class RetentionSettings(_Section):
+    """How long openfr keeps what it records, and how often it purges (inside `openfr serve`)."""
+
+    alert_days: float = Field(
+        31.0,
+        ge=0.0,
+        title="Alert retention (days)",
+        description=(
+            "Alerts (the row and its face crop) are deleted this long after they were raised, unless their "
+            "outcome is one of keep_outcomes. Longer keeps evidence for complaints and review; the crop is a "
+            "biometric image of someone who may not have been the subject."
+        ),
+    )
+    keep_outcomes: list[str] = Field(
+        ["engaged-arrest", "engaged-safeguarding"],
+        title="Alert outcomes kept beyond the retention",
+        description=(
+            "Alerts with these outcomes are kept (their case's own retention applies, outside openfr's "
+            "schedule): an arrest or a safeguarding action may need the alert as evidence."
+        ),
+    )
+
+    @field_validator("keep_outcomes")
+    @classmethod
+    def _known_outcomes(cls, value: list[str]) -> list[str]:
+        from openfr.store.live import OUTCOMES
+
+        if unknown := sorted(set(value) - set(OUTCOMES)):
+            raise ValueError(f"unknown outcomes {unknown}; known: {', '.join(OUTCOMES)}")
+        return value
+
+    search_days: float = Field(
+        365.0,
+        ge=0.0,
+        title="Search record retention (days)",
+        description=(
+            "Records of retrospective and operator-initiated searches (who, why, the candidates returned; "
+            "never the probe) are deleted this long after the search. They answer audits and subject access "
+            "requests: shorter protects the people returned as candidates, longer keeps searches accountable."
+        ),
+    )
+    interval_minutes: float = Field(
+        60.0,
+        gt=0.0,
+        title="Purge interval inside openfr serve (minutes)",
+        description=(
+            "How often a running server closes expired deployments and erases what is past its retention. "
+            "`openfr purge` does the same once, for installations without a server."
+        ),
+    )
+
+
 class SearchSettings(_Section):
     """Retrospective and operator-initiated searches."""
 
@@ -651,6 +703,9 @@ class Settings(BaseSettings):
     )
     search: SearchSettings = Field(
         default_factory=SearchSettings, title="Searches", description="Retrospective and operator-initiated searches."
+    )
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings, title="Retention", description="How long records are kept; purges."
     )
     cli: CliSettings = Field(
         default_factory=CliSettings, title="Command line", description="The `openfr` command's sign-in."

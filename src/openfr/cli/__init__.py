@@ -15,6 +15,7 @@ from openfr.cli import (
     gallery_cmds,
     live_cmds,
     models_cmds,
+    report_cmds,
     serve_cmd,
     session_cmds,
     user_cmds,
@@ -40,6 +41,7 @@ app.command()(serve_cmd.serve)
 app.command()(models_cmds.models)
 app.command()(demo_cmd.demo)
 app.command(name="demo-search")(demo_cmd.demo_search)
+app.command(name="purge")(deployment_cmds.purge_command)
 app.add_typer(models_cmds.config_app, name="config")
 app.add_typer(gallery_cmds.gallery_app, name="gallery")
 app.add_typer(evaluate_cmds.evaluate_app, name="evaluate")
@@ -48,6 +50,7 @@ app.add_typer(deployment_cmds.deployment_app, name="deployment")
 app.add_typer(deployment_cmds.alert_app, name="alert")
 app.add_typer(audit_cmds.audit_app, name="audit")
 app.add_typer(user_cmds.user_app, name="user")
+app.add_typer(report_cmds.report_app, name="report")
 
 
 def main() -> None:

@@ -154,13 +154,27 @@ def close(
 @deployment_app.command("purge")
 @guarded
 def purge(json: JsonFlag = False) -> None:
-    """Close deployments whose window has ended and erase snapshots past their retention."""
+    """The same as `openfr purge` (kept for scripts written before it)."""
+    purge_all(json)
+
+
+@guarded
+def purge_command(json: JsonFlag = False) -> None:
+    """Erase everything past its retention once: expired windows closed, watchlist snapshots, old alerts and
+    their crops, old search records (`openfr serve` does this on a schedule). Every erasure is audited."""
+    purge_all(json)
+
+
+def purge_all(json: bool = False) -> None:
     app, me = signed_in()
-    result = app.deployments.purge(me)
+    result = app.retention.purge(me)
     if json:
         emit(result)
     else:
-        err.print(f"closed {len(result['closed'])}, erased {len(result['snapshots_erased'])} snapshot(s)")
+        err.print(
+            f"closed {len(result['closed'])}, erased {len(result['snapshots_erased'])} snapshot(s), "
+            f"{result['alerts_deleted']} alert(s), {result['searches_deleted']} search record(s)"
+        )
 
 
 @deployment_app.command("list")

@@ -35,6 +35,7 @@ def serving(settings: Settings) -> Settings:
 def run_server(app: Application, host: str, port: int) -> None:
     import uvicorn
 
+    from openfr.services.retention import Housekeeper
     from openfr.web.app import create_app
 
     web = create_app(app)
@@ -43,8 +44,10 @@ def run_server(app: Application, host: str, port: int) -> None:
         err.print(
             f"deployments resumed: {started['resumed'] or 'none'}; interrupted: {started['interrupted'] or 'none'}"
         )
+    housekeeper = Housekeeper(app.retention, app.settings.retention.interval_minutes * 60).start()
     try:
         # No access log: URLs can carry search filters and names. Open event streams are cut after 2 s.
         uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
     finally:
+        housekeeper.stop()
         app.close()  # cameras stop cleanly and their counters are saved

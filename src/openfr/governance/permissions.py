@@ -36,6 +36,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     USERS_MANAGE = "users.manage"
     RETENTION_RUN = "retention.run"
+    SUBJECT_ACCESS = "subject.access"  # "was I on a watchlist?": a person's records across galleries and deployments
 
 
 P = Permission
@@ -58,7 +59,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     ),
     Role.INVESTIGATOR: frozenset({P.MODELS_READ, P.SEARCH_RUN, P.GALLERY_READ, P.GALLERY_ENROL}),
     Role.AUDITOR: frozenset(
-        {P.MODELS_READ, P.GALLERY_READ, P.DEPLOYMENT_READ, P.ALERT_READ, P.STATS_READ, P.AUDIT_READ}
+        {P.MODELS_READ, P.GALLERY_READ, P.DEPLOYMENT_READ, P.ALERT_READ, P.STATS_READ, P.AUDIT_READ, P.SUBJECT_ACCESS}
     ),
     Role.ADMINISTRATOR: frozenset(
         {

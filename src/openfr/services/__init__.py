@@ -20,7 +20,10 @@ from openfr.services.audit_trail import AuditService
 from openfr.services.deployments import DeploymentService
 from openfr.services.galleries import GalleryService
 from openfr.services.principal import SYSTEM, Principal
+from openfr.services.reports import ReportService
+from openfr.services.retention import RetentionService
 from openfr.services.searches import SearchService
+from openfr.services.subject_access import SubjectAccessService
 from openfr.settings import Settings
 
 __all__ = ["SYSTEM", "Application", "Principal", "boot"]
@@ -35,12 +38,17 @@ class Application:
     search: SearchService = field(init=False)
     deployments: DeploymentService = field(init=False)
     alerts: AlertService = field(init=False)
+    reports: ReportService = field(init=False)
+    retention: RetentionService = field(init=False)
+    subject_access: SubjectAccessService = field(init=False)
 
     def __post_init__(self) -> None:
         rt = self.runtime
         self.accounts, self.audit = AccountService(rt), AuditService(rt)
         self.galleries, self.search = GalleryService(rt), SearchService(rt)
         self.deployments, self.alerts = DeploymentService(rt), AlertService(rt)
+        self.reports, self.retention = ReportService(rt), RetentionService(rt, self.deployments)
+        self.subject_access = SubjectAccessService(rt)
 
     @property
     def settings(self) -> Settings:

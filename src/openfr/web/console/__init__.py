@@ -1,6 +1,6 @@
 """The web console: server-rendered pages (Jinja2 + htmx), one router per area, signed in by cookie."""
 
-from openfr.web.console import account, admin, alerts, auth, deployments, galleries, home
+from openfr.web.console import account, admin, alerts, auth, deployments, galleries, home, records
 
 CONSOLE_ROUTERS = (
     auth.router,
@@ -10,4 +10,5 @@ CONSOLE_ROUTERS = (
     deployments.router,
     galleries.router,
     admin.router,
+    records.router,
 )

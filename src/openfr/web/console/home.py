@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from openfr.governance.permissions import Permission
+from openfr.services.reports import as_csv, parse_day
 from openfr.web.deps import AppDep
 from openfr.web.pages import render
 from openfr.web.sessions import ConsoleUser
@@ -25,6 +26,9 @@ def dashboard(request: Request, me: ConsoleUser, app: AppDep) -> Response:
         context["galleries"] = app.galleries.list(me)
     if me.may(Permission.AUDIT_READ):
         context["audit_head"] = app.audit.head(me)
+    if me.may(Permission.USERS_MANAGE) and me.may(Permission.STATS_READ):
+        # Administrators are told when a camera's false alerts exceed what the threshold predicts.
+        context["flagged"] = [row for row in app.reports.monitoring(me) if row["flagged"]]
     return render(request, "dashboard.html", me, **context)
 
 
@@ -33,3 +37,25 @@ def statistics(request: Request, me: ConsoleUser, app: AppDep) -> Response:
     """Per deployment: faces seen, alerts, how many were confirmed or false, outcomes and time to alert, the
     figures a force publishes after each deployment."""
     return render(request, "statistics.html", me, rows=app.deployments.statistics(me))
+
+
+def _report(app, me, since: str | None, until: str | None, public: bool) -> dict:
+    return app.reports.transparency(me, since=parse_day(since, "from"), until=parse_day(until, "to"), public=public)
+
+
+@router.get("/reports/transparency")
+def transparency(
+    request: Request, me: ConsoleUser, app: AppDep, since: str | None = None, until: str | None = None,
+    public: bool = False,
+) -> Response:  # fmt: skip
+    """The transparency report, printable; the public version has no personal data."""
+    report = _report(app, me, since, until, public)
+    return render(request, "transparency.html", me, report=report, q={"since": since, "until": until})
+
+
+@router.get("/reports/transparency.csv")
+def transparency_csv(
+    me: ConsoleUser, app: AppDep, since: str | None = None, until: str | None = None, public: bool = False
+) -> Response:
+    headers = {"Content-Disposition": 'attachment; filename="transparency.csv"'}
+    return PlainTextResponse(as_csv(_report(app, me, since, until, public)), media_type="text/csv", headers=headers)
