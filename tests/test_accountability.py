@@ -5,8 +5,8 @@ superseded, and who was on a watchlist is kept without biometrics after the snap
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest

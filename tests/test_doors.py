@@ -183,12 +183,14 @@ USE_CASES = [
     }),
     UseCase("transparency report", P.STATS_READ, {
         "cli": Door(lambda w, t: ["report", "transparency", "--format", "json"]),
-        "api": Door(route=("GET", "/api/reports/transparency"), request=lambda w, t: (NO_PATH, {"params": {"public": True}})),
+        "api": Door(route=("GET", "/api/reports/transparency"), request=lambda w, t: (
+            NO_PATH, {"params": {"public": True}})),
         "console": Door(route=("GET", "/reports/transparency")),
     }),
     UseCase("transparency report as CSV", P.STATS_READ, {
         "cli": Door(lambda w, t: ["report", "transparency", "--format", "csv", "--public"]),
-        "api": Door(route=("GET", "/api/reports/transparency"), request=lambda w, t: (NO_PATH, {"params": {"format": "csv"}})),
+        "api": Door(route=("GET", "/api/reports/transparency"), request=lambda w, t: (
+            NO_PATH, {"params": {"format": "csv"}})),
         "console": Door(route=("GET", "/reports/transparency.csv")),
     }),
     UseCase("false-alert monitoring", P.STATS_READ, {
