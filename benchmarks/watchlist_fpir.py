@@ -9,8 +9,9 @@ out) plus two real targets, Joe Biden and Lin-Manuel Miranda (their reference ph
 deployment used before.
 
 Crowd: a 1920x1080, 25 frames/s clip of strangers, 32 faces a frame (8 x 4, each face about 150 px, panning
-slowly for a second before the next group): every UTKFace sample face except the 88 that the calibration set
-aside as probably in LFW, and one photo of each LFW identity not on the watchlist. Targets: the Biden clip
+slowly for a second, then 1.5 s of empty street before the next group): the UTKFace sample faces and the
+centre of one photo of each LFW identity not on the watchlist, less those scoring 0.38 or more against any
+other LFW identity (set aside as probably the same person, as the calibration does). Targets: the Biden clip
 upscaled to 1080p (as benchmarks/live.py) and the Hamilton clip.
 """
 
@@ -34,21 +35,22 @@ from openfr.live.watchlist import Watchlist
 from openfr.settings import Settings
 from openfr.thresholds import expected_false_alerts, live_floor
 
-GRID, SIDE, FPS = (8, 4), 150, 25
+GRID, SIDE, FPS, GAP_S = (8, 4), 150, 25, 1.5
 
 
-def crowd_clip(target: Path, faces: list[Path], seconds_each: float = 1.0) -> Path:
+def crowd_clip(target: Path, faces: list[np.ndarray], seconds_each: float = 1.0) -> Path:
     """Groups of 32 faces on a grey 1080p canvas, each group drifting sideways for `seconds_each`."""
     import av
 
     per = GRID[0] * GRID[1]
+    blank = np.full((1080, 1920, 3), 128, np.uint8)
     with av.open(str(target), mode="w") as out:
         stream = out.add_stream("libx264", rate=FPS, options={"crf": "20", "preset": "veryfast"})
         stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
         for start in range(0, len(faces), per):
             canvas = np.full((1080, 1920, 3), 128, np.uint8)
-            for k, path in enumerate(faces[start : start + per]):
-                face = cv2.resize(load_image(path), (SIDE, SIDE), interpolation=cv2.INTER_AREA)
+            for k, image in enumerate(faces[start : start + per]):
+                face = cv2.resize(image, (SIDE, SIDE), interpolation=cv2.INTER_AREA)
                 row, col = divmod(k, GRID[0])
                 y, x = 80 + row * 240, 40 + col * 225
                 canvas[y : y + SIDE, x : x + SIDE] = face
@@ -56,24 +58,35 @@ def crowd_clip(target: Path, faces: list[Path], seconds_each: float = 1.0) -> Pa
                 frame = np.roll(canvas, 2 * i, axis=1)  # people move: the tracker follows them
                 for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                     out.mux(packet)
+            for _ in range(int(GAP_S * FPS)):  # an empty street: every track ends before the next group
+                for packet in stream.encode(av.VideoFrame.from_ndarray(blank, format="rgb24")):
+                    out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
     return target
 
 
-def strangers(on_watchlist: set[str], engine, set_aside_above: float, pool: Watchlist) -> list[Path]:
-    """UTKFace faces (not probably in LFW) and one photo of each LFW identity not on the watchlist."""
-    chosen = []
-    for path in sorted((DATA / "utkface_sample" / "images").glob("*.jpg")):
-        try:
-            face = engine.probe(load_image(path))
-        except Exception:
-            continue
-        if max(score for _, score in pool.best_per_subject(face.embedding.vector, engine.space)) < set_aside_above:
-            chosen.append(path)
+def strangers(on_watchlist: set[str], engine, set_aside_above: float, pool: Watchlist) -> list[np.ndarray]:
+    """UTKFace faces and the centre (the labelled face) of one photo of each LFW identity not on the
+    watchlist; any whose best score against every other LFW identity reaches `set_aside_above` is set aside
+    as probably someone in LFW, as the calibration does. LFW news photos often show a second person; the
+    centre crop leaves them out."""
+    candidates = [(p, None) for p in sorted((DATA / "utkface_sample" / "images").glob("*.jpg"))]
     for person in sorted((DATA / "lfw_view1" / "images").iterdir()):
         if person.name not in on_watchlist and person.name != "Joseph_Biden":
-            chosen.append(sorted(person.glob("*.jpg"))[0])
+            candidates.append((sorted(person.glob("*.jpg"))[0], person.name))
+    chosen = []
+    for path, identity in candidates:
+        image = load_image(path)
+        if identity is not None:
+            image = np.ascontiguousarray(image[55:195, 55:195])
+        try:
+            face = engine.probe(image)
+        except Exception:
+            continue
+        scores = [s for e, s in pool.best_per_subject(face.embedding.vector, engine.space) if e.subject != identity]
+        if max(scores) < set_aside_above:
+            chosen.append(image)
     return chosen
 
 

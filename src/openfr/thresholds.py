@@ -57,3 +57,10 @@ def identification_section(card: ModelCard, target_fpir: float) -> dict | None:
         row["worst_group"] = calibration.fmr(row["threshold"])[1]
         row["group_fmr"] = {g["group"]: g["fmr"] for g in calibration.group_rates(row["threshold"])}
     return {"target_fpir": target_fpir, "source": calibration.source, "thresholds": rows}
+
+
+def group_rates(card: ModelCard, threshold: float) -> list[dict]:
+    """Each calibrated group's false-match rate per comparison at `threshold` (empty without a calibration):
+    what the authorising officer sees next to the threshold."""
+    calibration = shipped_calibration(card.id)
+    return [] if calibration is None else calibration.group_rates(threshold)

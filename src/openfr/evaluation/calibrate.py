@@ -146,8 +146,8 @@ def calibrate_from_folders(labelled, columns, watchlist_dir, settings, pack_id, 
     labels = [f"{f.sex}, {f.ethnicity}" for f, ok in zip(faces, found, strict=True) if ok]
     source = (
         f"{int(found.sum())} labelled strangers ({labelled.name}) against {int(watch_found.sum())} images of "
-        f"{len(set(identities[watch_found]))} identities ({watchlist_dir.name}); strangers scoring "
-        f"{same_person_above} or more against that set were set aside as probably the same person"
+        f"{len(set(identities[watch_found]))} identities ({watchlist_dir.parent.name}/{watchlist_dir.name}); "
+        f"strangers scoring {same_person_above} or more against that set were set aside as probably the same person"
     )
     calibration, checks = calibrate_sets(
         list(stranger_vectors[found]),

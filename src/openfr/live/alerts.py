@@ -253,11 +253,14 @@ def statistics(session: Session, deployment: Deployment, running: dict[str, dict
         "deployment": deployment.name,
         "state": deployment.state,
         "frames": sum(c.get("frames", 0) for c in cameras.values()),
-        "faces_seen": sum(c.get("faces", 0) for c in cameras.values()),
+        # People, not detections: one passer-by is detected in dozens of frames but followed as one track.
+        "faces_seen": sum(c.get("tracks", 0) for c in cameras.values()),
+        "detections": sum(c.get("faces", 0) for c in cameras.values()),
         "tracks": sum(c.get("tracks", 0) for c in cameras.values()),
         "alerts": len(alerts),
-        "confirmed": sum(a.state == "confirmed" for a in alerts),
-        "false_alerts": sum(a.state == "rejected" for a in alerts),
+        "confirmed": sum(a.state == "confirmed" and a.outcome != "engaged-not-the-person" for a in alerts),
+        # A false alert: rejected by the operator, or found on engagement not to be the person.
+        "false_alerts": sum(a.state == "rejected" or a.outcome == "engaged-not-the-person" for a in alerts),
         "pending": sum(a.state == "pending" for a in alerts),
         "outcomes": outcomes,
         "time_to_alert_ms": {

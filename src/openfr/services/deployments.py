@@ -26,7 +26,7 @@ from openfr.services.principal import Principal
 from openfr.services.runs import DeploymentRuns
 from openfr.store import Deployment
 from openfr.store.live import CATEGORIES, NOTICES
-from openfr.thresholds import expected_false_alerts, live_floor
+from openfr.thresholds import expected_false_alerts, group_rates, live_floor
 
 
 @dataclass
@@ -61,6 +61,7 @@ class DeploymentView:
     subjects: int = 0  # people on the watchlist: in the snapshot once authorised, as it would be taken before
     two_person: bool = False
     expected_false_alerts: float | None = None  # per 100,000 strangers at this threshold and watchlist size
+    group_fmr: list[dict] | None = None  # per demographic group, the false-match rate at this threshold
 
     def summary(self) -> dict:
         return {
@@ -89,6 +90,7 @@ class DeploymentView:
             "created_by": self.created_by,
             "consistent_shots": self.consistent_shots,
             "watchlist_entries": self.watchlist_size,
+            "group_fmr": self.group_fmr,
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
             "close_reason": self.close_reason,
         }
@@ -159,6 +161,7 @@ class DeploymentService(DeploymentRuns):
             subjects=(subjects := self._subjects(session, d)),
             two_person=d.two_person,
             expected_false_alerts=expected_false_alerts(self.rt.engine.card, d.threshold, subjects),
+            group_fmr=group_rates(self.rt.engine.card, d.threshold) if detail else None,
         )
 
     def statistics(self, principal: Principal, name: str | None = None) -> list[dict]:
