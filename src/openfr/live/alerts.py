@@ -184,6 +184,7 @@ def alert_summary(alert: Alert) -> dict:
         "time_to_alert_ms": round(alert.time_to_alert_ms, 1),
         "state": alert.state,
         "replaces": alert.replaces_id,
+        "adjudicated_by": alert.adjudicated_by,
         "verified_by": alert.verified_by,
         "outcome": alert.outcome,
         "created_at": alert.created_at.isoformat() if alert.created_at else None,

@@ -35,9 +35,10 @@ class AlertService:
         """(pending alerts, newest first; the `recent` latest decided ones) for the live console."""
         principal.require(Permission.ALERT_READ)
         with self.rt.db.read() as session:
-            pending = session.scalars(select(Alert).where(Alert.state == "pending").order_by(Alert.id.desc()))
+            waiting = Alert.state.in_(("pending", "awaiting-second"))  # both still need an operator
+            pending = session.scalars(select(Alert).where(waiting).order_by(Alert.id.desc()))
             decided = session.scalars(
-                select(Alert).where(Alert.state != "pending").order_by(Alert.id.desc()).limit(recent)
+                select(Alert).where(~waiting).order_by(Alert.id.desc()).limit(recent)
             )
             return [alerts.alert_summary(a) for a in pending], [alerts.alert_summary(a) for a in decided]
 
