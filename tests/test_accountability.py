@@ -254,3 +254,26 @@ def test_subject_access_finds_a_person_by_reference_or_photo_across_records(worl
     with app.runtime.db.read() as session:
         events = audit.events(session, action="subject-access")
     assert [e["reason"] for e in events] == ["DPO-7", "DPO-8", "DPO-9"] and events[1]["details"]["by"] == "photo"
+
+
+def test_the_server_purges_on_a_schedule_as_openfr_itself(tmp_path, engine, samples):
+    from openfr.services.retention import Housekeeper
+
+    app = make_app(tmp_path / "home", live=LiveSettings(snapshot_retention_hours=0))
+    people = staff(app)
+    folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
+    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest)
+    app.deployments.plan(people[ADMIN], _plan(ends_at=datetime.now(UTC) + timedelta(seconds=2)))
+    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    time.sleep(2.1)  # the window ends; nobody closes it by hand
+    keeper = Housekeeper(app.retention, interval_s=0.2).start()
+    try:
+        deadline = time.monotonic() + 20
+        while app.deployments.get(people[ADMIN], "market").snapshot_erased_at is None:
+            assert time.monotonic() < deadline, "the scheduled purge did not run"
+            time.sleep(0.1)
+    finally:
+        keeper.stop()
+    with app.runtime.db.read() as session:
+        trail = [(e["actor"], e["action"]) for e in audit.events(session, resource="deployment:market")]
+    assert ("system", "deployment.close") in trail and ("system", "deployment.snapshot-erase") in trail
