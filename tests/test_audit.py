@@ -112,16 +112,64 @@ def test_an_inserted_row_is_detected_even_with_a_valid_hash(trail):
     assert any(p.startswith(f"event {forged_at + 1}: does not follow") for p in report.problems)
 
 
-def test_truncation_is_caught_against_a_head_kept_elsewhere(trail):
+def test_deleting_the_newest_events_or_emptying_the_table_is_caught_without_a_kept_head(trail):
     with trail.transaction() as session:
         kept = audit.head(session)
     _unprotect(trail)
     with trail.engine.begin() as connection:
-        connection.exec_driver_sql(f"DELETE FROM audit_events WHERE id = {kept['events']}")
+        connection.exec_driver_sql(f"DELETE FROM audit_events WHERE id > {kept['events'] - 5}")
     with trail.transaction() as session:
-        assert audit.verify(session).ok  # a shorter chain is still a consistent chain...
-        report = audit.verify(session, expect_head=kept["hash"])
-    assert not report.ok and "not at the expected head" in report.problems[0]  # ...but not the one published
+        report = audit.verify(session)  # a shorter chain is consistent, but the checkpoints remember more
+        assert not report.ok and "deleted from the end" in report.problems[0]
+        assert "not at the expected head" in audit.verify(session, expect_head=kept["hash"]).problems[-1]
+    with trail.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM audit_events")
+    with trail.transaction() as session:
+        report = audit.verify(session)
+    assert not report.ok and report.events == 0 and "table emptied" in report.problems[0]
+
+
+def test_a_chain_rewritten_without_the_key_is_caught(trail):
+    """Someone with database access deletes an event and recomputes every later SHA-256: the chain is
+    consistent again, but they cannot seal it."""
+    _unprotect(trail)
+    with trail.transaction() as session:
+        rows = audit.events(session)
+    victim = next(r for r in rows if r["action"] == "search")
+    with trail.engine.begin() as connection:
+        connection.exec_driver_sql(f"DELETE FROM audit_events WHERE id >= {victim['id']}")
+    with trail.transaction() as session:
+        prev = rows[victim["id"] - 2]["hash"]
+        for position, row in enumerate(rows[victim["id"] :], victim["id"]):
+            fields = [row[k] for k in ("at", "actor", "action", "resource", "reason", "details")]
+            forged = audit.digest(position, *fields, prev)
+            session.add(AuditEvent(**{**row, "id": position, "prev_hash": prev, "hash": forged, "seal": None}))
+            prev = forged
+    with trail.transaction() as session:
+        report = audit.verify(session)
+    assert not report.ok
+    assert any("seal does not match" in p for p in report.problems)
+    assert not any("content does not match" in p or "does not follow" in p for p in report.problems)
+
+
+def test_an_altered_checkpoint_is_caught(trail, tmp_path):
+    with trail.transaction() as session:
+        checkpoints = session.info["audit_seal"].checkpoint_file
+    lines = checkpoints.read_text().splitlines()
+    lines[-1] = lines[-1].replace('"position":', '"position":1000')
+    checkpoints.write_text("\n".join(lines) + "\n")
+    with trail.transaction() as session:
+        report = audit.verify(session)
+    assert not report.ok and report.problems[0].startswith(f"checkpoint line {len(lines)}: not sealed")
+
+
+def test_the_key_and_checkpoints_are_the_owners_alone(trail):
+    with trail.transaction() as session:
+        checkpoints = session.info["audit_seal"].checkpoint_file
+    keys = checkpoints.parent
+    assert keys.stat().st_mode & 0o777 == 0o700
+    for name in ("audit.key", checkpoints.name):
+        assert (keys / name).stat().st_mode & 0o777 == 0o600
 
 
 def test_audit_verify_command_exits_1_and_names_the_tampered_event(tmp_path, engine, team):
@@ -140,7 +188,15 @@ def test_audit_verify_command_exits_1_and_names_the_tampered_event(tmp_path, eng
     db = open_database(f"sqlite:///{tmp_path / 'openfr.db'}")
     _unprotect(db)
     with db.engine.begin() as connection:
+        actor = connection.exec_driver_sql("SELECT actor FROM audit_events WHERE id = 1").scalar()
         connection.exec_driver_sql("UPDATE audit_events SET actor = 'someone else' WHERE id = 1")
     db.dispose()
     bad = openfr("audit", "verify", env=env)
     assert bad.returncode == 1 and "event 1: content does not match its hash (edited)" in bad.stderr
+    db = open_database(f"sqlite:///{tmp_path / 'openfr.db'}")
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE audit_events SET actor = ? WHERE id = 1", (actor,))  # put back
+        connection.exec_driver_sql("DELETE FROM audit_events WHERE id > 1")  # then lose the newest events
+    db.dispose()
+    cut = openfr("audit", "verify", env=env)  # no --expect-head: the checkpoints outside the database suffice
+    assert cut.returncode == 1 and "deleted from the end" in " ".join(cut.stderr.split())

@@ -17,6 +17,7 @@ from pathlib import Path
 from openfr.bus import InProcessBus
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.gallery.search import GallerySearcher
+from openfr.governance.seal import AuditSeal
 from openfr.live.supervisor import CameraSupervisor
 from openfr.settings import Settings
 from openfr.store import Database, open_database
@@ -39,7 +40,9 @@ class Runtime:
     def db(self) -> Database:
         with self._lock:
             self.home  # noqa: B018 - the SQLite default lives in $OPENFR_HOME, which must exist first
-            return open_database(self.settings.resolved_database_url())
+            key = self.settings.audit_key.get_secret_value() if self.settings.audit_key else None
+            seal = AuditSeal.for_home(self.home, key, self.settings.audit_checkpoint_file)
+            return open_database(self.settings.resolved_database_url(), audit_seal=seal)
 
     @cached_property
     def searcher(self) -> GallerySearcher:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -669,6 +669,24 @@ class Settings(BaseSettings):
         False,
         title="Allow research-licence packs when operational",
         description="Explicit override for operational installations; ignored otherwise.",
+    )
+    audit_key: SecretStr | None = Field(
+        None,
+        title="Audit seal key",
+        description=(
+            "Key (at least 16 characters) that seals every audit event and checkpoint, e.g. injected from a KMS "
+            "or secrets manager. Unset: a random key in $OPENFR_HOME/keys/audit.key (mode 0600), made on first "
+            "use. Keep it away from the database's administrators: with the key, history can be rewritten."
+        ),
+    )
+    audit_checkpoint_file: Path | None = Field(
+        None,
+        title="Audit checkpoint file",
+        description=(
+            "Where the sealed head of the audit trail is appended after every change (default "
+            "$OPENFR_HOME/keys/audit-checkpoints.jsonl). Put it on another disk or a write-once mount, or copy "
+            "it off the machine: it is what shows that the newest events were deleted or the table emptied."
+        ),
     )
     match_threshold: float | None = Field(
         None,

@@ -2,9 +2,10 @@
 
 `record` appends an event inside the caller's transaction, so the event exists exactly when the action
 does. Each event's hash is SHA-256 over its position, its content and the previous event's hash; `verify`
-walks the chain and names every row that was edited, inserted, deleted or reordered. Removing the newest
-events leaves a shorter chain that is still consistent: compare `head()` with a copy kept elsewhere (a
-published or emailed head) to catch that.
+walks the chain and names every row that was edited, inserted, deleted or reordered. Each event is also
+sealed under a key kept outside the database and the head is checkpointed outside it after every commit
+(`governance/seal.py`), so a chain rewritten without the key, shortened, or emptied fails too; a head kept
+elsewhere (`head()`, `--expect-head`) remains a further check.
 
 Never put faces, embeddings, names of searched people or secrets in `details`: the trail is read by
 auditors and exported.
@@ -18,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from openfr.governance.seal import AuditSeal, Checkpoint
 from openfr.store.audit import AuditEvent
 
 GENESIS = "0" * 64
@@ -59,6 +61,12 @@ def record(session: Session, actor: str, action: str, resource: str, reason: str
         prev_hash=prev,
         hash=digest(position, at, actor, action, resource, reason or "", details, prev),
     )
+    seal: AuditSeal | None = session.info.get("audit_seal")
+    if seal is not None:
+        event.seal = seal.seal(event.hash)
+        first = session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.seal.is_not(None)))
+        # After the commit, the head is checkpointed outside the database (store/db.py).
+        session.info["audit_head"] = Checkpoint(position, event.hash, first or position)
     session.add(event)
     session.flush()
     return event
@@ -79,9 +87,16 @@ class Verification:
 
 
 def verify(session: Session, expect_head: str | None = None) -> Verification:
-    """Walk the whole chain; every break is reported, not just the first."""
+    """Walk the whole chain; every break is reported, not just the first. With the installation's seal
+    (sessions of an application's database carry it), also every event's seal and the checkpoints kept
+    outside the database: a rewrite without the key, deleted newest events and an emptied table fail."""
     report = Verification()
+    seal: AuditSeal | None = session.info.get("audit_seal")
+    checkpoints, problems = seal.checkpoints() if seal is not None else ([], [])
+    report.problems.extend(problems)
+    sealed_from = min((c.sealed_from for c in checkpoints), default=None)
     expected_position, prev = 1, GENESIS
+    hashes: dict[int, str] = {c.position: "" for c in checkpoints}
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
         report.events += 1
         if event.id != expected_position:
@@ -95,11 +110,32 @@ def verify(session: Session, expect_head: str | None = None) -> Verification:
         )
         if recomputed != event.hash:
             report.problems.append(f"event {event.id}: content does not match its hash (edited)")
+        must_be_sealed = event.seal is not None or (sealed_from is not None and event.id >= sealed_from)
+        if seal is not None and must_be_sealed and not seal.checks(event.hash, event.seal):
+            report.problems.append(f"event {event.id}: its seal does not match (rewritten without the key)")
+        if event.id in hashes:
+            hashes[event.id] = event.hash
         expected_position, prev = event.id + 1, event.hash
     report.head = prev
+    for c in checkpoints:
+        if c.position > report.events:
+            report.problems.append(
+                f"the trail has {report.events} events but a checkpoint recorded event {c.position}: "
+                "events were deleted from the end, or the table emptied"
+            )
+            break
+        if hashes.get(c.position) != c.hash:
+            report.problems.append(f"event {c.position}: differs from its checkpoint (rewritten)")
+            break
+    if seal is not None and not checkpoints and report.events and _any_sealed(session):
+        report.problems.append("sealed events but no checkpoint: the checkpoint file was removed")
     if expect_head is not None and expect_head != prev:
         report.problems.append(f"the chain ends at {prev[:16]}..., not at the expected head {expect_head[:16]}...")
     return report
+
+
+def _any_sealed(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seal.is_not(None))))
 
 
 def head(session: Session) -> dict:

@@ -36,7 +36,9 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"
     USERS_MANAGE = "users.manage"
     RETENTION_RUN = "retention.run"
-    SUBJECT_ACCESS = "subject-access.read"  # "was I on a watchlist?": a person's records across galleries and deployments
+    SUBJECT_ACCESS = (
+        "subject-access.read"  # "was I on a watchlist?": a person's records across galleries and deployments
+    )
 
 
 P = Permission

@@ -37,9 +37,7 @@ class AlertService:
         with self.rt.db.read() as session:
             waiting = Alert.state.in_(("pending", "awaiting-second"))  # both still need an operator
             pending = session.scalars(select(Alert).where(waiting).order_by(Alert.id.desc()))
-            decided = session.scalars(
-                select(Alert).where(~waiting).order_by(Alert.id.desc()).limit(recent)
-            )
+            decided = session.scalars(select(Alert).where(~waiting).order_by(Alert.id.desc()).limit(recent))
             return [alerts.alert_summary(a) for a in pending], [alerts.alert_summary(a) for a in decided]
 
     def pending_count(self, principal: Principal) -> int:

@@ -26,3 +26,4 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # never faces, vectors or secrets
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    seal: Mapped[str | None] = mapped_column(String(64))  # HMAC of `hash` under the installation's audit key

@@ -84,10 +84,24 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def open_database(url: str, *, migrate: bool = True) -> Database:
+def _checkpoint_after_commit(session: Session) -> None:
+    """The audit head, committed: checkpointed outside the database (governance/seal.py)."""
+    head = session.info.pop("audit_head", None)
+    seal = session.info.get("audit_seal")
+    if head is not None and seal is not None:
+        seal.write_checkpoint(head)
+
+
+def _forget_head(session: Session, *_args) -> None:
+    session.info.pop("audit_head", None)  # rolled back: nothing to checkpoint
+
+
+def open_database(url: str, *, migrate: bool = True, audit_seal=None) -> Database:
+    """`audit_seal` (an AuditSeal): sessions seal the audit events they append and checkpoint the head."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, pool_pre_ping=True)
+    # hide_parameters: a failed statement is logged without its values (a camera URL can hold a password).
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
@@ -96,5 +110,9 @@ def open_database(url: str, *, migrate: bool = True) -> Database:
             cfg = alembic_config(url)
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
-    readers = sessionmaker(engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False)
-    return Database(engine, sessionmaker(engine, expire_on_commit=False), readers)
+    info = {"audit_seal": audit_seal} if audit_seal is not None else {}
+    readers = sessionmaker(engine.execution_options(**{_READ_ONLY: True}), expire_on_commit=False, info=info)
+    writers = sessionmaker(engine, expire_on_commit=False, info=info)
+    event.listen(writers, "after_commit", _checkpoint_after_commit)
+    event.listen(writers, "after_rollback", _forget_head)
+    return Database(engine, writers, readers)

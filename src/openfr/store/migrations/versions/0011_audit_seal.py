@@ -1,0 +1,25 @@
+"""Audit seal: each event carries an HMAC of its hash under a key kept outside the database, so a rewrite
+of the chain by someone without the key is detected. Events written before the key existed stay unsealed
+(the checkpoints record where sealing began).
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-11-29
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("audit_events", sa.Column("seal", sa.String(64)))  # plain ADD COLUMN: the triggers stay
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("audit_events") as batch:
+        batch.drop_column("seal")
