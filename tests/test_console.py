@@ -307,6 +307,14 @@ def test_event_stream_delivers_new_alerts_and_replays_missed_ones(svc):
         finally:
             console_alerts.SESSION_CHECK_S = saved
             svc.accounts.set_active(svc.admin, "operator", True)
+        # Enabling the account again does not revive the session disabling ended: it must sign in again.
+        assert client.get("/console", follow_redirects=False).status_code in (303, 401)
+        again = client.post(
+            "/login",
+            data={"csrftoken": token, "username": "operator", "password": PASSWORD},
+            headers={"Cookie": cookie},
+        )
+        client.headers["Cookie"] = f"{cookie}; openfr_session={again.cookies['openfr_session']}"
         # A browser that saw the first of the two stored alerts reconnects: it is sent the second.
         with client.stream("GET", "/console/events", headers={"Last-Event-ID": str(stored[0])}, timeout=10) as stream:
             replayed = _read_events(stream, until="alert")
@@ -486,7 +494,11 @@ def test_users_set_up_their_own_second_factor_and_change_their_password(app, svc
     wrong = me.post("/account/totp/confirm", data={"csrftoken": me.csrf, "secret": secret, "code": "000000"})
     assert wrong.status_code == 400 and 'class="totp-state">off<' in wrong.text  # nothing stored yet
     code = pyotp.TOTP(secret).now()
-    on = me.post("/account/totp/confirm", data={"csrftoken": me.csrf, "secret": secret, "code": code})
+    taken = me.post("/account/totp/confirm", data={"csrftoken": me.csrf, "secret": secret, "code": code})
+    assert taken.status_code == 400 and "password" in taken.text  # a session alone cannot set a factor
+    bad_key = {"csrftoken": me.csrf, "secret": "not base32!", "code": code, "password": new}
+    assert me.post("/account/totp/confirm", data=bad_key).status_code == 400  # a clear refusal, not a 500
+    on = me.post("/account/totp/confirm", data={"csrftoken": me.csrf, "secret": secret, "code": code, "password": new})
     assert on.status_code == 200 and 'class="totp-state">on<' in on.text
     client = browser(app)
     data = {"csrftoken": csrf(client), "username": "self_service", "password": new}

@@ -108,3 +108,25 @@ def token(
     """Issue an API bearer token; printed once, only its digest is kept."""
     app, me = signed_in()
     print(app.accounts.issue_api_token(me, username, name, days))
+
+
+@user_app.command("tokens")
+@guarded
+def tokens(username: UsernameArg) -> None:
+    """A user's API tokens: id, label, dates, revoked (never the token itself); one JSON line each."""
+    app, me = signed_in()
+    for row in app.accounts.tokens(me, username):
+        emit(row)
+
+
+@user_app.command("revoke-token")
+@guarded
+def revoke_token(
+    username: UsernameArg,
+    token_id: Annotated[int, typer.Argument(help="The token's id (see `openfr user tokens`).")],
+    reason: Annotated[str, typer.Option(help="Why it is revoked (recorded).")],
+) -> None:
+    """Revoke one API token now."""
+    app, me = signed_in()
+    app.accounts.revoke_api_token(me, username, token_id, reason)
+    err.print(f"token {token_id} of {username} revoked")

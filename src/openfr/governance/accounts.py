@@ -8,6 +8,7 @@ trail, never with a password, code or token.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -51,6 +52,9 @@ class TokenKind(StrEnum):
     API = "api"
     WEB = "console session"
     CLI = "command-line session"
+
+
+_BASE32 = re.compile(r"^[A-Z2-7]{16,64}$")
 
 
 def _now() -> datetime:
@@ -161,6 +165,8 @@ def enable_totp(user: User) -> str:
 
 
 def confirm_totp(user: User, secret: str, code: str) -> None:
+    if not _BASE32.match(secret or ""):
+        raise BadInputError("the key must be 16-64 base32 characters (A-Z, 2-7), as the set-up page shows it")
     step = _totp_step(secret, code, _now())
     if step is None:
         raise BadInputError("that code does not match: check the authenticator app's clock and try the next code")
@@ -225,3 +231,49 @@ def revoke_token(session: Session, token: str, kind: TokenKind) -> User | None:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def revoke_all(session: Session, user: User, *, keep: str | None = None) -> int:
+    """Revoke every live session and token of `user` (but the one presented as `keep`): after a password
+    change or reset, a disabling, or on request. Returns how many were revoked."""
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))).all()
+    kept = _digest(keep) if keep else None
+    count = 0
+    for row in rows:
+        if row.digest != kept:
+            row.revoked, count = True, count + 1
+    return count
+
+
+def tokens_of(session: Session, user: User) -> list[dict]:
+    """A user's API tokens (never the token itself): id, label, dates, state."""
+    rows = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).all()
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "created_at": _aware(r.created_at).isoformat() if r.created_at else None,
+            "expires_at": _aware(r.expires_at).isoformat(),
+            "revoked": r.revoked,
+        }
+        for r in rows
+        if _kind_of(r) is TokenKind.API
+    ]
+
+
+def revoke_token_id(session: Session, user: User, token_id: int) -> None:
+    row = session.get(ApiToken, token_id) if 0 < token_id < 2**63 else None
+    if row is None or row.user_id != user.id or _kind_of(row) is not TokenKind.API:
+        raise NotFoundError(f"user '{user.username}' has no API token {token_id}")
+    row.revoked = True
+
+
+def check_current_code(user: User, code: str) -> bool:
+    """A code from the user's present factor, not used before (replay-safe like a sign-in)."""
+    if not user.totp_secret:
+        return False
+    step = _totp_step(user.totp_secret, code, _now())
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True

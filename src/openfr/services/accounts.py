@@ -130,14 +130,19 @@ class AccountService:
         with self.rt.db.transaction() as session:
             user = accounts.get_user(session, username)
             user.active = active
-            audit.record(session, principal.username, "user.enable" if active else "user.disable", f"user:{username}")
+            # Revoked, not only refused while disabled: enabling the account again must not revive them.
+            ended = accounts.revoke_all(session, user) if not active else 0
+            action = "user.enable" if active else "user.disable"
+            audit.record(session, principal.username, action, f"user:{username}", sessions_ended=ended)
             return user_row(user)
 
     def set_password(self, principal: Principal, username: str, password: str) -> None:
         principal.require(Permission.USERS_MANAGE)
         with self.rt.db.transaction() as session:
-            accounts.set_password(accounts.get_user(session, username), password)
-            audit.record(session, principal.username, "user.password", f"user:{username}")
+            user = accounts.get_user(session, username)
+            accounts.set_password(user, password)
+            ended = accounts.revoke_all(session, user)  # a reset locks out whoever knew the old password
+            audit.record(session, principal.username, "user.password", f"user:{username}", sessions_ended=ended)
 
     def enable_totp(self, principal: Principal, username: str) -> str:
         """Turn on a user's second factor; the otpauth:// URI is returned once, for their app."""
@@ -163,8 +168,24 @@ class AccountService:
         with self.rt.db.read() as session:
             return user_row(accounts.get_user(session, principal.username))
 
-    def change_own_password(self, principal: Principal, current: str, new: str) -> None:
-        """The current password is required: a session left open is not enough."""
+    def tokens(self, principal: Principal, username: str) -> list[dict]:
+        """A user's API tokens: label, dates, whether revoked (never the token)."""
+        principal.require(Permission.USERS_MANAGE)
+        with self.rt.db.read() as session:
+            return accounts.tokens_of(session, accounts.get_user(session, username))
+
+    def revoke_api_token(self, principal: Principal, username: str, token_id: int, reason: str) -> None:
+        """Revoke one API token at once (a leaked or retired integration)."""
+        principal.require(Permission.USERS_MANAGE)
+        if not (reason or "").strip():
+            raise BadInputError("say why the token is revoked (it is recorded)")
+        with self.rt.db.transaction() as session:
+            accounts.revoke_token_id(session, accounts.get_user(session, username), token_id)
+            audit.record(session, principal.username, "token.revoke", f"user:{username}", reason.strip(), id=token_id)
+
+    def change_own_password(self, principal: Principal, current: str, new: str, *, keep: str | None = None) -> None:
+        """The current password is required: a session left open is not enough. Every other session and
+        token of the account ends (`keep`: the session making the change)."""
         wrong = False
         with self.rt.db.transaction() as session:
             user = accounts.get_user(session, principal.username)
@@ -179,7 +200,10 @@ class AccountService:
                 wrong = True
             else:
                 accounts.set_password(user, new)
-                audit.record(session, principal.username, "user.password", f"user:{user.username}")
+                ended = accounts.revoke_all(session, user, keep=keep)
+                audit.record(
+                    session, principal.username, "user.password", f"user:{user.username}", sessions_ended=ended
+                )
         if wrong:
             raise BadInputError("the current password is wrong")
 
@@ -187,9 +211,19 @@ class AccountService:
         """A fresh secret and its otpauth:// URI for the user's app; stored only by `confirm_totp`."""
         return accounts.new_totp_secret(principal.username)
 
-    def confirm_totp(self, principal: Principal, secret: str, code: str) -> None:
+    def confirm_totp(
+        self, principal: Principal, secret: str, code: str, *, password: str, current_code: str | None = None
+    ) -> None:
+        """Store a new second factor. A session alone is not enough: the password is required, and a code
+        from the factor in use if there is one (otherwise whoever found a signed-in screen could take the
+        account over for good)."""
         with self.rt.db.transaction() as session:
-            accounts.confirm_totp(accounts.get_user(session, principal.username), secret, code)
+            user = accounts.get_user(session, principal.username)
+            if not accounts.verify_password(user, password):
+                raise BadInputError("the password is wrong")
+            if user.totp_secret and not accounts.check_current_code(user, current_code or ""):
+                raise BadInputError("a code from your current authenticator is needed to replace it")
+            accounts.confirm_totp(user, secret, code)
             audit.record(session, principal.username, "user.totp", f"user:{principal.username}")
 
 

@@ -14,13 +14,12 @@ quality, or a threshold that is wrong for this population.
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, date, datetime, time, timedelta
 
 from scipy.stats import poisson
 from sqlalchemy import select
 
+from openfr.csvsafe import to_csv
 from openfr.errors import BadInputError
 from openfr.governance.permissions import Permission
 from openfr.live.deployments import aware, now_utc
@@ -143,19 +142,8 @@ class ReportService:
 
 
 def as_csv(report: dict) -> str:
-    """The report as CSV, formula-safe: a cell starting with = + - @ is prefixed so that a spreadsheet never
-    runs it (a location is free text)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(report["columns"])
-    for row in report["rows"]:
-        writer.writerow([_cell(row[c]) for c in report["columns"]])
-    return buffer.getvalue()
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """The report as CSV, formula-safe (a location is free text)."""
+    return to_csv(report["columns"], ([row[c] for c in report["columns"]] for row in report["rows"]))
 
 
 def parse_day(text: str | None, what: str) -> date | None:

@@ -16,7 +16,7 @@ from markupsafe import Markup
 from openfr.errors import BadInputError
 from openfr.web.deps import AppDep
 from openfr.web.pages import render
-from openfr.web.sessions import ConsoleUser
+from openfr.web.sessions import COOKIE, ConsoleUser
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,7 +39,7 @@ def change_password(
     new: Annotated[str, Form(max_length=1000)],
 ) -> Response:
     try:
-        app.accounts.change_own_password(me, current, new)
+        app.accounts.change_own_password(me, current, new, keep=request.cookies.get(COOKIE))
     except BadInputError as exc:
         return _page(request, me, app, 400, error=str(exc))
     return _page(request, me, app, message="Password changed.")
@@ -60,11 +60,13 @@ def confirm_totp(
     request: Request,
     me: ConsoleUser,
     app: AppDep,
-    secret: Annotated[str, Form(min_length=16, max_length=64)],
+    secret: Annotated[str, Form(max_length=64)],
     code: Annotated[str, Form(max_length=12)],
+    password: Annotated[str, Form(max_length=1000)] = "",
+    current_code: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
     try:
-        app.accounts.confirm_totp(me, secret, code)
+        app.accounts.confirm_totp(me, secret, code, password=password, current_code=current_code or None)
     except BadInputError as exc:
         return _page(request, me, app, 400, error=str(exc))
     return _page(request, me, app, message="Two-factor sign-in is on: you will be asked for a code.")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Annotated
 from urllib.parse import urlencode
@@ -11,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
+from openfr.csvsafe import to_csv
 from openfr.errors import BadInputError
 from openfr.governance.permissions import Role
 from openfr.services import Principal
@@ -59,6 +58,25 @@ def set_active(username: str, request: Request, app: AppDep, me: ConsoleUser, ac
     return _users_page(request, me, app, message=f"{username} {'enabled' if active else 'disabled'}.")
 
 
+@router.get("/users/{username}/tokens")
+def user_tokens(username: str, request: Request, app: AppDep, me: ConsoleUser) -> Response:
+    return render(request, "user_tokens.html", me, username=username, tokens=app.accounts.tokens(me, username))
+
+
+@router.post("/users/{username}/tokens/{token_id}/revoke")
+def revoke_token(
+    username: str, token_id: int, request: Request, app: AppDep, me: ConsoleUser, reason: Annotated[str, Form()] = ""
+) -> Response:
+    try:
+        app.accounts.revoke_api_token(me, username, token_id, reason)
+    except BadInputError as exc:
+        rows = app.accounts.tokens(me, username)
+        return render(request, "user_tokens.html", me, status_for(exc), username=username, tokens=rows, error=str(exc))
+    rows = app.accounts.tokens(me, username)
+    message = f"Token {token_id} revoked."
+    return render(request, "user_tokens.html", me, username=username, tokens=rows, message=message)
+
+
 _FILTERS = ("actor", "action", "resource", "since", "until")
 
 
@@ -86,13 +104,9 @@ def audit_export(request: Request, app: AppDep, me: ConsoleUser) -> Response:
     if fmt == "jsonl":
         body = "".join(json.dumps(r, default=str) + "\n" for r in rows)
         return Response(body, media_type="application/x-ndjson", headers=_attachment("openfr-audit.jsonl"))
-    out = io.StringIO()
-    writer = csv.writer(out)
     columns = ["id", "at", "actor", "action", "resource", "reason", "details", "prev_hash", "hash"]
-    writer.writerow(columns)
-    for r in rows:
-        writer.writerow([json.dumps(r.get(c), default=str) if c == "details" else r.get(c, "") for c in columns])
-    return Response(out.getvalue(), media_type="text/csv", headers=_attachment("openfr-audit.csv"))
+    cells = ([json.dumps(r.get(c), default=str) if c == "details" else r.get(c, "") for c in columns] for r in rows)
+    return Response(to_csv(columns, cells), media_type="text/csv", headers=_attachment("openfr-audit.csv"))
 
 
 def _attachment(name: str) -> dict:

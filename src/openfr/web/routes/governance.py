@@ -64,3 +64,16 @@ class Activity(BaseModel):
 def set_active(username: str, body: Activity, app: AppDep, me: CurrentUser) -> dict:
     """Disabling ends the account's sessions and tokens at once."""
     return app.accounts.set_active(me, username, body.active)
+
+
+@router.get("/users/{username}/tokens")
+def tokens(username: str, app: AppDep, me: CurrentUser) -> list[dict]:
+    """The user's API tokens: id, label, dates, revoked (never the token)."""
+    return app.accounts.tokens(me, username)
+
+
+@router.delete("/users/{username}/tokens/{token_id}")
+def revoke_token(username: str, token_id: int, app: AppDep, me: CurrentUser, reason: str = "") -> dict:
+    """Revoke one API token at once; the reason is required and recorded."""
+    app.accounts.revoke_api_token(me, username, token_id, reason)
+    return {"username": username, "token": token_id, "revoked": True}
