@@ -115,7 +115,7 @@ def make_clip(folder: Path) -> tuple[Path, float]:
 
 def installation(home: Path, camera_urls: list[str], **settings) -> Application:
     settings.setdefault("engine", EngineSettings(workers=1))
-    live = LiveSettings(heartbeat_s=1.0, alert_cooldown_s=0.0)
+    live = LiveSettings(heartbeat_s=1.0, alert_cooldown_s=0.0, allow_loopback_cameras=True)
     app = Application(Runtime(Settings(home=home, live=live, **settings)))
     app.accounts.create_first_administrator("admin", PASSWORD, by="faults benchmark")
     admin = sign_in(app, "admin")

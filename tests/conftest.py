@@ -27,6 +27,8 @@ def _isolated_home(tmp_path_factory, monkeypatch):
         if key.startswith("OPENFR_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("OPENFR_HOME", str(tmp_path_factory.mktemp("home")))
+    # The live tests' cameras are HTTP servers on this machine; installations refuse loopback cameras.
+    monkeypatch.setenv("OPENFR_LIVE__ALLOW_LOOPBACK_CAMERAS", "true")
 
 
 def shared(*parts: str) -> Path:

@@ -37,7 +37,7 @@ def _plan(**kw) -> DeploymentPlan:
     fields = dict(
         name="market", grounds="test", categories=["wanted-serious-offence", "missing-person"],
         source_gallery="custody", location="square", location_rationale="footfall",
-        cameras={"north": "http://127.0.0.1:9/none"}, public_notice={"signage": "signs"},
+        cameras={"north": "rtsp://10.0.0.9/north"}, public_notice={"signage": "signs"},
         starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1),
     )  # fmt: skip
     return DeploymentPlan(**{**fields, **kw})

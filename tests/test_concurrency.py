@@ -50,7 +50,7 @@ def _server_app(home: Path, database_url: str | None, clip: Path, heartbeat_s: f
     # Every request waits its turn here (no deliberate 503): these tests check consistency, test_faults.py
     # the refusals under load.
     web = WebSettings(heavy_queue=100, heavy_wait_s=240)
-    app = make_app(home, database_url, live=LiveSettings(heartbeat_s=heartbeat_s), web=web)
+    app = make_app(home, database_url, live=LiveSettings(heartbeat_s=heartbeat_s, allow_loopback_cameras=True), web=web)
     people = staff(app)
     (app.runtime.home / "videos").mkdir()
     shutil.copy(clip, app.runtime.home / "videos" / clip.name)

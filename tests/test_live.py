@@ -197,7 +197,9 @@ def test_snapshot_is_erased_after_retention_but_alerts_keep_their_evidence(app, 
     assert app.deployments.purge(app.people[ADMIN])["snapshots_erased"] == []  # not yet, by the real clock
     with pytest.raises(PermissionDeniedError):
         app.deployments.purge(app.people[OPERATOR])
-    later = make_app(app.runtime.home, live=LiveSettings(snapshot_retention_hours=0))  # a day on, in effect
+    later = make_app(
+        app.runtime.home, live=LiveSettings(snapshot_retention_hours=0, allow_loopback_cameras=True)
+    )  # a day on, in effect
     assert later.deployments.purge(app.people[ADMIN])["snapshots_erased"] == [name]
     with app.runtime.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(WatchlistEntry)) == 0
@@ -248,7 +250,9 @@ def _watchlist(engine, samples, subject="yao") -> Watchlist:
 @pytest.mark.parametrize("fault", ["drop", "stall"])
 def test_a_camera_that_drops_or_freezes_mid_stream_is_reconnected(tmp_path, samples, engine, fault):
     ts = team_clip(tmp_path / "team.ts", samples)
-    settings = Settings(home=tmp_path, live=LiveSettings(open_timeout_s=5, stall_timeout_s=2))
+    settings = Settings(
+        home=tmp_path, live=LiveSettings(open_timeout_s=5, stall_timeout_s=2, allow_loopback_cameras=True)
+    )
     health: list[str] = []
     found = []
     with ClipServer(ts, mode=fault) as server:

@@ -45,7 +45,9 @@ def stream_clip(tmp_path_factory, samples) -> Path:
 
 def _live_app(tmp_path, engine, samples, camera_url: str, database_url: str | None = None, **live):
     """An application with the wanted gallery and an authorised deployment reading `camera_url`."""
-    app = make_app(tmp_path / "home", database_url, live=LiveSettings(heartbeat_s=0.5, **live))
+    app = make_app(
+        tmp_path / "home", database_url, live=LiveSettings(heartbeat_s=0.5, allow_loopback_cameras=True, **live)
+    )
     people = staff(app)
     folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
     app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest)

@@ -434,6 +434,23 @@ class LiveSettings(_Section):
             "back after a short outage resumes within seconds. Lower reconnects sooner and knocks more often."
         ),
     )
+    camera_networks: list[str] = Field(
+        [],
+        title="Networks cameras may be on (CIDR)",
+        description=(
+            'When set (e.g. ["10.20.0.0/16"]), a camera URL must resolve inside one of these networks: the '
+            "server opens camera URLs itself, so without this a planner can point it at any host it can reach. "
+            "Loopback, link-local (cloud metadata) and multicast addresses are refused whatever this says."
+        ),
+    )
+    allow_loopback_cameras: bool = Field(
+        False,
+        title="Allow cameras on this machine (loopback)",
+        description=(
+            "For development and tests with a local test stream only: lets a camera URL point at 127.0.0.1 or "
+            "::1, which otherwise reaches the server's own services."
+        ),
+    )
     snapshot_retention_hours: float = Field(
         24.0,
         ge=0.0,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.errors import BadInputError
+from openfr.live.camera_network import check_camera_url
 from openfr.live.decision import DecisionPolicy
 from openfr.live.sources import SourcePolicy, SourceSpec, VideoSource
 from openfr.live.watchlist import Watchlist
@@ -90,6 +91,7 @@ def open_source(
         unhealthy_after=live.unhealthy_after,
         max_attempts=max_attempts,
         realtime=realtime,
+        check_url=lambda url: check_camera_url(url, live.camera_networks, live.allow_loopback_cameras),
     )
     return VideoSource(SourceSpec.parse(source), policy, on_health)
 
@@ -118,17 +120,18 @@ def camera_source(settings: Settings, home: Path, source: str) -> str:
     the video folder (by name or full path). Any other path is refused, so nobody planning a deployment can
     make openfr open arbitrary files; a file name is resolved to its full path."""
     source = source.strip()
-    if source.isdigit() or (
-        source.split("://", 1)[0].lower() in ("rtsp", "rtsps", "http", "https") and "://" in source
-    ):
+    if source.isdigit():
+        return source
+    if source.split("://", 1)[0].lower() in ("rtsp", "rtsps", "http", "https") and "://" in source:
+        check_camera_url(source, settings.live.camera_networks, settings.live.allow_loopback_cameras)
         return source
     folder = video_folder(settings, home)
     candidate = (folder / source).resolve()
     if candidate.parent != folder or not candidate.is_file():
         names = ", ".join(sorted(p.name for p in folder.glob("*") if p.is_file())[:20]) if folder.is_dir() else ""
-        raise BadInputError(
+        raise BadInputError(  # the folder's name only: a refusal never reveals the server's paths
             f"camera source '{source}': give an rtsp:// or http(s):// URL, a webcam number, or a video file in "
-            f"{folder} ({names or 'none there yet'})"
+            f"the video folder ({names or 'none there yet'})"
         )
     return str(candidate)
 

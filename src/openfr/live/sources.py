@@ -75,6 +75,7 @@ class SourcePolicy:
     max_attempts: int | None = None  # None: keep trying until stopped
     queue_size: int = 8
     realtime: bool = False  # pace a file at its frame rate, as a camera would deliver it (demo, time-to-alert)
+    check_url: Callable[[str], None] | None = None  # raises for a URL the camera must not reach (each connect)
 
 
 class VideoSource:
@@ -169,6 +170,8 @@ class VideoSource:
             return av.open(f"/dev/video{self.spec.location}", format="v4l2", timeout=self.policy.open_timeout_s)
         # The stall watchdog: FFmpeg checks these timeouts (opening, each read) through its interrupt
         # callback, so a stream that stops sending raises within stall_timeout_s and is reopened.
+        if self.spec.kind == "url" and self.policy.check_url is not None:
+            self.policy.check_url(self.spec.location)  # again at each connection: a name may resolve anew
         return av.open(self.spec.location, timeout=(self.policy.open_timeout_s, self.policy.stall_timeout_s))
 
     def _decode(self, started: float) -> None:

@@ -19,6 +19,7 @@ from openfr.gallery import repository
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
 from openfr.live import alerts, deployments
+from openfr.live.camera_network import display_source
 from openfr.live.deployments import DeploymentPlan, aware, now_utc
 from openfr.live.setup import camera_source, video_files, video_folder
 from openfr.runtime import Runtime
@@ -91,6 +92,7 @@ class DeploymentView:
             "consistent_shots": self.consistent_shots,
             "watchlist_entries": self.watchlist_size,
             "group_fmr": self.group_fmr,
+            "camera_sources": self.cameras,  # name and host, for the authorising officer
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
             "close_reason": self.close_reason,
         }
@@ -143,7 +145,8 @@ class DeploymentService(DeploymentRuns):
             location_rationale=d.location_rationale,
             starts_at=aware(d.starts_at),
             ends_at=aware(d.ends_at),
-            cameras=[{"name": c["name"]} for c in d.cameras],
+            # Names and hosts for the authorising officer: never the URL's credentials or path.
+            cameras=[{"name": c["name"], "where": display_source(c["source"])} for c in d.cameras],
             threshold=d.threshold,
             consistent_shots=d.consistent_shots,
             public_notice=dict(d.public_notice),

@@ -20,6 +20,7 @@ from openfr.services import Application
 from openfr.web.admission import Admission
 from openfr.web.console import CONSOLE_ROUTERS
 from openfr.web.errors import LoginRequiredError, http_error, openfr_error, to_login
+from openfr.web.headers import SecurityHeaders
 from openfr.web.pages import STATIC
 from openfr.web.ratelimit import SlidingWindowLimit
 from openfr.web.routes import API_ROUTERS
@@ -59,7 +60,8 @@ def create_app(application: Application) -> FastAPI:
         cookie_secure=settings.web.secure_cookies,
         cookie_samesite="Strict",
     )
-    app.add_middleware(UploadsCarryCsrfHeader, signing_secret=secret)  # outermost: runs before asgi-csrf
+    app.add_middleware(UploadsCarryCsrfHeader, signing_secret=secret)  # runs before asgi-csrf
+    app.add_middleware(SecurityHeaders)  # outermost: every answer, refusals included, carries them
     return app
 
 

