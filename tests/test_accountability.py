@@ -277,3 +277,17 @@ def test_the_server_purges_on_a_schedule_as_openfr_itself(tmp_path, engine, samp
     with app.runtime.db.read() as session:
         trail = [(e["actor"], e["action"]) for e in audit.events(session, resource="deployment:market")]
     assert ("system", "deployment.close") in trail and ("system", "deployment.snapshot-erase") in trail
+
+
+def test_every_look_at_a_face_or_a_subject_list_is_recorded(world, samples):
+    app, people = world
+    app.deployments.plan(people[ADMIN], _plan())
+    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    (alert,) = _alerts(app, samples, ("yao", None))
+    assert app.alerts.image(people[OPERATOR], alert, "crop").is_file()
+    app.galleries.subjects(people[ADMIN], "custody", q="Yao")
+    with app.runtime.db.read() as session:
+        views = [(e["actor"], e["details"]) for e in audit.events(session, action="alert.image.view")]
+        listed = audit.events(session, action="gallery.view")
+    assert views == [("operator", {"image": "crop"})]
+    assert listed[-1]["actor"] == "administrator" and "Yao" not in str(listed[-1])  # never the search text

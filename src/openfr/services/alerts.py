@@ -106,7 +106,7 @@ class AlertService:
         principal.require(Permission.ALERT_READ)
         if which not in ("crop", "watchlist"):
             raise BadInputError("which image: crop or watchlist")
-        with self.rt.db.read() as session:
+        with self.rt.db.transaction() as session:
             alert = alerts.get_alert(session, alert_id)
             if which == "crop":
                 relative = alert.crop_path
@@ -115,7 +115,9 @@ class AlertService:
                 if entry is None:
                     raise NotFoundError("the watchlist snapshot has been erased")
                 relative = entry.image_path
-        path = self.rt.home / relative if relative else None
-        if path is None or not path.is_file():
-            raise NotFoundError("no such image")
+            path = self.rt.home / relative if relative else None
+            if path is None or not path.is_file():
+                raise NotFoundError("no such image")
+            # Every look at a face is on record: who saw which alert's image, and when.
+            audit.record(session, principal.username, "alert.image.view", f"alert:{alert.id}", image=which)
         return path

@@ -52,9 +52,15 @@ class GalleryService:
             return [g["name"] for g in repository.gallery_stats(session)]
 
     def subjects(self, principal: Principal, gallery: str, *, q: str = "", offset: int = 0, limit: int = 100):
+        """A page of a gallery's subjects (names and references of people): the viewing is recorded."""
         principal.require(Permission.GALLERY_READ)
-        with self.rt.db.read() as session:
-            return repository.list_subjects(session, gallery, q=q, offset=offset, limit=limit)
+        with self.rt.db.transaction() as session:
+            rows = repository.list_subjects(session, gallery, q=q, offset=offset, limit=limit)
+            audit.record(
+                session, principal.username, "gallery.view", f"gallery:{gallery}", query=bool(q), offset=offset,
+                shown=len(rows),
+            )  # fmt: skip
+            return rows
 
     def enrol_folder(
         self,
