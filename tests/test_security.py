@@ -179,3 +179,18 @@ def test_planning_refuses_a_loopback_camera_on_an_installation(tmp_path):
     with pytest.raises(BadInputError) as refused:
         app.deployments.plan(people[Role.ADMINISTRATOR], missing)
     assert str(app.runtime.home) not in str(refused.value)  # a refusal never reveals the server's paths
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_a_huge_upload_is_decoded_small_enough_to_bound_memory(fmt):
+    import io
+
+    from PIL import Image
+
+    from openfr.imageio import load_image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (6300, 6300), (120, 90, 60)).save(buffer, fmt)
+    image = load_image(buffer.getvalue(), working_pixels=16_000_000)
+    assert image.shape[0] * image.shape[1] <= 16_000_000 and image.shape[0] == image.shape[1] >= 3000
+    assert load_image(buffer.getvalue()).shape[:2] == (6300, 6300)  # evaluation paths keep the whole image

@@ -9,6 +9,7 @@ images are normalised the same way every time.
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -25,8 +26,12 @@ IMAGE_SUFFIXES = frozenset(
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 
-def load_image(source: str | Path | bytes, *, max_pixels: int = 40_000_000) -> np.ndarray:
-    """Decode `source` (a path or the file's bytes) into an H x W x 3 RGB uint8 array."""
+def load_image(
+    source: str | Path | bytes, *, max_pixels: int = 40_000_000, working_pixels: int | None = None
+) -> np.ndarray:
+    """Decode `source` (a path or the file's bytes) into an H x W x 3 RGB uint8 array. `working_pixels`:
+    an image larger than this is shrunk by a whole factor while decoding (JPEG decodes straight at the
+    smaller size), so one huge upload cannot take the server's memory; faces keep their proportions."""
     name = "image" if isinstance(source, bytes) else str(source)
     try:
         fp = io.BytesIO(source) if isinstance(source, bytes) else Path(source).open("rb")  # noqa: SIM115 (closed below)
@@ -56,11 +61,21 @@ def load_image(source: str | Path | bytes, *, max_pixels: int = 40_000_000) -> n
         if width < 8 or height < 8:
             raise ImageError(f"{name}: too small ({width}x{height})")
         try:
+            factor = _shrink_factor(width * height, working_pixels)
+            if factor > 1 and img.format == "JPEG":
+                img.draft("RGB", (width // factor, height // factor))  # DCT scaling: never decoded at full size
             img.load()
+            factor = _shrink_factor(img.size[0] * img.size[1], working_pixels)
+            if factor > 1:
+                img = img.reduce(factor)
             img = ImageOps.exif_transpose(img)
             return _to_rgb(img)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
             raise ImageError(f"{name}: corrupt or truncated image ({exc})") from None
+
+
+def _shrink_factor(pixels: int, limit: int | None) -> int:
+    return 1 if limit is None or pixels <= limit else math.ceil(math.sqrt(pixels / limit))
 
 
 def _to_rgb(img: Image.Image) -> np.ndarray:

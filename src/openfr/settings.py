@@ -196,6 +196,17 @@ class EngineSettings(_Section):
             "OpenVINO, then CPU, using whichever are installed."
         ),
     )
+    working_pixels: int = Field(
+        16_000_000,
+        ge=1_000_000,
+        title="Largest image searched at full size (pixels)",
+        description=(
+            "A search photo larger than this is shrunk by a whole factor as it is decoded (a JPEG is decoded "
+            "straight at the smaller size), which bounds each request's memory: a 40 MP upload takes what a "
+            "10 MP one does. 16 MP keeps every phone photo (12 MP) whole; a face must be over about 40 px in "
+            "the shrunk image to be found anyway."
+        ),
+    )
     max_image_pixels: int = Field(
         40_000_000,
         ge=1,

@@ -115,7 +115,11 @@ class GalleryService:
         engine = self.rt.engine
         item = enrol.EnrolItem(subject, files.sha256_bytes(data), filename, suffix, data=data)
         try:
-            image = load_image(data, max_pixels=self.rt.settings.engine.max_image_pixels)
+            image = load_image(
+                data,
+                max_pixels=self.rt.settings.engine.max_image_pixels,
+                working_pixels=self.rt.settings.engine.working_pixels,
+            )
             result = ImageResult(Path(filename), engine.analyse(image), size=(image.shape[1], image.shape[0]))
         except BadInputError as exc:
             result = ImageResult(Path(filename), error=str(exc))

@@ -80,7 +80,11 @@ class SearchService:
             raise BadInputError("top must be between 1 and 200")
         if not photo:
             raise BadInputError(f"{name}: the photo is empty")
-        image = load_image(photo, max_pixels=self.rt.settings.engine.max_image_pixels)
+        image = load_image(
+            photo,
+            max_pixels=self.rt.settings.engine.max_image_pixels,
+            working_pixels=self.rt.settings.engine.working_pixels,
+        )
         probe = self.rt.engine.probe(image, name=name, require_usable=False)  # a weak lead is still a lead
         quality = probe.quality.as_dict() if probe.quality is not None else {"usable": True, "reasons": []}
         poor_reason = request.poor_probe_reason.strip() or None

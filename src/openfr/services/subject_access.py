@@ -121,7 +121,11 @@ class SubjectAccessService:
             return [self._subject(s, g, None) for s, g in session.execute(query)]
 
     def _by_photo(self, photo: bytes) -> list[dict]:
-        image = load_image(photo, max_pixels=self.rt.settings.engine.max_image_pixels)
+        image = load_image(
+            photo,
+            max_pixels=self.rt.settings.engine.max_image_pixels,
+            working_pixels=self.rt.settings.engine.working_pixels,
+        )
         probe = self.rt.engine.probe(image, name="subject access photo", require_usable=False)
         assert probe.embedding is not None
         threshold = self.rt.engine.card.threshold  # "is this the same person?" is a 1:1 question
