@@ -64,16 +64,32 @@ def test_login_issues_a_token_and_wrong_passwords_are_refused(client):
 
 
 def test_one_address_trying_many_accounts_is_slowed_down(client):
-    limit = client.app.state.login_limit
-    limit._seen.clear()
-    statuses = [
+    guard = client.app.state.login_limit
+    guard.accounts._seen.clear()
+    guard.addresses._seen.clear()
+    spray = [
         client.post("/api/login", json={"username": f"nobody{i}", "password": "wrong password!"}).status_code
-        for i in range(limit.attempts + 1)
+        for i in range(guard.addresses.attempts + 1)
     ]
-    assert statuses[:-1] == [401] * limit.attempts and statuses[-1] == 429
+    assert spray[:-1] == [401] * guard.addresses.attempts and spray[-1] == 429
     refused = client.post("/api/login", json={"username": "auditor", "password": PASSWORD})
     assert refused.status_code == 429  # even the right password, from this address, for now
-    limit._seen.clear()
+    guard.addresses._seen.clear()
+
+
+def test_one_colleagues_typos_do_not_lock_a_shared_address_out(client):
+    guard = client.app.state.login_limit
+    guard.accounts._seen.clear()
+    guard.addresses._seen.clear()
+    typos = [
+        client.post("/api/login", json={"username": "ghost", "password": "wrong password!"}).status_code
+        for _ in range(guard.accounts.attempts + 1)
+    ]
+    assert typos[-1] == 429  # this account from this address waits...
+    other = client.post("/api/login", json={"username": "auditor", "password": PASSWORD})
+    assert other.status_code == 200  # ...but everyone else behind the same address signs in
+    guard.accounts._seen.clear()
+    guard.addresses._seen.clear()
 
 
 def test_bad_values_are_refused_with_4xx_and_the_reason(client):

@@ -7,7 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from actors import PASSWORD, make_app, sign_in, staff
+from actors import PASSWORD, make_app, openfr, sign_in, staff
 from openfr.errors import BadInputError
 from openfr.governance.accounts import TokenKind
 from openfr.governance.permissions import Role
@@ -194,3 +194,62 @@ def test_a_huge_upload_is_decoded_small_enough_to_bound_memory(fmt):
     image = load_image(buffer.getvalue(), working_pixels=16_000_000)
     assert image.shape[0] * image.shape[1] <= 16_000_000 and image.shape[0] == image.shape[1] >= 3000
     assert load_image(buffer.getvalue()).shape[:2] == (6300, 6300)  # evaluation paths keep the whole image
+
+
+def test_what_openfr_writes_is_readable_by_its_owner_only(tmp_path, sample_paths):
+    import stat
+
+    from actors import cli_login
+
+    home = tmp_path / "fresh-home"
+    env = {"OPENFR_HOME": str(home)}
+    made = openfr("user", "create", "admin", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    assert made.returncode == 0, made.stderr
+    cli_login(env, "admin")
+    people = tmp_path / "people" / "S-1"
+    people.mkdir(parents=True)
+    (people / "1.jpg").write_bytes(sample_paths["yaoming"].read_bytes())
+    assert openfr("gallery", "import", "custody", str(people.parent), env=env).returncode == 0
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    written = [p for p in home.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".jpg" for p in written) and any(p.name == "openfr.db" for p in written)
+    assert all(stat.S_IMODE(p.stat().st_mode) & 0o077 == 0 for p in written), [
+        (p.name, oct(p.stat().st_mode)) for p in written if p.stat().st_mode & 0o077
+    ]
+
+
+def test_a_locked_account_costs_the_same_work_and_its_owner_with_a_second_factor_still_gets_in(site, monkeypatch):
+    import pyotp
+
+    from openfr.governance import accounts
+    from openfr.governance.accounts import AuthError
+
+    app, people, _client, _tokens = site
+    me = people[Role.OPERATOR]
+    secret, _ = app.accounts.start_totp(me)
+    app.accounts.confirm_totp(me, secret, pyotp.TOTP(secret).now(), password=PASSWORD)
+    for _ in range(5):  # someone else guesses: the account locks
+        with pytest.raises(AuthError):
+            app.accounts.sign_in("operator", "wrong guess!!", "000000", TokenKind.API)
+    from datetime import UTC, datetime, timedelta
+
+    next_code = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))
+    assert app.accounts.sign_in("operator", PASSWORD, next_code, TokenKind.API).principal.username == "operator"
+    for _ in range(5):  # an account without a second factor stays locked, and answers as slowly
+        with pytest.raises(AuthError):
+            app.accounts.sign_in("auditor", "wrong guess!!", None, TokenKind.API)
+    calls = []
+    real = accounts._hasher
+
+    class Counting:
+        def hash(self, password):
+            calls.append(1)
+            return real.hash(password)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    monkeypatch.setattr(accounts, "_hasher", Counting())
+    with pytest.raises(AuthError):
+        app.accounts.sign_in("auditor", PASSWORD, None, TokenKind.API)
+    assert calls == [1]  # the argon2 work a real check costs: no fast "locked" answer

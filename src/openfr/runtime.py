@@ -33,7 +33,8 @@ class Runtime:
     @cached_property
     def home(self) -> Path:
         home = self.settings.home.expanduser().resolve()
-        home.mkdir(parents=True, exist_ok=True)
+        if not home.exists():
+            home.mkdir(mode=0o700, parents=True)  # faces and names: the owner's alone
         return home
 
     @cached_property

@@ -646,6 +646,14 @@ class WebSettings(_Section):
             "Unset: $OPENFR_HOME/videos."
         ),
     )
+    trusted_proxies: list[str] = Field(
+        [],
+        title="Reverse proxies trusted for the client's address",
+        description=(
+            "Addresses of the reverse proxies in front of `openfr serve` whose X-Forwarded-For header is believed. "
+            "Empty: the header is ignored, so no local process can choose the address that sign-in limits count."
+        ),
+    )
 
 
 class Settings(BaseSettings):

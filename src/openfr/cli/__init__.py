@@ -3,6 +3,8 @@ so this file reads as the list of what openfr can do."""
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from openfr.cli import (
@@ -54,4 +56,7 @@ app.add_typer(report_cmds.report_app, name="report")
 
 
 def main() -> None:
+    # Everything openfr writes (the database, face images, alert crops, keys, logs) is the owner's alone:
+    # other accounts on the machine must not read biometric data.
+    os.umask(0o077)
     app()

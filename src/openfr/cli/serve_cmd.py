@@ -47,7 +47,13 @@ def run_server(app: Application, host: str, port: int) -> None:
     housekeeper = Housekeeper(app.retention, app.settings.retention.interval_minutes * 60).start()
     try:
         # No access log: URLs can carry search filters and names. Open event streams are cut after 2 s.
-        uvicorn.run(web, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2)
+        # No proxy headers unless the installation names its proxies: otherwise X-Forwarded-For from any
+        # local process would choose the address that the sign-in limits count.
+        proxies = app.settings.web.trusted_proxies
+        uvicorn.run(
+            web, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=2,
+            proxy_headers=bool(proxies), forwarded_allow_ips=",".join(proxies) or None,
+        )  # fmt: skip
     finally:
         housekeeper.stop()
         app.close()  # cameras stop cleanly and their counters are saved

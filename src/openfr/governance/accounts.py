@@ -108,13 +108,16 @@ def get_user(session: Session, username: str) -> User:
 
 def authenticate(session: Session, username: str, password: str, totp_code: str | None = None) -> User:
     """The user, or AuthError. Five failures in a row lock the account for 15 minutes, which bounds
-    password guessing whatever the number of clients (the web layer adds a per-address limit)."""
+    password guessing whatever the number of clients (the web layer adds per-address limits). Every refusal
+    costs the same argon2 work, so timing never tells which names exist or are locked."""
     user = session.scalar(select(User).where(User.username == username))
     now = _now()
     if user is None or not user.active:
         _hasher.hash(password)  # the same work either way: timing does not reveal which usernames exist
         raise AuthError("unknown or disabled account")
-    if user.locked_until is not None and _aware(user.locked_until) > now:
+    locked = user.locked_until is not None and _aware(user.locked_until) > now
+    if locked and user.totp_secret is None:
+        _hasher.hash(password)  # as slow as a real check: a fast refusal would tell a guesser the name exists
         raise AuthError("account locked")
     try:
         _hasher.verify(user.password_hash, password)
@@ -127,9 +130,11 @@ def authenticate(session: Session, username: str, password: str, totp_code: str 
             user.totp_last_step = step
     except (VerificationError, InvalidHashError):
         user.failed_logins += 1
-        if user.failed_logins >= LOCK_AFTER:
+        if user.failed_logins >= LOCK_AFTER and not locked:
             user.locked_until, user.failed_logins = now + LOCK_FOR, 0
         raise AuthError("wrong password or code") from None
+    # A locked account with a second factor still lets its owner in with the password and a fresh code:
+    # guessing both is out of reach, so five wrong guesses by someone else cannot shut the owner out.
     user.failed_logins, user.locked_until = 0, None
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)

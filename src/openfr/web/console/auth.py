@@ -40,12 +40,12 @@ def login(
         return render(request, "login.html", None, code, error=message, username=username, next=next)
 
     address, limit = request.client.host if request.client else "?", login_limit(request)
-    if not limit.allow(address):
+    if not limit.allow(address, username):
         return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)
     try:
         done = heavy(request).call(app.accounts.sign_in, username, password, totp or None, TokenKind.WEB)
     except AuthError:
-        limit.failed(address)
+        limit.failed(address, username)
         return refuse("Sign-in refused: wrong username, password or code, or the account is locked.", 401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, done.token, hours=done.hours, secure=app.settings.web.secure_cookies)

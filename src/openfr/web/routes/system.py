@@ -10,12 +10,12 @@ from pydantic import BaseModel, Field
 from openfr.governance.accounts import AuthError, TokenKind
 from openfr.web.admission import heavy
 from openfr.web.deps import AppDep, CurrentUser
-from openfr.web.ratelimit import SlidingWindowLimit
+from openfr.web.ratelimit import LoginGuard
 
 router = APIRouter(prefix="/api", tags=["system"])
 
 
-def login_limit(request: Request) -> SlidingWindowLimit:
+def login_limit(request: Request) -> LoginGuard:
     """The server's failed-login counter per address (shared by the API and the console's sign-in)."""
     return request.app.state.login_limit
 
@@ -39,15 +39,15 @@ class LoginRequest(BaseModel):
 
 @router.post("/login")
 def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
-    """A bearer token valid for one day. Five failures lock the account; ten failures from one address
-    within five minutes make it wait (429)."""
+    """A bearer token valid for one day. Five failures lock the account; ten failures for one account, or
+    fifty for any, from one address within five minutes make that address wait (429)."""
     address, limit = request.client.host if request.client else "?", login_limit(request)
-    if not limit.allow(address):
+    if not limit.allow(address, body.username):
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later")
     try:
         done = heavy(request).call(app.accounts.sign_in, body.username, body.password, body.totp, TokenKind.API)
     except AuthError:
-        limit.failed(address)
+        limit.failed(address, body.username)
         raise
     role = done.principal.role.value if done.principal.role else ""
     return {"token": done.token, "username": done.principal.username, "role": role}
