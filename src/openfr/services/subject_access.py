@@ -36,6 +36,12 @@ class AccessRequest:
     gallery: str | None = None  # narrows a reference to one gallery
 
 
+def _named(keys: set[tuple[str | None, str]], gallery: str, reference: str | None) -> bool:
+    """Whether (gallery, reference) is the person asked about (a reference given without a gallery
+    matches it in any gallery)."""
+    return (gallery, reference) in keys or (None, reference) in keys
+
+
 def _when(moment) -> str | None:
     return aware(moment).isoformat() if moment is not None else None
 
@@ -79,7 +85,7 @@ class SubjectAccessService:
                     .where(WatchlistMember.subject_ref.in_(refs))
                     .order_by(WatchlistMember.listed_at)
                 )
-                if (m.gallery, m.subject_ref) in keys or (None, m.subject_ref) in keys
+                if _named(keys, m.gallery, m.subject_ref)
             ]
             alerts = [
                 {
@@ -95,12 +101,12 @@ class SubjectAccessService:
                     .where(Alert.subject_ref.in_(refs))
                     .order_by(Alert.id)
                 )
-                if (d.source_gallery, a.subject_ref) in keys or (None, a.subject_ref) in keys
+                if _named(keys, d.source_gallery, a.subject_ref)
             ]
             searches = []
             for record in session.scalars(select(SearchRecord).order_by(SearchRecord.id)):
                 for rank, candidate in enumerate(record.candidates or [], 1):
-                    if (record.gallery, candidate.get("subject")) in keys or (None, candidate.get("subject")) in keys:
+                    if _named(keys, record.gallery, candidate.get("subject")):
                         searches.append(
                             {"at": _when(record.at), "mode": record.mode, "gallery": record.gallery, "rank": rank}
                         )
