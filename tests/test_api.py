@@ -64,7 +64,7 @@ def test_login_issues_a_token_and_wrong_passwords_are_refused(client):
 
 
 def test_one_address_trying_many_accounts_is_slowed_down(client):
-    guard = client.app.state.login_limit
+    guard = client.app.state.openfr.accounts.guard
     guard.accounts._seen.clear()
     guard.addresses._seen.clear()
     spray = [
@@ -78,7 +78,7 @@ def test_one_address_trying_many_accounts_is_slowed_down(client):
 
 
 def test_one_colleagues_typos_do_not_lock_a_shared_address_out(client):
-    guard = client.app.state.login_limit
+    guard = client.app.state.openfr.accounts.guard
     guard.accounts._seen.clear()
     guard.addresses._seen.clear()
     typos = [

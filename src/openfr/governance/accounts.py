@@ -38,6 +38,13 @@ class AuthError(OpenFRError):
         self.reason = reason
 
 
+class TooManyAttemptsError(AuthError):
+    """Too many failed sign-ins from this address (for this account, or for any): wait, then try again."""
+
+    def __init__(self) -> None:
+        super().__init__("too many failed logins from this address", "too many failed logins; try again later")
+
+
 class SecondFactorRequiredError(AuthError):
     """The password was right and the account has a second factor: ask for the code, then try again."""
 

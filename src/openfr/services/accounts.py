@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import accounts, audit
-from openfr.governance.accounts import AuthError, TokenKind
+from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
 from openfr.governance.permissions import Permission, Role
+from openfr.governance.ratelimit import LoginGuard
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
 from openfr.store import User
@@ -44,12 +45,27 @@ class AccountService:
 
     def __init__(self, runtime: Runtime):
         self.rt = runtime
+        # Failed sign-ins per (address, account) and per address, on top of the account lockout.
+        self.guard = LoginGuard(per_account=10, per_address=50, window_s=300)
 
     # -- signing in and out (no principal yet) ------------------------------------------------------------
 
-    def sign_in(self, username: str, password: str, totp: str | None, kind: TokenKind) -> SignIn:
+    def sign_in(
+        self, username: str, password: str, totp: str | None, kind: TokenKind, *, address: str | None = None
+    ) -> SignIn:
         """Check the password (and code) and open a session of `kind`. A refusal is committed with its
-        audit event and failure count, then raised (rolling it back would undo the lockout)."""
+        audit event and failure count, then raised (rolling it back would undo the lockout). `address`: the
+        client's, for the sign-in limits (TooManyAttemptsError beyond them)."""
+        if address is not None and not self.guard.allow(address, username):
+            raise TooManyAttemptsError
+        try:
+            return self._sign_in(username, password, totp, kind)
+        except AuthError:
+            if address is not None:
+                self.guard.failed(address, username)
+            raise
+
+    def _sign_in(self, username: str, password: str, totp: str | None, kind: TokenKind) -> SignIn:
         refused: AuthError | None = None
         with self.rt.db.transaction() as session:
             try:

@@ -22,7 +22,6 @@ from openfr.web.console import CONSOLE_ROUTERS
 from openfr.web.errors import LoginRequiredError, http_error, openfr_error, to_login
 from openfr.web.headers import SecurityHeaders
 from openfr.web.pages import STATIC
-from openfr.web.ratelimit import LoginGuard
 from openfr.web.routes import API_ROUTERS
 
 
@@ -42,8 +41,6 @@ def create_app(application: Application) -> FastAPI:
         version="0.1",
     )
     app.state.openfr = application
-    # Ten failed logins per address per five minutes: ample for people mistyping, a wall for a script.
-    app.state.login_limit = LoginGuard(per_account=10, per_address=50, window_s=300)
     app.state.admission = Admission.from_settings(settings.web)  # searches, enrolments, sign-ins: bounded
     for router in (*API_ROUTERS, *CONSOLE_ROUTERS):
         app.include_router(router)

@@ -16,12 +16,13 @@ from openfr.errors import (
     PermissionDeniedError,
     UploadTooLargeError,
 )
-from openfr.governance.accounts import AuthError
+from openfr.governance.accounts import AuthError, TooManyAttemptsError
 from openfr.web.pages import render
 
 # Most specific first: NotFoundError, ConflictError and UploadTooLargeError are all BadInputErrors.
 STATUS: tuple[tuple[type[Exception], int], ...] = (
     (NotSignedInError, 401),
+    (TooManyAttemptsError, 429),
     (AuthError, 401),
     (PermissionDeniedError, 403),
     (NotFoundError, 404),

@@ -7,11 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openfr.governance.accounts import AuthError, TokenKind
+from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
 from openfr.web.admission import heavy
 from openfr.web.deps import AppDep
 from openfr.web.pages import render
-from openfr.web.routes.system import login_limit
 from openfr.web.sessions import COOKIE, clear_session_cookie, set_session_cookie
 
 router = APIRouter(include_in_schema=False)
@@ -39,13 +38,14 @@ def login(
     def refuse(message: str, code: int) -> Response:
         return render(request, "login.html", None, code, error=message, username=username, next=next)
 
-    address, limit = request.client.host if request.client else "?", login_limit(request)
-    if not limit.allow(address, username):
-        return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)
+    address = request.client.host if request.client else "?"
     try:
-        done = heavy(request).call(app.accounts.sign_in, username, password, totp or None, TokenKind.WEB)
+        done = heavy(request).call(
+            app.accounts.sign_in, username, password, totp or None, TokenKind.WEB, address=address
+        )
+    except TooManyAttemptsError:
+        return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)
     except AuthError:
-        limit.failed(address, username)
         return refuse("Sign-in refused: wrong username, password or code, or the account is locked.", 401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, done.token, hours=done.hours, secure=app.settings.web.secure_cookies)

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from openfr.governance.accounts import AuthError, TokenKind
+from openfr.governance.accounts import TokenKind
 from openfr.web.admission import heavy
 from openfr.web.deps import AppDep, CurrentUser
-from openfr.web.ratelimit import LoginGuard
 
 router = APIRouter(prefix="/api", tags=["system"])
-
-
-def login_limit(request: Request) -> LoginGuard:
-    """The server's failed-login counter per address (shared by the API and the console's sign-in)."""
-    return request.app.state.login_limit
 
 
 @router.get("/health")
@@ -41,13 +35,8 @@ class LoginRequest(BaseModel):
 def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
     """A bearer token valid for one day. Five failures lock the account; ten failures for one account, or
     fifty for any, from one address within five minutes make that address wait (429)."""
-    address, limit = request.client.host if request.client else "?", login_limit(request)
-    if not limit.allow(address, body.username):
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many failed logins; try again later")
-    try:
-        done = heavy(request).call(app.accounts.sign_in, body.username, body.password, body.totp, TokenKind.API)
-    except AuthError:
-        limit.failed(address, body.username)
-        raise
+    address = request.client.host if request.client else "?"
+    credentials = (body.username, body.password, body.totp, TokenKind.API)
+    done = heavy(request).call(app.accounts.sign_in, *credentials, address=address)
     role = done.principal.role.value if done.principal.role else ""
     return {"token": done.token, "username": done.principal.username, "role": role}
