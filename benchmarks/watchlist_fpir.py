@@ -125,7 +125,7 @@ def main() -> None:
     )
     targets = watchlist(engine, people)
     n = len(targets.subjects)
-    live = max(live_floor(engine.card, n, settings.live.target_fpir), engine.threshold)
+    live = live_floor(engine.card, n, settings.live.target_fpir, at_least=engine.threshold)
     with tempfile.TemporaryDirectory() as tmp:
         faces = strangers(set(people), engine, 0.38, full_lfw)
         crowd = crowd_clip(Path(tmp) / "crowd.mp4", faces)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,12 +49,7 @@ class GroupTail:
 
     def observed(self, t: float) -> float:
         """The measured rate at the grid point at or below t (a step: never lower than what was seen)."""
-        rate = self.fmr[0]
-        for g, f in zip(self.grid, self.fmr, strict=True):
-            if g > t:
-                break
-            rate = f
-        return rate
+        return self.fmr[max(bisect_right(self.grid, t) - 1, 0)]
 
     def fitted(self, t: float) -> float:
         x = max(t - self.u, 0.0)

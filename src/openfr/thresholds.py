@@ -27,16 +27,19 @@ def check_threshold(value: float, floor: float) -> float:
     return float(value)
 
 
-def live_floor(card: ModelCard, watchlist_size: int, target_fpir: float) -> float:
+def live_floor(card: ModelCard, watchlist_size: int, target_fpir: float, *, at_least: float | None = None) -> float:
     """The lowest threshold a live deployment (or `openfr watch`) may use against `watchlist_size` people:
     the one at which the pack's identification calibration expects at most `target_fpir` of strangers to
     raise a false alert, for the worst demographic group measured; never below the 1:1 threshold. A pack
     without a calibration has only its 1:1 threshold, which grows false alerts with the watchlist (its card
-    says so)."""
+    says so). `at_least`: an installation's own higher match threshold, which may only raise it."""
     calibration = shipped_calibration(card.id)
-    if calibration is None:
-        return card.threshold
-    return calibration.threshold_for(watchlist_size, target_fpir, floor=card.threshold)
+    floor = (
+        card.threshold
+        if calibration is None
+        else calibration.threshold_for(watchlist_size, target_fpir, card.threshold)
+    )
+    return floor if at_least is None else max(floor, at_least)
 
 
 def expected_false_alerts(card: ModelCard, threshold: float, watchlist_size: int, faces: int = 100_000) -> float | None:

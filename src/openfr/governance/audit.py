@@ -64,9 +64,8 @@ def record(session: Session, actor: str, action: str, resource: str, reason: str
     seal: AuditSeal | None = session.info.get("audit_seal")
     if seal is not None:
         event.seal = seal.seal(event.hash)
-        first = session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.seal.is_not(None)))
         # After the commit, the head is checkpointed outside the database (store/db.py).
-        session.info["audit_head"] = Checkpoint(position, event.hash, first or position)
+        session.info["audit_head"] = Checkpoint(position, event.hash, _sealed_from(session, seal, position))
     session.add(event)
     session.flush()
     return event
@@ -132,6 +131,14 @@ def verify(session: Session, expect_head: str | None = None) -> Verification:
     if expect_head is not None and expect_head != prev:
         report.problems.append(f"the chain ends at {prev[:16]}..., not at the expected head {expect_head[:16]}...")
     return report
+
+
+def _sealed_from(session: Session, seal: AuditSeal, position: int) -> int:
+    """The first sealed event: looked up once per process (it never moves), not on every append."""
+    if seal.sealed_from is None:
+        first = session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.seal.is_not(None)))
+        seal.sealed_from = first or position
+    return seal.sealed_from
 
 
 def _any_sealed(session: Session) -> bool:

@@ -41,6 +41,7 @@ class AuditSeal:
         if len(key) < 16:
             raise ValueError("the audit key must be at least 16 bytes")
         self._key, self.checkpoint_file = key, checkpoint_file
+        self.sealed_from: int | None = None  # the first sealed event, once known (it never moves)
 
     @classmethod
     def for_home(cls, home: Path, key_text: str | None = None, checkpoint_file: Path | None = None) -> AuditSeal:

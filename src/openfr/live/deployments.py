@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
@@ -154,7 +154,11 @@ def get(session: Session, name: str, *, for_update: bool = False) -> Deployment:
 
 def watchlist_rows(session: Session, gallery: str, categories: list[str], space: str):
     """(subject, image, template) of every enrolled image a snapshot of `categories` would take."""
-    return session.execute(
+    return session.execute(watchlist_rows_query(gallery, categories, space)).all()
+
+
+def watchlist_rows_query(gallery: str, categories: list[str], space: str):
+    return (
         select(Subject, SourceImage, Template)
         .join(Gallery, Gallery.id == Subject.gallery_id)
         .join(SourceImage, SourceImage.subject_id == Subject.id)
@@ -166,12 +170,13 @@ def watchlist_rows(session: Session, gallery: str, categories: list[str], space:
             Template.space == space,
         )
         .order_by(Subject.id, SourceImage.id)
-    ).all()
+    )
 
 
 def subjects_in_watchlist(session: Session, gallery: str, categories: list[str], space: str) -> int:
     """How many people a snapshot taken now would hold: what the live threshold depends on."""
-    return len({subject.id for subject, _, _ in watchlist_rows(session, gallery, categories, space)})
+    query = watchlist_rows_query(gallery, categories, space).with_only_columns(func.count(distinct(Subject.id)))
+    return session.scalar(query.order_by(None)) or 0
 
 
 def authorise(

@@ -93,6 +93,11 @@ class CameraSupervisor:
             return {}
         return {label: counters.as_dict() for label, counters in list(run.result.counters.items())}
 
+    def current_run(self, deployment) -> dict[str, dict]:
+        """The counters of a deployment's run in progress: live when it runs here, its last checkpoint when
+        it runs in another process (empty when none runs)."""
+        return self.live_counters(deployment.id) or deployment.run_counters or {}
+
     def shutdown(self, wait_s: float = 10.0) -> None:
         """Stop every run here; their deployments stay wanted running, so a restarted server resumes them."""
         for run in list(self._runs.values()):

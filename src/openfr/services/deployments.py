@@ -111,7 +111,7 @@ class DeploymentService(DeploymentRuns):
         """The lowest threshold for a watchlist of `subjects` people (the target false-alert rate met for
         the worst group); an installation's own match_threshold may only raise it."""
         card = self.rt.engine.card
-        return max(live_floor(card, subjects, self.rt.settings.live.target_fpir), self.rt.engine.threshold)
+        return live_floor(card, subjects, self.rt.settings.live.target_fpir, at_least=self.rt.engine.threshold)
 
     def _subjects(self, session: Session, d: Deployment) -> int:
         if d.watchlist_size is not None:
@@ -178,9 +178,7 @@ class DeploymentService(DeploymentRuns):
                 else session.scalars(select(Deployment).order_by(Deployment.id.desc()))
             )
             # A run here reports its live counters; one elsewhere, its last checkpoint.
-            return [
-                alerts.statistics(session, d, self.rt.cameras.live_counters(d.id) or d.run_counters or {}) for d in rows
-            ]
+            return [alerts.statistics(session, d, self.rt.cameras.current_run(d)) for d in rows]
 
     # -- planning and authorising -------------------------------------------------------------------------
 

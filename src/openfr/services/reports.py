@@ -92,7 +92,7 @@ class ReportService:
 
     def _row(self, d: Deployment, alerts: list[Alert]) -> dict:
         ended = aware(d.closed_at) if d.closed_at else min(now_utc(), aware(d.ends_at))
-        faces = sum(_cameras(d, self.rt.cameras.live_counters(d.id) or d.run_counters or {}).values())
+        faces = sum(_cameras(d, self.rt.cameras.current_run(d)).values())
         false = sum(_false(a) for a in alerts)
         subjects = d.watchlist_size or 0
         expected = expected_false_alerts(self.rt.engine.card, d.threshold, max(subjects, 1), faces)
@@ -123,8 +123,7 @@ class ReportService:
         with self.rt.db.read() as session:
             for d in session.scalars(select(Deployment).where(Deployment.live_at.is_not(None))):
                 alerts = session.scalars(select(Alert).where(Alert.deployment_id == d.id)).all()
-                running = self.rt.cameras.live_counters(d.id) or d.run_counters or {}
-                for camera, faces in sorted(_cameras(d, running).items()):
+                for camera, faces in sorted(_cameras(d, self.rt.cameras.current_run(d)).items()):
                     false = sum(_false(a) for a in alerts if a.camera == camera)
                     n = max(d.watchlist_size or 0, 1)
                     expected = expected_false_alerts(self.rt.engine.card, d.threshold, n, faces)

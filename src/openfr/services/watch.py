@@ -44,7 +44,7 @@ def watch(
     engine = live_engine(settings, pack_id)
     targets, skipped = from_directory(watchlist_dir, engine)
     # The same floor as a deployment's: the live threshold for this many people, never the 1:1 one.
-    floor = max(live_floor(engine.card, len(targets.subjects), settings.live.target_fpir), engine.threshold)
+    floor = live_floor(engine.card, len(targets.subjects), settings.live.target_fpir, at_least=engine.threshold)
     limit = check_threshold(threshold if threshold is not None else floor, floor)
     for image, reason in skipped:
         if on_skipped:
