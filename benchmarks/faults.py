@@ -61,6 +61,7 @@ from openfr.settings import EngineSettings, LiveSettings, Settings, WebSettings 
 from openfr.store import Alert, Deployment, SourceImage  # noqa: E402
 
 PASSWORD = "fault injection passphrase"
+TEMPORARY = "set by an administrator 0"  # replaced at first sign-in
 
 
 def sample(name: str) -> np.ndarray:
@@ -113,14 +114,25 @@ def make_clip(folder: Path) -> tuple[Path, float]:
     return path, 5.5
 
 
+def _first_sign_in(app: Application, name: str) -> None:
+    done = app.accounts.sign_in(name, TEMPORARY, None, TokenKind.CLI)
+    app.accounts.change_own_password(done.principal, TEMPORARY, PASSWORD, keep=done.token)
+
+
 def installation(home: Path, camera_urls: list[str], **settings) -> Application:
     settings.setdefault("engine", EngineSettings(workers=1))
     live = LiveSettings(heartbeat_s=1.0, alert_cooldown_s=0.0, allow_loopback_cameras=True)
     app = Application(Runtime(Settings(home=home, live=live, **settings)))
+    # Accounts as on a real installation: two administrators (dual control), each other account created by
+    # one, approved by the other where privileged, and its temporary password replaced at first sign-in.
     app.accounts.create_first_administrator("admin", PASSWORD, by="faults benchmark")
-    admin = sign_in(app, "admin")
+    app.accounts.create_first_administrator("admin2", TEMPORARY, by="faults benchmark")
+    _first_sign_in(app, "admin2")
+    admin, second = sign_in(app, "admin"), sign_in(app, "admin2")
     for name, role in (("authoriser", "authorising-officer"), ("operator", "operator"), ("searcher", "investigator")):
-        app.accounts.create_user(admin, name, role, PASSWORD)
+        if app.staff.create_user(admin, name, role, TEMPORARY)["awaiting_approval"]:
+            app.staff.approve(second, name)
+        _first_sign_in(app, name)
     portrait = home.parent / "yao.jpg"
     from PIL import Image
 

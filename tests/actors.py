@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,14 +26,41 @@ def make_app(home: Path, database_url: str | None = None, **settings) -> Applica
     return Application(Runtime(Settings(home=home, database_url=database_url, **settings)))
 
 
+SECOND_ADMIN = "administrator_2"  # dual control: approves what the first administrator asks for
+TEMPORARY = "set by an administrator 0"  # what an administrator gives a new account; replaced at first sign-in
+
+
 def staff(app: Application) -> dict[Role, Principal]:
-    """One signed-in account per role; the administrator is created as on a new installation."""
+    """One signed-in account per role, made as on a new installation: two administrators by the bootstrap,
+    the others by the first administrator (the second approving the authorising officer), each replacing the
+    password an administrator set at first sign-in."""
     app.accounts.create_first_administrator(username(Role.ADMINISTRATOR), PASSWORD, by="test set-up")
+    app.accounts.create_first_administrator(SECOND_ADMIN, TEMPORARY, by="test set-up")
+    take_over(app, SECOND_ADMIN)
     admin = sign_in(app, username(Role.ADMINISTRATOR))
     for role in Role:
         if role is not Role.ADMINISTRATOR:
-            app.accounts.create_user(admin, username(role), role.value, PASSWORD)
+            add_user(app, admin, username(role), role.value)
     return {role: sign_in(app, username(role)) for role in Role}
+
+
+def add_user(
+    app: Application, admin: Principal, name: str, role: str, *, approver: Principal | None = None
+) -> Principal:
+    """An account as a real one comes to be: created by `admin` with a temporary password, approved by a
+    second administrator (`approver`, default SECOND_ADMIN) where the role is privileged, and signed into by
+    its owner, who sets PASSWORD."""
+    row = app.staff.create_user(admin, name, role, TEMPORARY)
+    if row["awaiting_approval"]:
+        app.staff.approve(approver or sign_in(app, SECOND_ADMIN), name)
+    return take_over(app, name)
+
+
+def take_over(app: Application, name: str) -> Principal:
+    """The owner's first sign-in: the administrator's password replaced by PASSWORD."""
+    done = app.accounts.sign_in(name, TEMPORARY, None, TokenKind.CLI)
+    app.accounts.change_own_password(done.principal, TEMPORARY, PASSWORD, keep=done.token)
+    return sign_in(app, name)
 
 
 def sign_in(app: Application, name: str, password: str = PASSWORD) -> Principal:
@@ -53,3 +81,18 @@ def openfr(*args: str, env: dict | None = None, stdin: str | None = None, timeou
 def cli_login(env: dict, name: str, password: str = PASSWORD) -> None:
     done = openfr("login", name, "--password-stdin", env=env, stdin=password + "\n")
     assert done.returncode == 0, done.stderr
+
+
+CSRF_FIELD = re.compile(r'name="csrftoken" value="([^"]+)"')
+
+
+def console_sign_in(client, name: str, password: str = PASSWORD, totp: str = "", *, status: int = 303) -> str:
+    """Sign a test client into the console as a browser does; the CSRF token bound to the new session (read
+    from the page that follows, as the browser would), or "" when the sign-in gave another `status`."""
+    token = CSRF_FIELD.search(client.get("/login").text).group(1)
+    form = {"csrftoken": token, "username": name, "password": password, "totp": totp}
+    done = client.post("/login", data=form, follow_redirects=False)
+    assert done.status_code == status, done.text[:300]
+    if status != 303:
+        return ""
+    return CSRF_FIELD.search(client.get("/account").text).group(1)

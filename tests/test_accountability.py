@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from actors import PASSWORD, make_app, sign_in, staff
+from actors import add_user, make_app, staff
 from live_data import wanted_gallery
 from openfr.bus import InProcessBus
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
@@ -49,8 +49,7 @@ def world(tmp_path, engine, samples, database_url):
     people = staff(app)
     folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
     app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest)
-    app.accounts.create_user(people[ADMIN], "second-operator", "operator", PASSWORD)
-    people["second"] = sign_in(app, "second-operator")
+    people["second"] = add_user(app, people[ADMIN], "second-operator", "operator")
     yield app, people
     app.close()
 

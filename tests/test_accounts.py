@@ -12,7 +12,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from actors import PASSWORD, make_app, openfr, sign_in, staff
+from actors import PASSWORD, TEMPORARY, add_user, make_app, openfr, sign_in, staff
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import accounts, audit
 from openfr.governance.accounts import AuthError, SecondFactorRequiredError, TokenKind
@@ -33,12 +33,12 @@ def _admin(app):
 
 def test_passwords_are_argon2id_and_policy_is_enforced(app):
     with pytest.raises(BadInputError, match="at least 12"):
-        app.accounts.create_user(_admin(app), "short", "operator", "tooshort")
+        app.staff.create_user(_admin(app), "short", "operator", "tooshort")
     with pytest.raises(BadInputError, match="unknown role"):
-        app.accounts.create_user(_admin(app), "x", "superuser", PASSWORD)
+        app.staff.create_user(_admin(app), "x", "superuser", PASSWORD)
     with pytest.raises(PermissionDeniedError, match=r"may not users\.manage"):
-        app.accounts.create_user(app.people[Role.OPERATOR], "op9", "administrator", PASSWORD)
-    app.accounts.create_user(_admin(app), "op1", "operator", PASSWORD)
+        app.staff.create_user(app.people[Role.OPERATOR], "op9", "administrator", PASSWORD)
+    add_user(app, _admin(app), "op1", "operator")
     with app.runtime.db.read() as session:
         stored = session.scalar(sa.select(User.password_hash).where(User.username == "op1"))
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
@@ -46,7 +46,7 @@ def test_passwords_are_argon2id_and_policy_is_enforced(app):
 
 
 def test_wrong_passwords_lock_the_account_and_every_attempt_is_audited_without_secrets(app):
-    app.accounts.create_user(_admin(app), "op2", "operator", PASSWORD)
+    add_user(app, _admin(app), "op2", "operator")
     for attempt in range(accounts.LOCK_AFTER):
         with pytest.raises(AuthError):
             app.accounts.sign_in("op2", f"guess number {attempt}", None, TokenKind.API)
@@ -61,8 +61,8 @@ def test_wrong_passwords_lock_the_account_and_every_attempt_is_audited_without_s
 
 
 def test_a_second_factor_is_required_once_enabled(app):
-    app.accounts.create_user(_admin(app), "inv1", "investigator", PASSWORD)
-    secret = pyotp.parse_uri(app.accounts.enable_totp(_admin(app), "inv1")).secret
+    add_user(app, _admin(app), "inv1", "investigator")
+    secret = pyotp.parse_uri(app.staff.enable_totp(_admin(app), "inv1")).secret
     with pytest.raises(SecondFactorRequiredError):
         app.accounts.sign_in("inv1", PASSWORD, None, TokenKind.CLI)
     with pytest.raises(AuthError):
@@ -77,7 +77,7 @@ def test_a_second_factor_is_required_once_enabled(app):
 
 
 def test_tokens_are_shown_once_stored_as_digests_kept_apart_by_kind_and_expire(app):
-    token = app.accounts.issue_api_token(_admin(app), "auditor", "reporting", days=1)
+    token = app.staff.issue_api_token(_admin(app), "auditor", "reporting", days=1)
     assert app.accounts.principal_for_token(token, TokenKind.API).username == "auditor"
     assert app.accounts.principal_for_token(token + "x", TokenKind.API) is None
     for other in (TokenKind.WEB, TokenKind.CLI):  # an API token opens no console or command-line session
@@ -90,8 +90,8 @@ def test_tokens_are_shown_once_stored_as_digests_kept_apart_by_kind_and_expire(a
         stored.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     assert app.accounts.principal_for_token(token, TokenKind.API) is None
     with pytest.raises(ConflictError, match="your own account"):
-        app.accounts.set_active(_admin(app), "administrator", False)
-    app.accounts.set_active(_admin(app), "auditor", False)
+        app.staff.set_active(_admin(app), "administrator", False)
+    app.staff.set_active(_admin(app), "auditor", False)
     assert app.accounts.principal_for_token(cli, TokenKind.CLI) is None  # disabling ends every session at once
     with pytest.raises(AuthError):
         app.accounts.sign_in("auditor", PASSWORD, None, TokenKind.API)
@@ -116,7 +116,10 @@ def test_first_administrator_then_the_command_line_signs_in(tmp_path):
     done = openfr(*create, env=env, stdin=PASSWORD + "\n")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["role"] == "administrator"
-    # The store has an account now: a second "first administrator" needs an administrator signed in.
+    # The second administrator comes by the bootstrap too (nobody could approve it) and must change the
+    # password at first sign-in; with two active, a third needs one signed in (and the other's approval).
+    second = openfr("user", "create", "bob", "--role", "admin", "--password-stdin", "--json", env=env, stdin=TEMPORARY)
+    assert second.returncode == 0 and json.loads(second.stdout)["must_change_password"] is True, second.stderr
     again = openfr("user", "create", "mallory", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD)
     assert again.returncode == 2 and "not signed in" in again.stderr
     assert openfr("user", "list", env=env).returncode == 2
@@ -126,11 +129,12 @@ def test_first_administrator_then_the_command_line_signs_in(tmp_path):
     session_file = tmp_path / "cli" / "session.json"
     assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
     listed = openfr("user", "list", env=env).stdout
-    assert json.loads(listed)["role"] == "administrator" and "argon2" not in listed
+    rows = [json.loads(line) for line in listed.splitlines()]
+    assert [r["role"] for r in rows] == ["administrator"] * 2 and "argon2" not in listed
     assert openfr("logout", env=env).returncode == 0 and not session_file.exists()
     assert openfr("user", "list", env=env).returncode == 2
     app = make_app(tmp_path)
     with app.runtime.db.read() as session:
         trail = [(e["actor"], e["action"]) for e in audit.events(session)]
-    assert trail[0][1] == "user.create" and trail[0][0].startswith("first administrator")
+    assert trail[0][1] == "user.create" and trail[0][0].startswith("installation (os user")
     assert ("alice", "login") in trail and ("alice", "logout") in trail and ("alice", "login.failed") in trail

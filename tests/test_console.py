@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from actors import PASSWORD, make_app
+from actors import PASSWORD, TEMPORARY, add_user, console_sign_in, make_app, take_over
 from actors import sign_in as principal
 from openfr.governance import audit
 from openfr.governance.accounts import TokenKind
@@ -33,8 +33,12 @@ def svc(tmp_path_factory) -> Application:
     application = make_app(tmp_path_factory.mktemp("console"))
     demo.prepare(application, password=PASSWORD, deployment=False)
     application.admin = principal(application, "demo-admin")
+    # The demo has one administrator: a second comes by the bootstrap and approves the privileged accounts.
+    application.accounts.create_first_administrator("administrator", TEMPORARY, by="test set-up")
+    second = take_over(application, "administrator")
     for role in Role:
-        application.accounts.create_user(application.admin, role.value.replace("-", "_"), role.value, PASSWORD)
+        if role is not Role.ADMINISTRATOR:
+            add_user(application, application.admin, role.value.replace("-", "_"), role.value, approver=second)
     return application
 
 
@@ -60,14 +64,7 @@ def csrf(client: TestClient) -> str:
 
 def sign_in(app, username: str, password: str = PASSWORD, totp: str = "") -> TestClient:
     client = browser(app)
-    token = csrf(client)
-    done = client.post(
-        "/login",
-        data={"csrftoken": token, "username": username, "password": password, "totp": totp},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303, done.text[:300]
-    client.csrf = token
+    client.csrf = console_sign_in(client, username, password, totp)
     return client
 
 
@@ -116,7 +113,7 @@ def test_session_cookie_flags_logout_and_kept_apart_from_api_tokens(app, svc):
     assert (
         client.get("/api/audit/verify", headers={"Authorization": f"Bearer {session_cookie.value}"}).status_code == 401
     )
-    api_token = svc.accounts.issue_api_token(svc.admin, "auditor", "test", days=1)
+    api_token = svc.staff.issue_api_token(svc.admin, "auditor", "test", days=1)
     stranger = browser(app)
     stranger.cookies.set("openfr_session", api_token, domain="testserver")
     assert stranger.get("/audit", follow_redirects=False).status_code == 303
@@ -152,8 +149,8 @@ def test_sign_in_failures_totp_and_redirects(app, svc):
     token = csrf(client)
     refused = client.post("/login", data={"csrftoken": token, "username": "operator", "password": "wrong password!"})
     assert refused.status_code == 401 and "Sign-in refused" in refused.text
-    svc.accounts.create_user(svc.admin, "two_factor", "investigator", PASSWORD)
-    secret_uri = svc.accounts.enable_totp(svc.admin, "two_factor")
+    add_user(svc, svc.admin, "two_factor", "investigator")
+    secret_uri = svc.staff.enable_totp(svc.admin, "two_factor")
     failed = _events(svc, action="login.failed", actor="operator")
     assert failed and failed[-1]["reason"] == "wrong password or code"
     code = pyotp.parse_uri(secret_uri).now()
@@ -185,7 +182,7 @@ def test_enrol_by_upload_then_search_records_who_why_and_keeps_no_probe(app, svc
     assert no_source.status_code == 400 and "provenance" in no_source.text
     assert not (svc.runtime.home / "tmp").exists()  # an upload is analysed in memory: no temporary folder
 
-    token = svc.accounts.issue_api_token(svc.admin, "officer", "phone", days=1)
+    token = svc.staff.issue_api_token(svc.admin, "officer", "phone", days=1)
     api = browser(app)
     headers = {"Authorization": f"Bearer {token}"}
     photo = {"image": ("probe.jpg", portrait, "image/jpeg")}
@@ -222,8 +219,8 @@ def test_oversized_uploads_are_refused_and_uploads_are_held_in_memory(tmp_path):
     assert MultiPartParser.spool_max_size >= 0.1 * 1024 * 1024  # no temporary file below the limit
     small_app.accounts.create_first_administrator("admin", PASSWORD, by="test")
     admin = principal(small_app, "admin")
-    small_app.accounts.create_user(admin, "officer", "officer", PASSWORD)
-    token = small_app.accounts.issue_api_token(admin, "officer", "phone", days=1)
+    add_user(small_app, admin, "officer", "officer")
+    token = small_app.staff.issue_api_token(admin, "officer", "phone", days=1)
     big = {"image": ("big.jpg", b"\xff" * 300_000, "image/jpeg")}
     answer = browser(small).post(
         "/api/search", data={"gallery": "g", "reason": "r"}, files=big, headers={"Authorization": f"Bearer {token}"}
@@ -301,12 +298,12 @@ def test_event_stream_delivers_new_alerts_and_replays_missed_ones(svc):
         console_alerts.SESSION_CHECK_S, saved = 0.2, console_alerts.SESSION_CHECK_S
         try:
             with client.stream("GET", "/console/events", timeout=10) as stream:
-                svc.accounts.set_active(svc.admin, "operator", False)
+                svc.staff.set_active(svc.admin, "operator", False)
                 ended = _read_events(stream, until="never")  # returns when the server closes the stream
             assert ended == []
         finally:
             console_alerts.SESSION_CHECK_S = saved
-            svc.accounts.set_active(svc.admin, "operator", True)
+            svc.staff.set_active(svc.admin, "operator", True)
         # Enabling the account again does not revive the session disabling ended: it must sign in again.
         assert client.get("/console", follow_redirects=False).status_code in (303, 401)
         again = client.post(
@@ -400,7 +397,7 @@ def test_vendored_assets_match_their_pinned_hashes_and_pages_load_nothing_from_e
 def test_api_token_can_run_a_deployment_lifecycle(app, svc):
     """Create (administrator), authorise (authorising officer), close (operator) over the API."""
     tokens = {
-        u: svc.accounts.issue_api_token(svc.admin, u, "t", days=1)
+        u: svc.staff.issue_api_token(svc.admin, u, "t", days=1)
         for u in ("administrator", "authorising_officer", "operator")
     }
     api = browser(app)
@@ -453,7 +450,7 @@ def test_auditor_filters_verifies_and_exports_the_trail_and_the_export_is_record
 
 
 def test_administrator_disables_a_user_whose_session_then_ends(app, svc):
-    svc.accounts.create_user(svc.admin, "leaver", "operator", PASSWORD)
+    add_user(svc, svc.admin, "leaver", "operator")
     leaver = sign_in(app, "leaver")
     assert leaver.get("/console").status_code == 200
     admin = sign_in(app, "administrator")
@@ -479,7 +476,7 @@ def test_deleting_a_subject_needs_a_reason_and_is_recorded(app, svc, sample_path
 
 
 def test_users_set_up_their_own_second_factor_and_change_their_password(app, svc):
-    svc.accounts.create_user(svc.admin, "self_service", "auditor", PASSWORD)
+    add_user(svc, svc.admin, "self_service", "auditor")
     me = sign_in(app, "self_service")
     new = "a much longer passphrase"
     bad = me.post("/account/password", data={"csrftoken": me.csrf, "current": "not it at all", "new": new})

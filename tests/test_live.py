@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from actors import PASSWORD, cli_login, make_app, openfr, staff
+from actors import add_user, cli_login, make_app, openfr, staff
 from live_data import ClipServer, closed_port, team_clip, wanted_gallery
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import audit
@@ -344,7 +344,7 @@ def test_deployment_commands_from_draft_to_statistics(tmp_path, app, clip):
     """The same lifecycle through the CLI, as a force's scripts would drive it: each step signed in as the
     account whose role may take it."""
     env = {"OPENFR_HOME": str(app.runtime.home), "OPENFR_ENGINE__WORKERS": "1"}
-    app.accounts.create_user(app.people[ADMIN], "authorising_officer_2", "authorising-officer", PASSWORD)
+    add_user(app, app.people[ADMIN], "authorising_officer_2", "authorising-officer")
     base = [
         "deployment",
         "create",

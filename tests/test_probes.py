@@ -5,7 +5,6 @@ gate; a photo without any face is still refused."""
 from __future__ import annotations
 
 import io
-import re
 
 import cv2
 import numpy as np
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from actors import PASSWORD, make_app, staff
+from actors import PASSWORD, console_sign_in, make_app, staff
 from openfr.errors import BadInputError, NoFaceError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
@@ -103,8 +102,6 @@ def test_the_api_and_the_console_show_the_warning(tmp_path, photos):
     assert answer.status_code == 200, answer.text
     assert answer.json()["probe_quality"]["usable"] is False and "quality gate" in answer.json()["warning"]
     assert answer.json()["candidates"][0]["subject"] == "YAO-1"
-    csrf = re.search(r'name="csrftoken" value="([^"]+)"', web.get("/login").text).group(1)
-    login = {"csrftoken": csrf, "username": "investigator", "password": PASSWORD}
-    assert web.post("/login", data=login, follow_redirects=False).status_code == 303
+    csrf = console_sign_in(web, "investigator")
     page = web.post("/search", data={**data, "mode": "RFR"}, files=files, headers={"x-csrftoken": csrf})
     assert page.status_code == 200 and "Poor photo:" in page.text and "YAO-1" in page.text

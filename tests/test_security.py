@@ -82,21 +82,21 @@ def test_out_of_range_ids_and_limits_are_clear_errors(site, tmp_path):
 def test_an_api_token_can_be_revoked_and_a_password_reset_ends_every_session(site):
     app, people, client, tokens = site
     admin = people[Role.ADMINISTRATOR]
-    issued = app.accounts.issue_api_token(admin, "auditor", "integration", 30)
+    issued = app.staff.issue_api_token(admin, "auditor", "integration", 30)
     assert client.get("/api/audit/verify", headers=_bearer(issued)).status_code == 200
-    (row,) = [t for t in app.accounts.tokens(admin, "auditor") if t["name"] == "integration"]
+    (row,) = [t for t in app.staff.tokens(admin, "auditor") if t["name"] == "integration"]
     with pytest.raises(BadInputError):
-        app.accounts.revoke_api_token(admin, "auditor", row["id"], "")  # a reason is required
-    app.accounts.revoke_api_token(admin, "auditor", row["id"], "leaked in a ticket")
+        app.staff.revoke_api_token(admin, "auditor", row["id"], "")  # a reason is required
+    app.staff.revoke_api_token(admin, "auditor", row["id"], "leaked in a ticket")
     assert client.get("/api/audit/verify", headers=_bearer(issued)).status_code == 401
     # A reset by an administrator ends the sessions of whoever knew the old password.
     session = tokens[Role.AUDITOR]
-    app.accounts.set_password(admin, "auditor", "A-new-long-password-7")
+    app.staff.set_password(admin, "auditor", "A-new-long-password-7")
     assert client.get("/api/audit/verify", headers=_bearer(session)).status_code == 401
     # Disable, then enable: the tokens of before stay dead.
     fresh = app.accounts.sign_in("operator", PASSWORD, None, TokenKind.API).token
-    app.accounts.set_active(admin, "operator", False)
-    app.accounts.set_active(admin, "operator", True)
+    app.staff.set_active(admin, "operator", False)
+    app.staff.set_active(admin, "operator", True)
     assert client.get("/api/deployments", headers=_bearer(fresh)).status_code == 401
 
 

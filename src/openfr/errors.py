@@ -49,6 +49,11 @@ class ConflictError(BadInputError):
     """The thing exists but is not in a state that allows this step (HTTP 409)."""
 
 
+class EnrolmentRejectedError(BadInputError):
+    """The one image offered for enrolment was not enrolled (no face, several, below the quality gate, not a
+    readable image): nothing was kept, not even the subject or the gallery (HTTP 422)."""
+
+
 class UploadTooLargeError(BadInputError):
     """An upload is over `web.upload_max_mb` (HTTP 413)."""
 
@@ -64,3 +69,14 @@ class PermissionDeniedError(OpenFRError):
     account (HTTP 403). Nothing was changed."""
 
     exit_code = 2
+
+
+class PasswordChangeRequiredError(PermissionDeniedError):
+    """The account's password was set by an administrator (a new account, a reset): its owner must choose
+    their own before doing anything else (HTTP 403)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "change your password first: it was set by an administrator (console: Account; "
+            "command line: openfr passwd; API: POST /api/me/password); nothing was changed"
+        )

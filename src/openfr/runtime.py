@@ -17,7 +17,9 @@ from pathlib import Path
 from openfr.bus import InProcessBus
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.gallery.search import GallerySearcher
+from openfr.governance import accounts
 from openfr.governance.seal import AuditSeal
+from openfr.governance.secretbox import SecretBox
 from openfr.live.supervisor import CameraSupervisor
 from openfr.settings import Settings
 from openfr.store import Database, open_database
@@ -43,7 +45,16 @@ class Runtime:
             self.home  # noqa: B018 - the SQLite default lives in $OPENFR_HOME, which must exist first
             key = self.settings.audit_key.get_secret_value() if self.settings.audit_key else None
             seal = AuditSeal.for_home(self.home, key, self.settings.audit_checkpoint_file)
-            return open_database(self.settings.resolved_database_url(), audit_seal=seal)
+            db = open_database(self.settings.resolved_database_url(), audit_seal=seal)
+            with db.transaction() as session:  # second factors stored before encryption existed
+                accounts.seal_plain_secrets(session, self.secret_box)
+            return db
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        """Encrypts second-factor secrets at rest, under a key kept outside the database."""
+        key = self.settings.secrets_key.get_secret_value() if self.settings.secrets_key else None
+        return SecretBox.for_home(self.home, key)
 
     @cached_property
     def searcher(self) -> GallerySearcher:

@@ -715,6 +715,16 @@ class Settings(BaseSettings):
             "use. Keep it away from the database's administrators: with the key, history can be rewritten."
         ),
     )
+    secrets_key: SecretStr | None = Field(
+        None,
+        title="Stored-secrets key",
+        description=(
+            "Key (at least 16 characters) that encrypts second-factor (TOTP) secrets in the database, e.g. from "
+            "a KMS. Unset: a random key in $OPENFR_HOME/keys/secrets.key (mode 0600), made on first use. A copy "
+            "of the database without it holds no usable second factor; lose it and second factors must be set "
+            "up again (passwords are unaffected)."
+        ),
+    )
     audit_checkpoint_file: Path | None = Field(
         None,
         title="Audit checkpoint file",

@@ -34,6 +34,7 @@ app = typer.Typer(
 app.command()(session_cmds.login)
 app.command()(session_cmds.logout)
 app.command()(session_cmds.whoami)
+app.command()(session_cmds.passwd)
 app.command()(engine_cmds.detect)
 app.command()(engine_cmds.embed)
 app.command()(engine_cmds.compare)

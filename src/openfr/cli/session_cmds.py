@@ -1,4 +1,4 @@
-"""`openfr login` / `openfr logout` / `openfr whoami`: the command line signs in like any other client.
+"""`openfr login` / `logout` / `whoami` / `passwd`: the command line signs in like any other client.
 
 The token is kept in $OPENFR_HOME/cli/session.json, readable by its owner only, for `cli.session_hours`;
 only its digest is in the database, and `logout` revokes it there. Every command that reads or changes the
@@ -45,6 +45,27 @@ def login(
         emit({"username": done.principal.username, "role": role, "hours": done.hours})
     else:
         err.print(f"signed in as {done.principal.username} ({role}) for {done.hours:g} h", markup=False)
+    if done.principal.must_change_password:
+        err.print("your password was set by an administrator: change it now with `openfr passwd`", markup=False)
+
+
+@guarded
+def passwd(
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the current, then the new password, one per line.")
+    ] = False,
+) -> None:
+    """Change your own password (the current one is required); your other sessions and tokens end."""
+    app = application()
+    me = current_principal(app)
+    if password_stdin:
+        current, new = sys.stdin.readline().rstrip("\n"), sys.stdin.readline().rstrip("\n")
+    else:
+        current = typer.prompt("Current password", hide_input=True)
+        new = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    token = json.loads(session_file(app).read_text())["token"]
+    app.accounts.change_own_password(me, current, new, keep=token)
+    err.print("password changed; your other sessions and tokens have ended")
 
 
 @guarded

@@ -1,5 +1,7 @@
-"""`openfr user ...`: accounts, managed by a signed-in administrator. On a store without any account,
-`openfr user create NAME --role admin` makes the first administrator (recorded in the audit trail)."""
+"""`openfr user ...`: accounts, managed by a signed-in administrator under dual control (a second one
+approves privileged accounts: `openfr user approve`). While fewer than two administrators are active (a new
+installation), `openfr user create NAME --role admin` run with installation access makes one directly
+(the bootstrap, recorded in the audit trail)."""
 
 from __future__ import annotations
 
@@ -37,22 +39,26 @@ def create(
     password_stdin: PasswordStdin = False,
     json: JsonFlag = False,
 ) -> None:
-    """Create an account (on a new installation, the first administrator: `openfr user create alice --role admin`)."""
+    """Create an account; its owner replaces the password at first sign-in. On a new installation, the first
+    two administrators: `openfr user create alice --role admin` (no sign-in needed while fewer than two are
+    active)."""
     app = application()
     parsed = parse_role(role)
-    if not app.accounts.has_accounts():
-        if parsed is not Role.ADMINISTRATOR:
-            raise BadInputError("the first account must be an administrator (--role admin)")
+    if parsed is Role.ADMINISTRATOR and app.accounts.bootstrap_open():
         row = app.accounts.create_first_administrator(
-            username,
-            _password(password_stdin),
-            by=f"first administrator (os user {getpass.getuser()})",
-            display_name=name,
+            username, _password(password_stdin), by=f"installation (os user {getpass.getuser()})", display_name=name
         )
+    elif not app.accounts.has_accounts():
+        raise BadInputError("the first account must be an administrator (--role admin)")
     else:
         me = current_principal(app)
-        row = app.accounts.create_user(me, username, parsed.value, _password(password_stdin), name)
-    emit(row) if json else err.print(f"user {row['username']} created with role {row['role']}")
+        row = app.staff.create_user(me, username, parsed.value, _password(password_stdin), name)
+    if json:
+        emit(row)
+        return
+    err.print(f"user {row['username']} created with role {row['role']}")
+    if row["awaiting_approval"]:
+        err.print(f"it stays disabled until a second administrator runs: openfr user approve {row['username']}")
 
 
 @user_app.command("list")
@@ -60,7 +66,7 @@ def create(
 def list_() -> None:
     """Accounts, one JSON line each (never a hash or secret)."""
     app, me = signed_in()
-    for row in app.accounts.list_users(me):
+    for row in app.staff.list_users(me):
         emit(row)
 
 
@@ -69,7 +75,7 @@ def list_() -> None:
 def disable(username: UsernameArg) -> None:
     """Refuse the account's logins, sessions and tokens at once (its history stays)."""
     app, me = signed_in()
-    app.accounts.set_active(me, username, False)
+    app.staff.set_active(me, username, False)
     err.print(f"user {username} disabled")
 
 
@@ -77,17 +83,29 @@ def disable(username: UsernameArg) -> None:
 @guarded
 def enable(username: UsernameArg) -> None:
     app, me = signed_in()
-    app.accounts.set_active(me, username, True)
-    err.print(f"user {username} enabled")
+    row = app.staff.set_active(me, username, True)
+    waits = row["awaiting_approval"]
+    err.print(f"user {username} awaits a second administrator's approval" if waits else f"user {username} enabled")
+
+
+@user_app.command("approve")
+@guarded
+def approve(username: UsernameArg) -> None:
+    """Approve a privileged account's creation, re-enabling or password reset asked for by another administrator."""
+    app, me = signed_in()
+    app.staff.approve(me, username)
+    err.print(f"user {username} approved and enabled")
 
 
 @user_app.command("password")
 @guarded
 def password(username: UsernameArg, password_stdin: PasswordStdin = False) -> None:
-    """Set a new password (and unlock the account)."""
+    """Reset someone's password (and unlock the account); they must replace it at next sign-in."""
     app, me = signed_in()
-    app.accounts.set_password(me, username, _password(password_stdin))
-    err.print(f"password of {username} changed")
+    row = app.staff.set_password(me, username, _password(password_stdin))
+    err.print(f"password of {username} reset; they must change it at next sign-in")
+    if row["awaiting_approval"]:
+        err.print(f"the account stays disabled until a second administrator runs: openfr user approve {username}")
 
 
 @user_app.command("totp")
@@ -95,7 +113,7 @@ def password(username: UsernameArg, password_stdin: PasswordStdin = False) -> No
 def totp(username: UsernameArg) -> None:
     """Turn on the second factor; prints the otpauth:// URI for an authenticator app, once."""
     app, me = signed_in()
-    print(app.accounts.enable_totp(me, username))  # stdout only: for the user to scan or paste, never logged
+    print(app.staff.enable_totp(me, username))  # stdout only: for the user to scan or paste, never logged
 
 
 @user_app.command("token")
@@ -107,7 +125,7 @@ def token(
 ) -> None:
     """Issue an API bearer token; printed once, only its digest is kept."""
     app, me = signed_in()
-    print(app.accounts.issue_api_token(me, username, name, days))
+    print(app.staff.issue_api_token(me, username, name, days))
 
 
 @user_app.command("tokens")
@@ -115,7 +133,7 @@ def token(
 def tokens(username: UsernameArg) -> None:
     """A user's API tokens: id, label, dates, revoked (never the token itself); one JSON line each."""
     app, me = signed_in()
-    for row in app.accounts.tokens(me, username):
+    for row in app.staff.tokens(me, username):
         emit(row)
 
 
@@ -128,5 +146,5 @@ def revoke_token(
 ) -> None:
     """Revoke one API token now."""
     app, me = signed_in()
-    app.accounts.revoke_api_token(me, username, token_id, reason)
+    app.staff.revoke_api_token(me, username, token_id, reason)
     err.print(f"token {token_id} of {username} revoked")

@@ -15,11 +15,12 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openfr.errors import BadInputError, NotFoundError, OpenFRError
-from openfr.governance.permissions import parse_role
+from openfr.governance.permissions import Role, parse_role
+from openfr.governance.secretbox import SecretBox, is_sealed
 from openfr.store.accounts import ApiToken, User
 
 MIN_PASSWORD = 12
@@ -85,8 +86,17 @@ def check_username(username: str) -> str:
 
 
 def create_user(
-    session: Session, username: str, role: str, password: str, *, created_by: str, display_name: str = ""
+    session: Session,
+    username: str,
+    role: str,
+    password: str,
+    *,
+    created_by: str,
+    display_name: str = "",
+    must_change: bool = True,
 ) -> User:
+    """A new account. `must_change`: its password was chosen by someone else, so its owner replaces it at
+    first sign-in (only an installation's first administrator, who chose their own, is spared)."""
     username = check_username(username)
     check_password_policy(password)
     parsed = parse_role(role)
@@ -100,6 +110,7 @@ def create_user(
         active=True,
         failed_logins=0,
         created_by=created_by,
+        must_change_password=must_change,
     )
     session.add(user)
     session.flush()
@@ -113,7 +124,9 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
-def authenticate(session: Session, username: str, password: str, totp_code: str | None = None) -> User:
+def authenticate(
+    session: Session, username: str, password: str, totp_code: str | None = None, *, box: SecretBox
+) -> User:
     """The user, or AuthError. Five failures in a row lock the account for 15 minutes, which bounds
     password guessing whatever the number of clients (the web layer adds per-address limits). Every refusal
     costs the same argon2 work, so timing never tells which names exist or are locked."""
@@ -131,7 +144,7 @@ def authenticate(session: Session, username: str, password: str, totp_code: str 
         if user.totp_secret is not None:
             if not (totp_code or "").strip():
                 raise SecondFactorRequiredError
-            step = _totp_step(user.totp_secret, totp_code or "", now)
+            step = _totp_step(box.open(user.totp_secret), totp_code or "", now)
             if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
                 raise VerificationError("second factor")  # wrong, or already used: a seen code is no proof
             user.totp_last_step = step
@@ -155,9 +168,11 @@ def verify_password(user: User, password: str) -> bool:
         return False
 
 
-def set_password(user: User, password: str) -> None:
+def set_password(user: User, password: str, *, must_change: bool) -> None:
+    """`must_change`: set by someone other than the owner (a reset), to be replaced at next sign-in."""
     check_password_policy(password)
     user.password_hash, user.failed_logins, user.locked_until = _hasher.hash(password), 0, None
+    user.must_change_password = must_change
 
 
 def new_totp_secret(username: str) -> tuple[str, str]:
@@ -169,20 +184,20 @@ def new_totp_secret(username: str) -> tuple[str, str]:
     return secret, pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name="openfr")
 
 
-def enable_totp(user: User) -> str:
+def enable_totp(user: User, box: SecretBox) -> str:
     """Turn on the second factor at once (an administrator's set-up); the provisioning URI, shown once."""
     secret, uri = new_totp_secret(user.username)
-    user.totp_secret, user.totp_last_step = secret, None
+    user.totp_secret, user.totp_last_step = box.seal(secret), None
     return uri
 
 
-def confirm_totp(user: User, secret: str, code: str) -> None:
+def confirm_totp(user: User, secret: str, code: str, box: SecretBox) -> None:
     if not _BASE32.match(secret or ""):
         raise BadInputError("the key must be 16-64 base32 characters (A-Z, 2-7), as the set-up page shows it")
     step = _totp_step(secret, code, _now())
     if step is None:
         raise BadInputError("that code does not match: check the authenticator app's clock and try the next code")
-    user.totp_secret, user.totp_last_step = secret, step
+    user.totp_secret, user.totp_last_step = box.seal(secret), step
 
 
 def _totp_step(secret: str, code: str, now: datetime) -> int | None:
@@ -280,12 +295,26 @@ def revoke_token_id(session: Session, user: User, token_id: int) -> None:
     row.revoked = True
 
 
-def check_current_code(user: User, code: str) -> bool:
+def check_current_code(user: User, code: str, box: SecretBox) -> bool:
     """A code from the user's present factor, not used before (replay-safe like a sign-in)."""
     if not user.totp_secret:
         return False
-    step = _totp_step(user.totp_secret, code, _now())
+    step = _totp_step(box.open(user.totp_secret), code, _now())
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
     user.totp_last_step = step
     return True
+
+
+def seal_plain_secrets(session: Session, box: SecretBox) -> int:
+    """Encrypt second-factor secrets stored before encryption existed; how many were sealed."""
+    rows = session.scalars(select(User).where(User.totp_secret.is_not(None))).all()
+    plain = [u for u in rows if not is_sealed(u.totp_secret or "")]
+    for user in plain:
+        user.totp_secret = box.seal(user.totp_secret or "")
+    return len(plain)
+
+
+def active_administrators(session: Session) -> int:
+    query = select(func.count()).select_from(User).where(User.role == Role.ADMINISTRATOR.value, User.active.is_(True))
+    return session.scalar(query) or 0

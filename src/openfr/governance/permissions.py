@@ -79,6 +79,9 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         }
     ),
 }
+# Roles that approve what others do (deployments) or manage accounts. Creating, re-enabling or resetting
+# such an account takes two administrators, so no one person can make an authoriser they control.
+PRIVILEGED = frozenset({Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER})
 ALIASES = {"admin": Role.ADMINISTRATOR, "authoriser": Role.AUTHORISING_OFFICER}
 
 

@@ -47,7 +47,7 @@ class AuditSeal:
     def for_home(cls, home: Path, key_text: str | None = None, checkpoint_file: Path | None = None) -> AuditSeal:
         """The key from the environment if given, else the key file (made once, owner-only)."""
         keys = home / "keys"
-        key = key_text.encode() if key_text else _key_file(keys / "audit.key")
+        key = key_text.encode() if key_text else key_file(keys / "audit.key")
         return cls(key, checkpoint_file or keys / "audit-checkpoints.jsonl")
 
     def seal(self, text: str) -> str:
@@ -88,7 +88,8 @@ class AuditSeal:
         return good, problems
 
 
-def _key_file(path: Path) -> bytes:
+def key_file(path: Path) -> bytes:
+    """A random key kept in `path` (owner-only), made on first use; several processes agree on one."""
     if not path.exists():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:

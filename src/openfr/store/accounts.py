@@ -17,12 +17,19 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     role: Mapped[str] = mapped_column(String(40))
     password_hash: Mapped[str] = mapped_column(String(200))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))  # set once the user enrols a second factor
+    # Set once the user enrols a second factor; encrypted under a key kept outside the database.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code's 30-s step is accepted once
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(100))
+    # A password chosen by an administrator (new account, reset) is changed by its owner before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Dual control: a privileged account created, re-enabled or reset by one administrator stays disabled
+    # until a second one approves; who asked, and for what.
+    approval_requested_by: Mapped[str | None] = mapped_column(String(100))
+    approval_for: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -38,3 +38,11 @@ def current_user(
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def current_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str | None:
+    """The bearer token itself (a password change keeps the session that made it)."""
+    return credentials.credentials if credentials is not None else None
+
+
+CurrentToken = Annotated[str | None, Depends(current_token)]

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from openfr.errors import (
     BadInputError,
     ConflictError,
+    EnrolmentRejectedError,
     NotFoundError,
     NotSignedInError,
     OpenFRError,
@@ -27,6 +28,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (PermissionDeniedError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
+    (EnrolmentRejectedError, 422),
     (UploadTooLargeError, 413),
     (BadInputError, 400),
 )

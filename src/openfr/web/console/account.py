@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from openfr.errors import BadInputError
+from openfr.governance.accounts import TokenKind
 from openfr.web.deps import AppDep
 from openfr.web.pages import render
 from openfr.web.sessions import COOKIE, ConsoleUser
@@ -42,6 +43,7 @@ def change_password(
         app.accounts.change_own_password(me, current, new, keep=request.cookies.get(COOKIE))
     except BadInputError as exc:
         return _page(request, me, app, 400, error=str(exc))
+    me = app.accounts.principal_for_token(request.cookies.get(COOKIE, ""), TokenKind.WEB) or me  # restriction lifted
     return _page(request, me, app, message="Password changed.")
 
 

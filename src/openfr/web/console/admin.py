@@ -22,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _users_page(request: Request, me: Principal, app, code: int = 200, **extra) -> Response:
-    users = app.accounts.list_users(me)
+    users = app.staff.list_users(me)
     return render(request, "users.html", me, code, users=users, roles=[r.value for r in Role], **extra)
 
 
@@ -42,25 +42,40 @@ def create_user(
     display_name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:
-        row = app.accounts.create_user(me, username, role, password, display_name)
+        row = app.staff.create_user(me, username, role, password, display_name)
     except BadInputError as exc:
         form = {"username": username, "role": role}
         return _users_page(request, me, app, status_for(exc), error=str(exc), form=form)
-    return _users_page(request, me, app, 201, message=f"Created {row['username']} ({row['role']}).")
+    waits = " It stays disabled until a second administrator approves it." if row["awaiting_approval"] else ""
+    return _users_page(request, me, app, 201, message=f"Created {row['username']} ({row['role']}).{waits}")
+
+
+@router.post("/users/{username}/approve")
+def approve(username: str, request: Request, app: AppDep, me: ConsoleUser) -> Response:
+    try:
+        app.staff.approve(me, username)
+    except BadInputError as exc:
+        return _users_page(request, me, app, status_for(exc), error=str(exc))
+    return _users_page(request, me, app, message=f"{username} approved and enabled.")
 
 
 @router.post("/users/{username}/active")
 def set_active(username: str, request: Request, app: AppDep, me: ConsoleUser, active: Annotated[bool, Form()]):
     try:
-        app.accounts.set_active(me, username, active)
+        row = app.staff.set_active(me, username, active)
     except BadInputError as exc:
         return _users_page(request, me, app, status_for(exc), error=str(exc))
-    return _users_page(request, me, app, message=f"{username} {'enabled' if active else 'disabled'}.")
+    done = (
+        "awaits a second administrator's approval"
+        if row["awaiting_approval"]
+        else ("enabled" if active else "disabled")
+    )
+    return _users_page(request, me, app, message=f"{username} {done}.")
 
 
 @router.get("/users/{username}/tokens")
 def user_tokens(username: str, request: Request, app: AppDep, me: ConsoleUser) -> Response:
-    return render(request, "user_tokens.html", me, username=username, tokens=app.accounts.tokens(me, username))
+    return render(request, "user_tokens.html", me, username=username, tokens=app.staff.tokens(me, username))
 
 
 @router.post("/users/{username}/tokens/{token_id}/revoke")
@@ -68,11 +83,11 @@ def revoke_token(
     username: str, token_id: int, request: Request, app: AppDep, me: ConsoleUser, reason: Annotated[str, Form()] = ""
 ) -> Response:
     try:
-        app.accounts.revoke_api_token(me, username, token_id, reason)
+        app.staff.revoke_api_token(me, username, token_id, reason)
     except BadInputError as exc:
-        rows = app.accounts.tokens(me, username)
+        rows = app.staff.tokens(me, username)
         return render(request, "user_tokens.html", me, status_for(exc), username=username, tokens=rows, error=str(exc))
-    rows = app.accounts.tokens(me, username)
+    rows = app.staff.tokens(me, username)
     message = f"Token {token_id} revoked."
     return render(request, "user_tokens.html", me, username=username, tokens=rows, message=message)
 

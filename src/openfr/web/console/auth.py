@@ -47,7 +47,9 @@ def login(
         return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)
     except AuthError:
         return refuse("Sign-in refused: wrong username, password or code, or the account is locked.", 401)
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    # A password an administrator chose is replaced first: every other page refuses until then.
+    target = "/account?first=1" if done.principal.must_change_password else _safe_next(next)
+    response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, done.token, hours=done.hours, secure=app.settings.web.secure_cookies)
     return response
 

@@ -63,9 +63,7 @@ async def enrol(
             error=str(exc), form=asdict(fields),
         )  # fmt: skip
     result = report.as_dict()
-    if result["rejected"]:
-        message, code = f"Not enrolled: {result['rejections'][0]['reason']}", 422
-    elif result["already_enrolled"]:
+    if result["already_enrolled"]:
         message, code = "This image of this subject was already enrolled.", 200
     else:
         message, code = f"Enrolled one image of {subject.strip()}.", 201

@@ -41,7 +41,7 @@ def audit_export(app: AppDep, me: CurrentUser, filters: Filters) -> list[dict]:
 
 @router.get("/users")
 def users(app: AppDep, me: CurrentUser) -> list[dict]:
-    return app.accounts.list_users(me)
+    return app.staff.list_users(me)
 
 
 class NewUser(BaseModel):
@@ -53,7 +53,7 @@ class NewUser(BaseModel):
 
 @router.post("/users", status_code=201)
 def create_user(body: NewUser, app: AppDep, me: CurrentUser) -> dict:
-    return app.accounts.create_user(me, body.username, body.role, body.password, body.display_name)
+    return app.staff.create_user(me, body.username, body.role, body.password, body.display_name)
 
 
 class Activity(BaseModel):
@@ -63,17 +63,33 @@ class Activity(BaseModel):
 @router.post("/users/{username}/active")
 def set_active(username: str, body: Activity, app: AppDep, me: CurrentUser) -> dict:
     """Disabling ends the account's sessions and tokens at once."""
-    return app.accounts.set_active(me, username, body.active)
+    return app.staff.set_active(me, username, body.active)
+
+
+@router.post("/users/{username}/approve")
+def approve(username: str, app: AppDep, me: CurrentUser) -> dict:
+    """A second administrator approves a privileged account's creation, re-enabling or password reset."""
+    return app.staff.approve(me, username)
+
+
+class PasswordReset(BaseModel):
+    password: Annotated[str, Field(max_length=1000)]
+
+
+@router.post("/users/{username}/password")
+def reset_password(username: str, body: PasswordReset, app: AppDep, me: CurrentUser) -> dict:
+    """The owner must replace it at next sign-in; a privileged account also awaits a second administrator."""
+    return app.staff.set_password(me, username, body.password)
 
 
 @router.get("/users/{username}/tokens")
 def tokens(username: str, app: AppDep, me: CurrentUser) -> list[dict]:
     """The user's API tokens: id, label, dates, revoked (never the token)."""
-    return app.accounts.tokens(me, username)
+    return app.staff.tokens(me, username)
 
 
 @router.delete("/users/{username}/tokens/{token_id}")
 def revoke_token(username: str, token_id: int, app: AppDep, me: CurrentUser, reason: str = "") -> dict:
     """Revoke one API token at once; the reason is required and recorded."""
-    app.accounts.revoke_api_token(me, username, token_id, reason)
+    app.staff.revoke_api_token(me, username, token_id, reason)
     return {"username": username, "token": token_id, "revoked": True}

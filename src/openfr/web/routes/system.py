@@ -1,4 +1,4 @@
-"""Health, model cards and login (token issue)."""
+"""Health, model cards, login (token issue) and the caller's own account."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from openfr.governance.accounts import TokenKind
 from openfr.web.admission import heavy
-from openfr.web.deps import AppDep, CurrentUser
+from openfr.web.deps import AppDep, CurrentToken, CurrentUser
 
 router = APIRouter(prefix="/api", tags=["system"])
 
@@ -39,4 +39,24 @@ def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
     credentials = (body.username, body.password, body.totp, TokenKind.API)
     done = heavy(request).call(app.accounts.sign_in, *credentials, address=address)
     role = done.principal.role.value if done.principal.role else ""
-    return {"token": done.token, "username": done.principal.username, "role": role}
+    # True: the password was set by an administrator; every other call answers 403 until POST /api/me/password.
+    must_change = done.principal.must_change_password
+    return {"token": done.token, "username": done.principal.username, "role": role, "must_change_password": must_change}
+
+
+@router.get("/me")
+def me(app: AppDep, me: CurrentUser) -> dict:
+    """The caller's account (never a hash, secret or token)."""
+    return app.accounts.me(me)
+
+
+class PasswordChange(BaseModel):
+    current: Annotated[str, Field(max_length=1000)]
+    new: Annotated[str, Field(max_length=1000)]
+
+
+@router.post("/me/password")
+def change_password(body: PasswordChange, app: AppDep, me: CurrentUser, token: CurrentToken) -> dict:
+    """Replace your own password (the current one is required); every other session and token ends."""
+    app.accounts.change_own_password(me, body.current, body.new, keep=token)
+    return {"username": me.username, "password_changed": True}
