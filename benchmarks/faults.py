@@ -53,7 +53,7 @@ from openfr.engine.packs.buffalo_s import SAMPLES  # noqa: E402
 from openfr.governance.accounts import TokenKind  # noqa: E402
 from openfr.imageio import load_image  # noqa: E402
 from openfr.live.clips import clip_from_photos  # noqa: E402
-from openfr.live.deployments import DeploymentPlan  # noqa: E402
+from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan  # noqa: E402
 from openfr.runtime import Runtime  # noqa: E402
 from openfr.services import Application  # noqa: E402
 from openfr.services.galleries import EnrolFields  # noqa: E402
@@ -138,6 +138,7 @@ def installation(home: Path, camera_urls: list[str], **settings) -> Application:
 
     Image.fromarray(sample("yaoming")).save(portrait)
     wanted = EnrolFields("custody", "YAO-1", "faults benchmark", category="wanted-serious-offence")
+    app.galleries.create(admin, "custody", "faults benchmark")
     app.galleries.enrol_upload(admin, wanted, filename="yao.jpg", data=portrait.read_bytes())
     now = datetime.now(UTC)
     plan = DeploymentPlan(
@@ -153,7 +154,8 @@ def installation(home: Path, camera_urls: list[str], **settings) -> Application:
         ends_at=now + timedelta(hours=2),
     )
     app.deployments.plan(admin, plan)
-    app.deployments.authorise(sign_in(app, "authoriser"), "faults", "benchmark")
+    confirmed = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # the checklist, every item answered yes
+    app.deployments.authorise(sign_in(app, "authoriser"), "faults", "benchmark", confirmed)
     return app
 
 

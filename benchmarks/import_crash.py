@@ -138,6 +138,7 @@ def crash_and_resume(url: str, tmp_path: Path, total: int, kill_at: float) -> di
     env = {**os.environ, "OPENFR_HOME": str(home), "OPENFR_DATABASE_URL": url}
     sign_in(env)
     cmd = [sys.executable, "-m", "openfr", "gallery", "import", "crash", str(tmp_path / "incoming"), "--json"]
+    cmd += ["--create", "--purpose", "crash benchmark"]  # the resumed run finds the gallery the first one made
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     while count_images(url) < kill_at * total and proc.poll() is None:

@@ -43,6 +43,7 @@ def main() -> None:
         people = staff(app)
         portrait = SAMPLES["yaoming"].locate().read_bytes()  # a real face from the model wheel
         fields = EnrolFields("custody", "S-1", "benchmark")
+        app.galleries.create(people[Role.ADMINISTRATOR], "custody", "benchmark")
         app.galleries.enrol_upload(people[Role.ADMINISTRATOR], fields, filename="y.jpg", data=portrait)
         app.runtime.engine  # noqa: B018
         before = psutil.Process().memory_info().rss

@@ -19,7 +19,7 @@ from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.live.alerts import AlertStore
-from openfr.live.deployments import DeploymentPlan
+from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.live.watchlist import WatchEntry
 from openfr.live.worker import AlertEvidence
 from openfr.services.reports import as_csv
@@ -30,6 +30,7 @@ from openfr.store import Alert, Deployment, SearchRecord, WatchlistEntry, Watchl
 from openfr.types import Quality
 
 ADMIN, AUTHORISER, OPERATOR = Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER, Role.OPERATOR
+CONFIRMED = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
 
 
 def _plan(**kw) -> DeploymentPlan:
@@ -48,7 +49,7 @@ def world(tmp_path, engine, samples, database_url):
     app = make_app(tmp_path / "home", database_url, live=LiveSettings(snapshot_retention_hours=0))
     people = staff(app)
     folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
-    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest)
+    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest, create="test gallery")
     people["second"] = add_user(app, people[ADMIN], "second-operator", "operator")
     yield app, people
     app.close()
@@ -81,7 +82,7 @@ def test_the_live_threshold_follows_the_watchlist_size_and_authorisation_raises_
     assert 0 < view.expected_false_alerts <= 10.0 + 1e-6  # per 100,000 faces: the 1 in 10,000 target
     # A stricter target by the time it is authorised (as a larger watchlist would): the threshold is raised.
     app.runtime.settings.live.target_fpir = 1e-6
-    authorised = app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    authorised = app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     assert authorised.threshold > floor
     with app.runtime.db.read() as session:
         event = next(iter(audit.events(session, action="deployment.authorise")))
@@ -91,7 +92,7 @@ def test_the_live_threshold_follows_the_watchlist_size_and_authorisation_raises_
 def test_two_person_verification_needs_a_second_operator_who_agrees(world, samples):
     app, people = world
     app.deployments.plan(people[ADMIN], _plan(two_person=True))
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     agreed, disputed = _alerts(app, samples, ("yao", None), ("gdp", None))
     first = app.alerts.decide(people[OPERATOR], agreed, confirmed=True)
     assert first["state"] == "awaiting-second"
@@ -115,7 +116,7 @@ def test_two_person_verification_needs_a_second_operator_who_agrees(world, sampl
 def test_one_operator_confirms_when_two_person_verification_is_off(world, samples):
     app, people = world
     app.deployments.plan(people[ADMIN], _plan())
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     (alert,) = _alerts(app, samples, ("yao", None))
     assert app.alerts.decide(people[OPERATOR], alert, confirmed=True)["state"] == "confirmed"
 
@@ -123,7 +124,7 @@ def test_one_operator_confirms_when_two_person_verification_is_off(world, sample
 def test_a_replacing_alert_supersedes_the_tracks_earlier_one(world, samples):
     app, people = world
     app.deployments.plan(people[ADMIN], _plan())
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     earlier, later = _alerts(app, samples, ("gdp", None), ("yao", "gdp"))
     with app.runtime.db.read() as session:
         first, second = session.get(Alert, earlier), session.get(Alert, later)
@@ -135,7 +136,7 @@ def test_a_replacing_alert_supersedes_the_tracks_earlier_one(world, samples):
 def test_who_was_on_a_watchlist_outlives_the_snapshots_biometrics(world):
     app, people = world
     app.deployments.plan(people[ADMIN], _plan())
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     app.galleries.delete_subject(people[ADMIN], "custody", "gdp", "report withdrawn")
     app.deployments.close(people[OPERATOR], "market", "done")
     app.deployments.purge(people[ADMIN])  # retention 0 h: the snapshot is erased now
@@ -172,7 +173,7 @@ def _decided(app, people, samples) -> dict[str, int]:
 def test_the_transparency_report_counts_people_not_detections_and_every_false_alert(world, samples):
     app, people = world
     app.deployments.plan(people[ADMIN], _plan())
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     _decided(app, people, samples)
     _went_live(app, hours=2, tracks=500, location='=HYPERLINK("http://x")')
     report = app.reports.transparency(people[AUTHORISER])
@@ -197,7 +198,7 @@ def test_the_transparency_report_counts_people_not_detections_and_every_false_al
 def test_a_purge_leaves_no_biometric_remnant_and_keeps_what_an_outcome_needs(world, samples, sample_paths):
     app, people = world
     app.deployments.plan(people[ADMIN], _plan())
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     ids = _decided(app, people, samples)
     photo = sample_paths["yaoming"].read_bytes()
     app.search.search(people[Role.INVESTIGATOR], SearchRequest("custody", "case 1", None, "RFR", 5), photo)
@@ -230,7 +231,7 @@ def test_a_purge_leaves_no_biometric_remnant_and_keeps_what_an_outcome_needs(wor
 def test_subject_access_finds_a_person_by_reference_or_photo_across_records(world, samples, sample_paths):
     app, people = world
     app.deployments.plan(people[ADMIN], _plan())
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     _alerts(app, samples, ("yao", None))
     photo = sample_paths["yaoming"].read_bytes()
     app.search.search(people[Role.INVESTIGATOR], SearchRequest("custody", "case 1", None, "RFR", 5), photo)
@@ -261,9 +262,9 @@ def test_the_server_purges_on_a_schedule_as_openfr_itself(tmp_path, engine, samp
     app = make_app(tmp_path / "home", live=LiveSettings(snapshot_retention_hours=0))
     people = staff(app)
     folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
-    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest)
+    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest, create="test gallery")
     app.deployments.plan(people[ADMIN], _plan(ends_at=datetime.now(UTC) + timedelta(seconds=2)))
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     time.sleep(2.1)  # the window ends; nobody closes it by hand
     keeper = Housekeeper(app.retention, interval_s=0.2).start()
     try:
@@ -281,7 +282,7 @@ def test_the_server_purges_on_a_schedule_as_openfr_itself(tmp_path, engine, samp
 def test_every_look_at_a_face_or_a_subject_list_is_recorded(world, samples):
     app, people = world
     app.deployments.plan(people[ADMIN], _plan())
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     (alert,) = _alerts(app, samples, ("yao", None))
     assert app.alerts.image(people[OPERATOR], alert, "crop").is_file()
     app.galleries.subjects(people[ADMIN], "custody", q="Yao")

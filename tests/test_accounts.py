@@ -90,8 +90,8 @@ def test_tokens_are_shown_once_stored_as_digests_kept_apart_by_kind_and_expire(a
         stored.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     assert app.accounts.principal_for_token(token, TokenKind.API) is None
     with pytest.raises(ConflictError, match="your own account"):
-        app.staff.set_active(_admin(app), "administrator", False)
-    app.staff.set_active(_admin(app), "auditor", False)
+        app.staff.set_active(_admin(app), "administrator", False, "test")
+    app.staff.set_active(_admin(app), "auditor", False, "test: disabling ends every session")
     assert app.accounts.principal_for_token(cli, TokenKind.CLI) is None  # disabling ends every session at once
     with pytest.raises(AuthError):
         app.accounts.sign_in("auditor", PASSWORD, None, TokenKind.API)

@@ -24,7 +24,7 @@ def trail(database_url, tmp_path, engine, team, sample_paths):
     """A store in which accounts were made, then an enrolment, a search and a deletion happened."""
     app = make_app(tmp_path, database_url)
     people = staff(app)
-    app.galleries.enrol_folder(people[Role.INVESTIGATOR], "custody", team["dir"])
+    app.galleries.enrol_folder(people[Role.INVESTIGATOR], "custody", team["dir"], create="test gallery")
     request = SearchRequest(gallery="custody", reason="burglary enquiry", crime_ref="CR/1")
     app.search.search(people[Role.INVESTIGATOR], request, sample_paths["yaoming"].read_bytes())
     app.galleries.delete_subject(people[Role.ADMINISTRATOR], "custody", team["yao"], "no further action")
@@ -179,7 +179,8 @@ def test_audit_verify_command_exits_1_and_names_the_tampered_event(tmp_path, eng
     made = openfr("user", "create", "admin", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
     assert made.returncode == 0, made.stderr
     cli_login(env, "admin")
-    imported = openfr("gallery", "import", "custody", str(team["dir"]), "--json", env=env)
+    new = ("--create", "--purpose", "test")
+    imported = openfr("gallery", "import", "custody", str(team["dir"]), *new, "--json", env=env)
     assert imported.returncode == 0, imported.stderr
     ok = openfr("audit", "verify", "--json", env=env)
     assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True

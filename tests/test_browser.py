@@ -94,6 +94,8 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
     authoriser = signed_in(browser, base, "demo-authoriser")
     authoriser.goto("/deployments/browser-test")
     authoriser.fill("input[name=note]", "Necessary and proportionate for this operation.")
+    for box in authoriser.locator("input[name=checklist]").all():  # every item is required
+        box.check()
     authoriser.click("form[action$='/authorise'] button")
     expect(authoriser.locator("[role=status]")).to_contain_text("Authorised")
     expect(authoriser.locator("h1 .state")).to_have_text("authorised")
@@ -163,7 +165,11 @@ def test_enrol_and_search_uploads_from_the_browser(console, browser, sample_path
 
     investigator = signed_in(browser, base, "demo-investigator")
     investigator.goto("/galleries")
-    investigator.fill("input[name=gallery]", "browser-custody")
+    investigator.fill("form[action='/galleries'] input[name=name]", "browser-custody")  # a gallery: its own step
+    investigator.fill("form[action='/galleries'] textarea[name=purpose]", "custody images (browser test)")
+    investigator.click("form[action='/galleries'] button[type=submit]")
+    expect(investigator.locator("[role=status]")).to_contain_text("Created gallery browser-custody")
+    expect(investigator.locator("select[name=gallery]")).to_have_value("browser-custody")
     investigator.fill("input[name=subject]", "CUST-77")
     investigator.fill("input[name=display_name]", "Sample Person")
     investigator.fill("input[name=source]", "custody suite, sample photo")

@@ -22,10 +22,12 @@ from gallery_data import crop, team_faces
 from live_data import team_clip
 from openfr.governance import audit
 from openfr.governance.permissions import Role
-from openfr.live.deployments import DeploymentPlan
+from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.settings import LiveSettings, WebSettings
 from openfr.store import Template
 from web_server import running_console
+
+CONFIRMED = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +86,10 @@ def test_fifty_parallel_requests_give_no_server_error_and_one_audit_event_per_su
     from openfr.services.galleries import EnrolFields
 
     fields = EnrolFields("custody", "wanted-1", "test", category="wanted-serious-offence")
+    app.galleries.create(admin, "custody", "test gallery")
     app.galleries.enrol_upload(admin, fields, filename="w.jpg", data=faces[0])
     app.deployments.plan(admin, _plan("busy-day", clip.name))
-    app.deployments.authorise(people[Role.AUTHORISING_OFFICER], "busy-day", "ok")
+    app.deployments.authorise(people[Role.AUTHORISING_OFFICER], "busy-day", "ok", CONFIRMED)
     app.runtime.engine  # noqa: B018 - the model is loaded before the crowd arrives, as in a running server
     with app.runtime.db.read() as session:
         start_events = len(audit.events(session))
@@ -154,7 +157,8 @@ def test_a_server_never_returns_a_deleted_subject(database_url, tmp_path, faces,
     """Enrol A and B, search B, delete B, enrol C with as many images as B had, search B again: C is not
     returned at B's score, and B is not returned (the index is keyed on the gallery's generation, not on
     template counts and ids that the database hands out again)."""
-    app, _ = _server_app(tmp_path / "home", database_url, clip)
+    app, people = _server_app(tmp_path / "home", database_url, clip)
+    app.galleries.create(people[Role.INVESTIGATOR], "custody", "test gallery")
     with running_console(app) as base, httpx.Client(base_url=base, timeout=120) as client:
         investigator, admin = _token(client, "investigator"), _token(client, "administrator")
 
@@ -165,7 +169,7 @@ def test_a_server_never_returns_a_deleted_subject(database_url, tmp_path, faces,
             assert done.status_code == 200 and done.json()["enrolled"] == 1, done.text
 
         def search(photo: bytes) -> list[dict]:
-            data = {"gallery": "custody", "reason": "regression test"}
+            data = {"gallery": "custody", "reason": "regression test", "show_all": "true"}  # A and C score low
             done = client.post(
                 "/api/search", data=data, files={"image": ("p.jpg", photo, "image/jpeg")}, headers=investigator
             )
@@ -192,6 +196,7 @@ def test_reembedding_keeps_an_enrolment_made_while_it_ran(tmp_path, faces, monke
 
     app = make_app(tmp_path / "home")
     admin = staff(app)[Role.ADMINISTRATOR]
+    app.galleries.create(admin, "custody", "test gallery")
     for i in range(3):
         app.galleries.enrol_upload(admin, EnrolFields("custody", f"S{i}", "test"), filename="p.jpg", data=faces[i])
     original, calls = reembed.embed, []
@@ -217,11 +222,12 @@ def test_stop_and_close_from_the_command_line_reach_the_cameras_in_the_server(tm
     home = tmp_path / "home"
     app, people = _server_app(home, None, clip, heartbeat_s=0.5)
     fields = EnrolFields("custody", "wanted-1", "test", category="wanted-serious-offence")
+    app.galleries.create(people[Role.ADMINISTRATOR], "custody", "test gallery")
     app.galleries.enrol_upload(people[Role.ADMINISTRATOR], fields, filename="w.jpg", data=faces[0])
     # The cameras below never connect: the deployments run (reconnecting) until they are told to stop.
     for name in ("first", "second"):
         app.deployments.plan(people[Role.ADMINISTRATOR], _plan(name, "rtsp://127.0.0.1:9/none"))
-        app.deployments.authorise(people[Role.AUTHORISING_OFFICER], name, "ok")
+        app.deployments.authorise(people[Role.AUTHORISING_OFFICER], name, "ok", CONFIRMED)
     env = {"OPENFR_HOME": str(home), "OPENFR_LIVE__HEARTBEAT_S": "0.5"}
     cli_login(env, "operator")
     with running_console(app) as base, httpx.Client(base_url=base, timeout=60) as client:

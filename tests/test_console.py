@@ -170,6 +170,8 @@ def test_enrol_by_upload_then_search_records_who_why_and_keeps_no_probe(app, svc
     form |= {"category": "wanted-serious-offence", "source": "custody suite, 2026-11-01"}
     files = {"image": ("yao.jpg", portrait, "image/jpeg")}
     admin.headers["x-csrftoken"] = admin.csrf  # uploads go through htmx, which sends the token as a header
+    created = admin.post("/galleries", data={"name": "custody", "purpose": "custody images (test)"})
+    assert created.status_code == 201 and "Created gallery custody" in created.text
     enrolled = admin.post("/enrol", data=form, files=files)
     assert enrolled.status_code == 201 and "Enrolled one image of CUST-1" in enrolled.text
     again = admin.post("/enrol", data=form, files=files)
@@ -284,23 +286,26 @@ def test_event_stream_delivers_new_alerts_and_replays_missed_ones(svc):
         client.cookies.clear()
         client.headers["Cookie"] = f"{cookie}; openfr_session={done.cookies['openfr_session']}"
         assert client.get("/console").status_code == 200
-        stored = _store_alerts(svc, 2)
+        stored = _store_alerts(svc, 3)
         with client.stream("GET", "/console/events", timeout=10) as stream:
             svc.runtime.bus.publish("camera.health", {"deployment_id": 1, "camera": "gate", "state": "healthy"})
-            svc.runtime.bus.publish("alert.created", alert_summary(4242))
+            svc.runtime.bus.publish("alert.created", alert_summary(stored[2]))  # as the alert store announces it
             seen = _read_events(stream, until="alert")
         assert any(e["event"] == "health" and "camera gate: healthy" in e["data"] for e in seen)
         card = next(e for e in seen if e["event"] == "alert")
-        assert card["id"] == "4242" and 'id="alert-4242"' in card["data"] and "Confirm match" in card["data"]
+        assert card["id"] == str(stored[2]) and f'id="alert-{stored[2]}"' in card["data"]
+        # The card, read from the store, says where (deployment and location) and the score in words.
+        assert "Confirm match" in card["data"] and "stream-" in card["data"] and "Stream Street" in card["data"]
+        assert ">Strong</strong> (0.950; threshold 0.900): well above the threshold" in card["data"]
         # The stream ends once the session does (here: the account is disabled).
         from openfr.web.console import alerts as console_alerts
 
         console_alerts.SESSION_CHECK_S, saved = 0.2, console_alerts.SESSION_CHECK_S
         try:
             with client.stream("GET", "/console/events", timeout=10) as stream:
-                svc.staff.set_active(svc.admin, "operator", False)
+                svc.staff.set_active(svc.admin, "operator", False, "test: the stream ends")
                 ended = _read_events(stream, until="never")  # returns when the server closes the stream
-            assert ended == []
+            assert [e for e in ended if e["event"] != "ping"] == []  # an idle stream only says it is alive
         finally:
             console_alerts.SESSION_CHECK_S = saved
             svc.staff.set_active(svc.admin, "operator", True)
@@ -312,10 +317,48 @@ def test_event_stream_delivers_new_alerts_and_replays_missed_ones(svc):
             headers={"Cookie": cookie},
         )
         client.headers["Cookie"] = f"{cookie}; openfr_session={again.cookies['openfr_session']}"
-        # A browser that saw the first of the two stored alerts reconnects: it is sent the second.
+        # A browser that saw the first of the stored alerts reconnects: it is sent the others, oldest first.
         with client.stream("GET", "/console/events", headers={"Last-Event-ID": str(stored[0])}, timeout=10) as stream:
             replayed = _read_events(stream, until="alert")
         assert replayed[-1]["id"] == str(stored[1]) and f'id="alert-{stored[1]}"' in replayed[-1]["data"]
+
+
+def test_a_console_that_reconnects_gets_each_missed_alert_once(svc):
+    """The page asks for the alerts after the newest it holds (`after`); a browser's own reconnection sends
+    Last-Event-ID: the later of the two counts. An alert both replayed and announced on the bus (stored while
+    the stream started) is sent once."""
+    with running_console(svc) as base:
+        client = _stream_client(base, "operator")
+        first, missed, raced = _store_alerts(svc, 3)
+        url = f"/console/events?after={first}"
+        with client.stream("GET", url, headers={"Last-Event-ID": "0"}, timeout=10) as stream:
+            lines = stream.iter_lines()
+            caught_up = [e["id"] for e in _read_events(lines, until="alert", count=2) if e["event"] == "alert"]
+            svc.runtime.bus.publish("alert.created", alert_summary(raced))  # replayed already: not again
+            (new,) = _store_alerts(svc, 1)
+            svc.runtime.bus.publish("alert.created", alert_summary(new))
+            live = [e["id"] for e in _read_events(lines, until="alert") if e["event"] == "alert"]
+        assert caught_up == [str(missed), str(raced)] and live == [str(new)]
+        with client.stream("GET", url, headers={"Last-Event-ID": str(raced)}, timeout=10) as stream:
+            (new_again,) = [e["id"] for e in _read_events(stream, until="alert") if e["event"] == "alert"]
+        assert new_again == str(new)  # Last-Event-ID, later than `after`, wins
+        assert client.get("/console/events?after=-1").status_code == 422
+        assert client.get("/console/events?after=soon").status_code == 422
+
+
+def _stream_client(base: str, username: str) -> httpx.Client:
+    """A client signed in to a real server. httpx sends Secure cookies over https only (browsers also to
+    loopback: see test_browser), so the cookies are carried by hand."""
+    client = httpx.Client(base_url=base)
+    page = client.get("/login")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+    cookie = f"csrftoken={page.cookies['csrftoken']}"
+    done = client.post(
+        "/login", data={"csrftoken": token, "username": username, "password": PASSWORD}, headers={"Cookie": cookie}
+    )
+    client.cookies.clear()
+    client.headers["Cookie"] = f"{cookie}; openfr_session={done.cookies['openfr_session']}"
+    return client
 
 
 def _store_alerts(svc: Application, n: int) -> list[int]:
@@ -326,11 +369,11 @@ def _store_alerts(svc: Application, n: int) -> list[int]:
     with svc.runtime.db.transaction() as session:
         now = deployments.now_utc()
         plan = deployments.DeploymentPlan(
-            name=f"stream-{now.timestamp():.0f}",
+            name=f"stream-{now.timestamp():.6f}".replace(".", "-"),
             grounds="g",
             categories=["missing-person"],
             source_gallery=demo.GALLERY,
-            location="l",
+            location="Stream Street",
             location_rationale="r",
             cameras={"gate": "rtsp://cam.example/1"},
             public_notice={"signage": "signs"},
@@ -362,13 +405,15 @@ def _store_alerts(svc: Application, n: int) -> list[int]:
     return ids
 
 
-def _read_events(stream, until: str) -> list[dict]:
+def _read_events(stream, until: str, count: int = 1) -> list[dict]:
+    """The events up to the `count`-th named `until` (all of them if the stream ends first). `stream`: a
+    response, or the iterator of its lines to go on reading where an earlier call stopped."""
     events, current = [], {"data": ""}
-    for line in stream.iter_lines():
+    for line in stream.iter_lines() if hasattr(stream, "iter_lines") else stream:
         if not line:
             if "event" in current:
                 events.append(current)
-                if current["event"] == until:
+                if current["event"] == until and sum(e["event"] == until for e in events) == count:
                     return events
             current = {"data": ""}
         elif line.startswith(":"):
@@ -419,7 +464,10 @@ def test_api_token_can_run_a_deployment_lifecycle(app, svc):
     assert made.status_code == 201 and made.json()["state"] == "draft"
     assert call("administrator", "POST", "/api/deployments", plan).status_code == 409  # same name
     assert call("administrator", "POST", "/api/deployments/api-made/authorise", {"note": ""}).status_code == 403
-    authorised = call("authorising_officer", "POST", "/api/deployments/api-made/authorise", {"note": "ok"})
+    checklist = dict.fromkeys(("necessity", "watchlist", "notice", "threshold"), True)  # every item confirmed
+    authorised = call(
+        "authorising_officer", "POST", "/api/deployments/api-made/authorise", {"note": "ok", "checklist": checklist}
+    )
     assert authorised.status_code == 200 and authorised.json()["watchlist_entries"] == 1
     assert call("operator", "POST", "/api/deployments/api-made/stop").status_code == 409  # not running
     closed = call("operator", "POST", "/api/deployments/api-made/close", {"reason": "operation over"})
@@ -456,7 +504,11 @@ def test_administrator_disables_a_user_whose_session_then_ends(app, svc):
     admin = sign_in(app, "administrator")
     own = admin.post("/users/administrator/active", data={"csrftoken": admin.csrf, "active": "false"})
     assert own.status_code == 409  # no administrator locks themselves out
-    done = admin.post("/users/leaver/active", data={"csrftoken": admin.csrf, "active": "false"})
+    asked = admin.post("/users/leaver/active", data={"csrftoken": admin.csrf, "active": "false"})
+    assert asked.status_code == 200 and "Disable leaver?" in asked.text  # a second step, nothing changed yet
+    assert leaver.get("/console").status_code == 200
+    form = {"csrftoken": admin.csrf, "active": "false", "confirm": "yes", "reason": "left the force"}
+    done = admin.post("/users/leaver/active", data=form)
     assert done.status_code == 200 and "leaver disabled" in done.text
     assert leaver.get("/console", follow_redirects=False).status_code == 303  # signed out at once
 
@@ -466,10 +518,14 @@ def test_deleting_a_subject_needs_a_reason_and_is_recorded(app, svc, sample_path
     admin.headers["x-csrftoken"] = admin.csrf
     form = {"gallery": "erasure", "subject": "GONE-1", "source": "test upload"}
     image = {"image": ("p.jpg", sample_paths["yaoming"].read_bytes(), "image/jpeg")}
+    assert admin.post("/galleries", data={"name": "erasure", "purpose": "deletion test"}).status_code == 201
     assert admin.post("/enrol", data=form, files=image).status_code == 201
-    no_reason = admin.post("/galleries/erasure/subjects/GONE-1/delete", data={"reason": ""})
+    no_reason = admin.post("/galleries/erasure/subjects/GONE-1/delete", data={"reason": "", "confirm": "yes"})
     assert no_reason.status_code == 400 and "reason is required" in no_reason.text
-    done = admin.post("/galleries/erasure/subjects/GONE-1/delete", data={"reason": "acquitted: record removed"})
+    why = {"reason": "acquitted: record removed"}
+    asked = admin.post("/galleries/erasure/subjects/GONE-1/delete", data=why)  # first step: asks, deletes nothing
+    assert asked.status_code == 200 and "Delete GONE-1 from erasure?" in asked.text
+    done = admin.post("/galleries/erasure/subjects/GONE-1/delete", data={**why, "confirm": "yes"})
     assert done.status_code == 200 and "Deleted GONE-1" in done.text and "GONE-1</td>" not in done.text
     event = [e for e in _events(svc, resource="gallery:erasure") if e["action"] == "subject.delete"][-1]
     assert event["actor"] == "administrator" and event["reason"] == "acquitted: record removed"

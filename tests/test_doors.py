@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 from actors import PASSWORD, SECOND_ADMIN, TEMPORARY, console_sign_in, make_app, sign_in, staff, username
 from openfr.cli import app as cli_app
 from openfr.governance.permissions import MATRIX, Permission, Role
-from openfr.live.deployments import DeploymentPlan
+from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.services.galleries import EnrolFields
-from openfr.store import AuditEvent, Deployment, SearchRecord, Subject, User
+from openfr.store import AuditEvent, Deployment, SearchRecord, SourceImage, Subject, User
 from openfr.web.app import create_app
 
 P = Permission
@@ -98,7 +98,17 @@ def _photo(w: World) -> dict:
     return {"files": {"image": ("probe.jpg", w.photo.read_bytes(), "image/jpeg")}}
 
 
+CONFIRMED = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # the whole checklist, answered yes
+CONFIRM_ARGS = [arg for key in AUTHORISATION_CHECKLIST for arg in ("--confirm", key)]
+
+
+def _image_of(w: World, subject: str) -> int:
+    with w.app.runtime.db.read() as session:
+        return session.scalar(sa.select(SourceImage.id).join(Subject).where(Subject.external_id == subject))
+
+
 NO_PATH: dict = {}
+MAY = {"from": "2026-05-01", "to": "2026-05-31"}  # a period for the statistics, "to" included
 USE_CASES = [
     UseCase("galleries", P.GALLERY_READ, {
         "cli": Door(lambda w, t: ["gallery", "list", "--json"]),
@@ -117,12 +127,32 @@ USE_CASES = [
         "console": Door(route=("POST", "/enrol"), request=lambda w, t: (
             NO_PATH, {"data": {"gallery": "custody", "subject": f"enr-{t}", "source": "doors test"}, **_photo(w)})),
     }),
+    UseCase("enrol into a gallery that does not exist (404: create it first)", P.GALLERY_ENROL, allowed="refused",
+            doors={
+        "cli": Door(lambda w, t: ["gallery", "import", "custdoy", _folder(w, t)]),
+        "api": Door(route=("POST", "/api/galleries/{name}/enrol"), request=lambda w, t: (
+            {"name": "custdoy"}, {"data": {"subject": f"typo-{t}", "source": "doors test"}, **_photo(w)})),
+        "console": Door(route=("POST", "/enrol"), request=lambda w, t: (
+            NO_PATH, {"data": {"gallery": "custdoy", "subject": f"typo-{t}", "source": "doors test"}, **_photo(w)})),
+    }),
+    UseCase("create a gallery", P.GALLERY_ENROL, events=1, doors={
+        "cli": Door(lambda w, t: ["gallery", "create", f"new-{t}", "--purpose", "doors test"]),
+        "api": Door(route=("POST", "/api/galleries"), request=lambda w, t: (
+            NO_PATH, {"json": {"name": f"new-{t}", "purpose": "doors test"}})),
+        "console": Door(route=("POST", "/galleries"), request=lambda w, t: (
+            NO_PATH, {"data": {"name": f"new-{t}", "purpose": "doors test"}})),
+    }),
     UseCase("delete a subject", P.GALLERY_DELETE, events=1, page_views=1, doors={
-        "cli": Door(lambda w, t: ["gallery", "delete-subject", "custody", f"del-{t}", "--reason", "doors test"]),
+        "cli": Door(lambda w, t: [
+            "gallery", "delete-subject", "custody", f"del-{t}", "--reason", "doors test", "--yes"]),
         "api": Door(route=("DELETE", "/api/galleries/{name}/subjects/{subject}"), request=lambda w, t: (
             {"name": "custody", "subject": f"del-{t}"}, {"params": {"reason": "doors test"}})),
         "console": Door(route=("POST", "/galleries/{name}/subjects/{subject}/delete"), request=lambda w, t: (
-            {"name": "custody", "subject": f"del-{t}"}, {"data": {"reason": "doors test"}})),
+            {"name": "custody", "subject": f"del-{t}"}, {"data": {"reason": "doors test", "confirm": "yes"}})),
+    }),
+    UseCase("ask to confirm deleting a subject (the console's first step)", P.GALLERY_DELETE, doors={
+        "console": Door(route=("POST", "/galleries/{name}/subjects/{subject}/delete"), request=lambda w, t: (
+            {"name": "custody", "subject": "yao"}, {"data": {"reason": "doors test"}})),
     }),
     UseCase("search", P.SEARCH_RUN, events=1, doors={
         "cli": Door(lambda w, t: ["search", "custody", str(w.photo), "--reason", "doors test"]),
@@ -132,6 +162,24 @@ USE_CASES = [
             NO_PATH, {"data": {"gallery": "custody", "reason": "doors test", "mode": "RFR"}, **_photo(w)})),
     }),
     UseCase("search page", P.SEARCH_RUN, {"console": Door(route=("GET", "/search"))}),
+    UseCase("a candidate's image (no such search of yours)", P.SEARCH_RUN, allowed="refused", doors={
+        "api": Door(route=("GET", "/api/searches/{search_id}/candidates/{rank}/image"), request=lambda w, t: (
+            {"search_id": 999999, "rank": 1}, {})),
+        "console": Door(route=("GET", "/searches/{search_id}/candidates/{rank}/image.jpg"), request=lambda w, t: (
+            {"search_id": 999999, "rank": 1}, {})),
+    }),
+    UseCase("a subject's thumbnail", P.GALLERY_READ, events=1, doors={
+        "console": Door(route=("GET", "/galleries/{name}/subjects/{subject}/image.jpg"), request=lambda w, t: (
+            {"name": "custody", "subject": "yao"}, {})),
+    }),
+    UseCase("a page of a gallery's subjects", P.GALLERY_READ, events=1, doors={
+        "console": Door(route=("GET", "/galleries/{name}"), request=lambda w, t: (
+            {"name": "custody"}, {"params": {"page": 1, "q": "yao"}})),
+    }),
+    UseCase("a page that does not exist (400)", P.GALLERY_READ, allowed="refused", doors={
+        "console": Door(route=("GET", "/galleries/{name}"), request=lambda w, t: (
+            {"name": "custody"}, {"params": {"page": 99}})),
+    }),
     UseCase("model cards", P.MODELS_READ, {"api": Door(route=("GET", "/api/models"))}),
     UseCase("deployments", P.DEPLOYMENT_READ, {
         "cli": Door(lambda w, t: ["deployment", "list", "--json"]),
@@ -153,12 +201,30 @@ USE_CASES = [
             NO_PATH, {"data": _console_plan(f"plan-{t}")})),
     }),
     UseCase("planning form", P.DEPLOYMENT_CREATE, {"console": Door(route=("GET", "/deployments/new"))}),
+    UseCase("preview a plan", P.DEPLOYMENT_READ, {
+        "cli": Door(lambda w, t: ["deployment", "preview", "draft-x", "--json"]),
+        "api": Door(route=("GET", "/api/deployments/{name}/preview"), request=lambda w, t: ({"name": "draft-x"}, {})),
+        "console": Door(route=("GET", "/deployments/{name}"), request=lambda w, t: ({"name": "draft-x"}, {})),
+    }),
+    UseCase("faces of a plan's watchlist", P.DEPLOYMENT_AUTHORISE, events=1, doors={
+        "cli": Door(lambda w, t: ["deployment", "watchlist", f"auth-{t}"]),
+        "api": Door(route=("GET", "/api/deployments/{name}/watchlist"), request=lambda w, t: (
+            {"name": f"auth-{t}"}, {})),
+        "console": Door(route=("GET", "/deployments/{name}/watchlist"), request=lambda w, t: (
+            {"name": f"auth-{t}"}, {})),
+    }),
+    UseCase("a face on a plan's watchlist", P.DEPLOYMENT_AUTHORISE, events=1, doors={
+        "api": Door(route=("GET", "/api/deployments/{name}/watchlist/{image_id}"), request=lambda w, t: (
+            {"name": f"auth-{t}", "image_id": _image_of(w, "yao")}, {})),
+        "console": Door(route=("GET", "/deployments/{name}/watchlist/{image_id}"), request=lambda w, t: (
+            {"name": f"auth-{t}", "image_id": _image_of(w, "yao")}, {})),
+    }),
     UseCase("authorise", P.DEPLOYMENT_AUTHORISE, events=1, doors={
-        "cli": Door(lambda w, t: ["deployment", "authorise", f"auth-{t}", "--note", "ok"]),
+        "cli": Door(lambda w, t: ["deployment", "authorise", f"auth-{t}", "--note", "ok", *CONFIRM_ARGS]),
         "api": Door(route=("POST", "/api/deployments/{name}/authorise"), request=lambda w, t: (
-            {"name": f"auth-{t}"}, {"json": {"note": "ok"}})),
+            {"name": f"auth-{t}"}, {"json": {"note": "ok", "checklist": CONFIRMED}})),
         "console": Door(route=("POST", "/deployments/{name}/authorise"), request=lambda w, t: (
-            {"name": f"auth-{t}"}, {"data": {"note": "ok"}})),
+            {"name": f"auth-{t}"}, {"data": {"note": "ok", "checklist": list(AUTHORISATION_CHECKLIST)}})),
     }),
     UseCase("start (a draft: refused for its state)", P.DEPLOYMENT_RUN, allowed="refused", doors={
         "cli": Door(lambda w, t: ["deployment", "run", "draft-x"]),
@@ -181,6 +247,15 @@ USE_CASES = [
         "cli": Door(lambda w, t: ["deployment", "stats", "draft-x"]),
         "api": Door(route=("GET", "/api/deployments/{name}/stats"), request=lambda w, t: ({"name": "draft-x"}, {})),
         "console": Door(route=("GET", "/statistics")),
+    }),
+    UseCase("statistics over a period", P.STATS_READ, {
+        "api": Door(route=("GET", "/api/statistics"), request=lambda w, t: (NO_PATH, {"params": MAY})),
+        "console": Door(route=("GET", "/statistics"), request=lambda w, t: (NO_PATH, {"params": MAY})),
+    }),
+    UseCase("statistics as CSV (recorded)", P.STATS_READ, events=1, doors={
+        "api": Door(route=("GET", "/api/statistics"), request=lambda w, t: (
+            NO_PATH, {"params": {**MAY, "format": "csv"}})),
+        "console": Door(route=("GET", "/statistics.csv"), request=lambda w, t: (NO_PATH, {"params": MAY})),
     }),
     UseCase("transparency report", P.STATS_READ, {
         "cli": Door(lambda w, t: ["report", "transparency", "--format", "json"]),
@@ -240,6 +315,15 @@ USE_CASES = [
         "console": Door(route=("GET", "/alerts/{alert_id}/watchlist.jpg"), request=lambda w, t: (
             {"alert_id": 999999}, {})),
     }),
+    UseCase("scene frame (no such alert)", P.ALERT_READ, allowed="refused", doors={
+        "console": Door(route=("GET", "/alerts/{alert_id}/scene.jpg"), request=lambda w, t: ({"alert_id": 999999}, {})),
+    }),
+    UseCase("alerts awaiting a decision (header counter)", P.ALERT_ADJUDICATE, {
+        "console": Door(route=("GET", "/alerts/pending")),
+    }),
+    UseCase("deployments running now (console Live: line)", P.ALERT_READ, {
+        "console": Door(route=("GET", "/console/live")),
+    }),
     UseCase("verify the audit trail", P.AUDIT_READ, {
         "cli": Door(lambda w, t: ["audit", "verify"]),
         "api": Door(route=("GET", "/api/audit/verify")),
@@ -274,11 +358,11 @@ USE_CASES = [
         "console": Door(route=("GET", "/users/{username}/tokens"), request=lambda w, t: ({"username": "auditor"}, {})),
     }),
     UseCase("revoke an API token (no such token)", P.USERS_MANAGE, allowed="refused", doors={
-        "cli": Door(lambda w, t: ["user", "revoke-token", "auditor", "999999", "--reason", "leaked"]),
+        "cli": Door(lambda w, t: ["user", "revoke-token", "auditor", "999999", "--reason", "leaked", "--yes"]),
         "api": Door(route=("DELETE", "/api/users/{username}/tokens/{token_id}"), request=lambda w, t: (
             {"username": "auditor", "token_id": 999999}, {"params": {"reason": "leaked"}})),
         "console": Door(route=("POST", "/users/{username}/tokens/{token_id}/revoke"), request=lambda w, t: (
-            {"username": "auditor", "token_id": 999999}, {"data": {"reason": "leaked"}})),
+            {"username": "auditor", "token_id": 999999}, {"data": {"reason": "leaked", "confirm": "yes"}})),
     }),
     UseCase("approve a privileged account (dual control)", P.USERS_MANAGE, events=1, doors={
         "cli": Door(lambda w, t: ["user", "approve", f"pending-{t}"]),
@@ -293,11 +377,22 @@ USE_CASES = [
             {"username": "nobody-at-all"}, {"json": {"password": PASSWORD}})),
     }),
     UseCase("disable an account", P.USERS_MANAGE, events=1, doors={
-        "cli": Door(lambda w, t: ["user", "disable", f"leaver-{t}"]),
+        "cli": Door(lambda w, t: ["user", "disable", f"leaver-{t}", "--reason", "doors test", "--yes"]),
         "api": Door(route=("POST", "/api/users/{username}/active"), request=lambda w, t: (
-            {"username": f"leaver-{t}"}, {"json": {"active": False}})),
+            {"username": f"leaver-{t}"}, {"json": {"active": False, "reason": "doors test"}})),
         "console": Door(route=("POST", "/users/{username}/active"), request=lambda w, t: (
-            {"username": f"leaver-{t}"}, {"data": {"active": "false"}})),
+            {"username": f"leaver-{t}"}, {"data": {"active": "false", "reason": "doors test", "confirm": "yes"}})),
+    }),
+    UseCase("disable an account without a reason (refused)", P.USERS_MANAGE, allowed="refused", doors={
+        "cli": Door(lambda w, t: ["user", "disable", "auditor", "--yes"]),
+        "api": Door(route=("POST", "/api/users/{username}/active"), request=lambda w, t: (
+            {"username": "auditor"}, {"json": {"active": False}})),
+        "console": Door(route=("POST", "/users/{username}/active"), request=lambda w, t: (
+            {"username": "auditor"}, {"data": {"active": "false", "confirm": "yes"}})),
+    }),
+    UseCase("ask to confirm disabling an account (the console's first step)", P.USERS_MANAGE, doors={
+        "console": Door(route=("POST", "/users/{username}/active"), request=lambda w, t: (
+            {"username": "auditor"}, {"data": {"active": "false", "reason": "doors test"}})),
     }),
 ]  # fmt: skip
 # Open to anyone (sign-in) or to any signed-in user (their own account, the dashboard); the live stream is
@@ -319,6 +414,7 @@ def world(tmp_path_factory, sample_paths) -> World:
     photo = root / "yao.jpg"
     shutil.copy(sample_paths["yaoming"], photo)
     fields = EnrolFields("custody", "yao", "test", category="wanted-serious-offence")
+    app.galleries.create(admin, "custody", "doors test")
     app.galleries.enrol_upload(admin, fields, filename="yao.jpg", data=photo.read_bytes())
     for door in DOORS:  # what each door acts on when the role may: one of its own, so every call succeeds
         tag = f"{door}-{username(Role.ADMINISTRATOR)}"

@@ -73,7 +73,7 @@ def test_an_administrator_cannot_make_an_authoriser_to_approve_their_own_plan(si
 def test_re_enabling_or_resetting_a_privileged_account_waits_for_a_second_administrator(site):
     app, people = site
     admin, second = people[Role.ADMINISTRATOR], sign_in(app, SECOND_ADMIN)
-    app.staff.set_active(admin, "authorising_officer", False)
+    app.staff.set_active(admin, "authorising_officer", False, "test: re-enabling needs a second administrator")
     waiting = app.staff.set_active(admin, "authorising_officer", True)
     assert waiting["active"] is False and waiting["awaiting_approval"] == "re-enabling"
     with pytest.raises(AuthError):

@@ -30,14 +30,14 @@ def team(tmp_path_factory, engine, samples, sample_paths):
     return build_team_gallery(tmp_path_factory.mktemp("team"), engine, samples, sample_paths)
 
 
-REQUEST = SearchRequest(gallery="custody", reason="test of 1:N search", crime_ref="TEST/1", top=5)
+REQUEST = SearchRequest(gallery="custody", reason="test of 1:N search", crime_ref="TEST/1", top=5, show_all=True)
 
 
 def _import(url, home, team, name="custody", **settings):
     """A store with the team gallery enrolled by its administrator; (application, people, report)."""
     app = make_app(home, url, **settings)
     people = staff(app)
-    report = app.galleries.enrol_folder(people[Role.ADMINISTRATOR], name, team["dir"])
+    report = app.galleries.enrol_folder(people[Role.ADMINISTRATOR], name, team["dir"], create="test gallery")
     return app, people, report
 
 
@@ -161,6 +161,7 @@ def test_import_killed_midway_resumes_with_every_image_enrolled_once(database_ur
     assert first.returncode == 0, first.stderr
     cli_login(env, "admin")
     cmd = [sys.executable, "-m", "openfr", "gallery", "import", "crash", str(source), "--json"]
+    cmd += ["--create", "--purpose", "crash test"]  # the rerun finds the gallery the first run made
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 240
     while _count_images(database_url) == 0 and proc.poll() is None and time.monotonic() < deadline:

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from PIL import Image
 
-from actors import PASSWORD, cli_login
+from actors import PASSWORD, TEMPORARY, cli_login
 from gallery_data import build_team_gallery
 from test_cli import assert_clean_failure, openfr
 
@@ -25,7 +25,11 @@ def enrolled(tmp_path_factory, engine, samples, sample_paths):
     env = {"OPENFR_HOME": str(home)}
     _account(env, "admin", "admin")
     cli_login(env, "admin")
-    _account(env, "inv", "investigator")
+    _account(env, "inv", "investigator", TEMPORARY)  # made by the administrator: its owner replaces the password
+    cli_login(env, "inv", TEMPORARY)
+    changed = openfr("passwd", "--password-stdin", env=env, stdin=f"{TEMPORARY}\n{PASSWORD}\n")
+    assert changed.returncode == 0, changed.stderr
+    cli_login(env, "admin")
     result = openfr(
         "gallery",
         "import",
@@ -33,6 +37,9 @@ def enrolled(tmp_path_factory, engine, samples, sample_paths):
         str(root / "dir"),
         "--manifest",
         str(manifest),
+        "--create",
+        "--purpose",
+        "custody images for the CLI tests",
         "--json",
         env={"OPENFR_HOME": str(home)},
     )
@@ -41,8 +48,8 @@ def enrolled(tmp_path_factory, engine, samples, sample_paths):
     return {"home": home, "team": team, "report": json.loads(result.stdout)}
 
 
-def _account(env: dict, name: str, role: str) -> None:
-    done = openfr("user", "create", name, "--role", role, "--password-stdin", env=env, stdin=PASSWORD + "\n")
+def _account(env: dict, name: str, role: str, password: str = PASSWORD) -> None:
+    done = openfr("user", "create", name, "--role", role, "--password-stdin", env=env, stdin=password + "\n")
     assert done.returncode == 0, done.stderr
 
 
@@ -81,7 +88,10 @@ def test_search_json_contract(enrolled, sample_paths):
     )
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert [c["rank"] for c in doc["candidates"]] == [1, 2, 3]
+    assert [c["rank"] for c in doc["candidates"]] == [1] and doc["show_all"] is False  # the others score below
+    every = ["search", "custody", str(sample_paths["yaoming"]), "--top", "3", "--reason", "test", "--show-all"]
+    doc = json.loads(openfr(*every, "--json", env=env).stdout)
+    assert [c["rank"] for c in doc["candidates"]] == [1, 2, 3] and doc["show_all"] is True
     top = doc["candidates"][0]
     assert top["subject"] == enrolled["team"]["yao"] and top["name"] == "Yao Ming"
     assert doc["probe"]["quality"]["usable"] is True and doc["elapsed_ms"] >= 0
@@ -130,7 +140,9 @@ def test_delete_subject_via_cli(enrolled, tmp_path):
     assert_clean_failure(refused, 2, "may not gallery.delete")  # signed in as the investigator
     cli_login(env, "admin")
     assert_clean_failure(openfr("gallery", "delete-subject", "custody", yao, env=env), 2, "reason is required")
-    result = openfr("gallery", "delete-subject", "custody", yao, "--reason", "acquitted", "--json", env=env)
+    unconfirmed = openfr("gallery", "delete-subject", "custody", yao, "--reason", "acquitted", env=env)
+    assert_clean_failure(unconfirmed, 2, "add --yes")  # no terminal to ask on: nothing is deleted
+    result = openfr("gallery", "delete-subject", "custody", yao, "--reason", "acquitted", "--yes", "--json", env=env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["subject"] == yao
     gone = openfr("gallery", "delete-subject", "custody", yao, "--reason", "again", env=env)

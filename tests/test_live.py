@@ -31,6 +31,7 @@ from openfr.settings import LiveSettings, Settings
 from openfr.store import Alert, Deployment, WatchlistEntry
 
 OPERATOR, AUTHORISER, ADMIN = Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.ADMINISTRATOR
+CONFIRMED = dict.fromkeys(deployments.AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,9 @@ def app(tmp_path, engine, samples, clip) -> Application:
     application = make_app(tmp_path / "home")
     application.people = staff(application)
     people, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
-    application.galleries.enrol_folder(application.people[ADMIN], "custody", people, manifest=manifest)
+    application.galleries.enrol_folder(
+        application.people[ADMIN], "custody", people, manifest=manifest, create="test gallery"
+    )
     videos = application.runtime.home / "videos"  # deployments may read video files from here only
     videos.mkdir()
     shutil.copy(clip, videos / clip.name)
@@ -70,7 +73,7 @@ def _plan(clip: Path, **changes) -> deployments.DeploymentPlan:
 
 def _authorised(app: Application, clip: Path, **changes) -> str:
     view = app.deployments.plan(app.people[ADMIN], _plan(clip, **changes))
-    app.deployments.authorise(app.people[AUTHORISER], view.name, "necessary and proportionate")
+    app.deployments.authorise(app.people[AUTHORISER], view.name, "necessary and proportionate", CONFIRMED)
     return view.name
 
 
@@ -105,7 +108,7 @@ def test_authorisation_needs_another_officer_and_freezes_the_approved_categories
         _run(app, view.name)
     with pytest.raises(PermissionDeniedError):  # administrators plan; they never authorise
         app.deployments.authorise(app.people[ADMIN], view.name, "")
-    authorised = app.deployments.authorise(app.people[AUTHORISER], view.name, "ok")
+    authorised = app.deployments.authorise(app.people[AUTHORISER], view.name, "ok", CONFIRMED)
     with app.runtime.db.read() as session:
         snapshot = session.scalars(sa.select(WatchlistEntry)).all()
     assert authorised.watchlist_size == 1 and [e.subject_ref for e in snapshot] == ["yao"]  # not 'gdp' nor 'other'
@@ -378,7 +381,8 @@ def test_deployment_commands_from_draft_to_statistics(tmp_path, app, clip):
     refused = openfr("deployment", "authorise", "market-day", env=env)
     assert refused.returncode == 2 and "may not deployment.authorise" in refused.stderr
     cli_login(env, "authorising_officer_2")
-    ok = openfr("deployment", "authorise", "market-day", "--note", "approved", "--json", env=env)
+    confirm = [arg for key in deployments.AUTHORISATION_CHECKLIST for arg in ("--confirm", key)]
+    ok = openfr("deployment", "authorise", "market-day", "--note", "approved", *confirm, "--json", env=env)
     assert json.loads(ok.stdout)["watchlist_entries"] == 1
     cli_login(env, "operator")
     run = openfr("deployment", "run", "market-day", "--json", env=env)

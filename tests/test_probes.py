@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from actors import PASSWORD, console_sign_in, make_app, staff
-from openfr.errors import BadInputError, NoFaceError
+from openfr.errors import BadInputError, EnrolmentRejectedError, NoFaceError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.services.galleries import EnrolFields
@@ -40,6 +40,7 @@ def photos(samples) -> dict[str, bytes]:
 def _app(tmp_path, **settings):
     app = make_app(tmp_path, **settings)
     people = staff(app)
+    app.galleries.create(people[Role.ADMINISTRATOR], "custody", "test gallery")
     fields = EnrolFields("custody", "YAO-1", "custody suite", display_name="Yao")
     app.galleries.enrol_upload(people[Role.ADMINISTRATOR], fields, filename="y.jpg", data=_good(app))
     return app, people
@@ -70,10 +71,10 @@ def test_a_probe_below_the_quality_gate_is_searched_with_its_verdict(tmp_path, e
     blank = _jpeg(np.full((300, 300, 3), 120, np.uint8))
     with pytest.raises(NoFaceError, match="no face found"):  # nothing to search with: refused, as before
         app.search.search(people[Role.INVESTIGATOR], request, blank)
-    # Enrolment keeps the strict gate: the same blurred photo is rejected with the reason.
+    # Enrolment keeps the strict gate: the same blurred photo is rejected with the reason, and nothing kept.
     fields = EnrolFields("custody", "BLUR-1", "test")
-    report = app.galleries.enrol_upload(people[Role.ADMINISTRATOR], fields, filename="b.jpg", data=photos["blurred"])
-    assert report.enrolled == 0 and "blurred" in report.rejected[0][1]
+    with pytest.raises(EnrolmentRejectedError, match="blurred"):
+        app.galleries.enrol_upload(people[Role.ADMINISTRATOR], fields, filename="b.jpg", data=photos["blurred"])
 
 
 def test_a_setting_requires_a_recorded_reason_for_a_poor_probe(tmp_path, photos):

@@ -36,6 +36,7 @@ from openfr.settings import LiveSettings
 from openfr.store import Alert, Deployment, WatchlistEntry
 
 ADMIN, AUTHORISER, OPERATOR = Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER, Role.OPERATOR
+CONFIRMED = dict.fromkeys(deployments.AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def _live_app(tmp_path, engine, samples, camera_url: str, database_url: str | No
     )
     people = staff(app)
     folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
-    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest)
+    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest, create="test gallery")
     now = datetime.now(UTC)
     plan = deployments.DeploymentPlan(
         name="market",
@@ -65,7 +66,7 @@ def _live_app(tmp_path, engine, samples, camera_url: str, database_url: str | No
         ends_at=now + timedelta(hours=1),
     )
     app.deployments.plan(people[ADMIN], plan)
-    app.deployments.authorise(people[AUTHORISER], "market", "ok")
+    app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     return app, people
 
 
@@ -238,6 +239,7 @@ def test_a_failed_enrolment_batch_leaves_no_file_and_start_up_sweeps_a_crash_s_o
 
     app = make_app(tmp_path / "home")
     admin = staff(app)[ADMIN]
+    app.galleries.create(admin, "custody", "test gallery")
     photo = sample_paths["yaoming"].read_bytes()
 
     def refuse(*args, **kwargs):
@@ -272,7 +274,7 @@ def test_a_deleted_subject_leaves_every_snapshot_and_the_running_cameras_at_once
             starts_at=datetime.now(UTC), ends_at=datetime.now(UTC) + timedelta(hours=2),
         )  # fmt: skip
         app.deployments.plan(people[ADMIN], second)
-        app.deployments.authorise(people[AUTHORISER], "later", "ok")
+        app.deployments.authorise(people[AUTHORISER], "later", "ok", CONFIRMED)
         run = app.deployments.start(people[OPERATOR], "market")
         _until(lambda: run.result.counters.get("north") and run.result.counters["north"].frames > 10, 30, "running")
         assert run.result.watchlist_subjects == 2  # yao and gdp

@@ -95,7 +95,7 @@ def test_an_api_token_can_be_revoked_and_a_password_reset_ends_every_session(sit
     assert client.get("/api/audit/verify", headers=_bearer(session)).status_code == 401
     # Disable, then enable: the tokens of before stay dead.
     fresh = app.accounts.sign_in("operator", PASSWORD, None, TokenKind.API).token
-    app.staff.set_active(admin, "operator", False)
+    app.staff.set_active(admin, "operator", False, "test: tokens stay dead")
     app.staff.set_active(admin, "operator", True)
     assert client.get("/api/deployments", headers=_bearer(fresh)).status_code == 401
 
@@ -209,6 +209,7 @@ def test_what_openfr_writes_is_readable_by_its_owner_only(tmp_path, sample_paths
     people = tmp_path / "people" / "S-1"
     people.mkdir(parents=True)
     (people / "1.jpg").write_bytes(sample_paths["yaoming"].read_bytes())
+    assert openfr("gallery", "create", "custody", "--purpose", "test", env=env).returncode == 0
     assert openfr("gallery", "import", "custody", str(people.parent), env=env).returncode == 0
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     written = [p for p in home.rglob("*") if p.is_file()]

@@ -71,6 +71,7 @@ def site(tmp_path_factory, sample_paths):
     app = make_app(tmp_path_factory.mktemp("uploads"), web=WebSettings(upload_max_mb=LIMIT_MB))
     people = staff(app)
     photo = sample_paths["yaoming"].read_bytes()
+    app.galleries.create(people[Role.ADMINISTRATOR], "custody", "test gallery")
     app.galleries.enrol_upload(
         people[Role.ADMINISTRATOR], EnrolFields("custody", "YAO-1", "test"), filename="y.jpg", data=photo
     )

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from openfr.cli.common import JsonFlag, emit, err, guarded, out, signed_in
 from openfr.errors import BadInputError
-from openfr.live.deployments import DeploymentPlan
+from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
 
 deployment_app = typer.Typer(
     help="Live deployments: create, authorise, run, stop, close, statistics.", no_args_is_help=True
@@ -89,16 +89,65 @@ def create(
     emit(view.summary()) if json else err.print(f"deployment {view.name} drafted; another officer must authorise it")
 
 
+CHECKLIST_HELP = (
+    f"Confirm an item of the authorisation checklist; repeat for each of: {', '.join(AUTHORISATION_CHECKLIST)} "
+    "(`openfr deployment preview NAME` shows what each says)."
+)
+
+
+@deployment_app.command("preview")
+@guarded
+def preview(name: NameArg, json: JsonFlag = False) -> None:
+    """What authorising a draft now would mean: the watchlist it would snapshot by category, the threshold
+    that would apply with its expected false alerts, the cameras' sources and the checklist to confirm."""
+    app, me = signed_in()
+    p = app.deployments.preview(me, name)
+    if json:
+        emit(p)
+        return
+    table = Table(title=f"{name}: watchlist from gallery {p['source_gallery']} if authorised now")
+    for column in ("category", "people", "images"):
+        table.add_column(column)
+    for row in p["by_category"]:
+        table.add_row(row["category"], str(row["people"]), str(row["images"]))
+    table.add_row("total", str(p["people"]), str(p["images"]))
+    out.print(table)
+    for row in p["not_on_watchlist"]:
+        out.print(f"not on it: {row['people']} in {row['category'] or 'no category'} ({row['why']})")
+    rate = p["expected_false_alerts_per_100k"]
+    expected = f"about {rate:.1f} false alerts per 100,000 faces" if rate is not None else "not calibrated"
+    out.print(f"threshold {p['threshold']:.3f} (planned {p['planned_threshold']:.3f}): {expected}")
+    out.print("cameras: " + ", ".join(f"{c['name']} ({c['where']})" for c in p["cameras"]))
+    out.print("checklist (openfr deployment authorise --confirm KEY ...):")
+    for item in p["checklist"]:
+        out.print(f"  {item['key']}: {item['statement']}")
+
+
+@deployment_app.command("watchlist")
+@guarded
+def watchlist(
+    name: NameArg,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many people.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="People per page.")] = 24,
+) -> None:
+    """The people a draft would put on its watchlist, a page at a time (JSON), for the officer who may
+    authorise it; the look is recorded in the audit trail."""
+    app, me = signed_in()
+    emit(app.deployments.watchlist_faces(me, name, offset=offset, limit=limit))
+
+
 @deployment_app.command("authorise")
 @guarded
 def authorise(
     name: NameArg,
     note: Annotated[str, typer.Option(help="The authorising officer's reasons.")] = "",
+    confirm: Annotated[list[str] | None, typer.Option(help=CHECKLIST_HELP)] = None,
     json: JsonFlag = False,
 ) -> None:
-    """Authorise a draft and freeze its watchlist snapshot from the approved categories."""
+    """Authorise a draft and freeze its watchlist snapshot from the approved categories. Every item of the
+    checklist must be confirmed (`openfr deployment preview NAME` lists them); they are recorded."""
     app, me = signed_in()
-    view = app.deployments.authorise(me, name, note)
+    view = app.deployments.authorise(me, name, note, dict.fromkeys(confirm or [], True))
     if json:
         emit(view.detail())
     else:
@@ -247,7 +296,9 @@ def outcome(
 @guarded
 def image(
     alert_id: Annotated[int, typer.Argument(help="Alert id.")],
-    which: Annotated[str, typer.Argument(help="crop (the live face) or watchlist (the image it matched).")],
+    which: Annotated[
+        str, typer.Argument(help="crop (the live face), watchlist (its match) or scene (others pixelated).")
+    ],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the JPEG.")],
 ) -> None:
     """Save one of the two images an operator compares (the file is personal data: keep it safe)."""

@@ -1,5 +1,10 @@
-"""`openfr gallery ...` (import, list, delete-subject, reembed) and `openfr search`: thin adapters over the
-gallery and search services, run as the signed-in account."""
+"""`openfr gallery ...` (create, import, list, subjects, delete-subject, reembed) and `openfr search`: thin
+adapters over the gallery and search services, run as the signed-in account.
+
+A gallery is created in its own step (`openfr gallery create NAME --purpose ...`); `import` enrols into an
+existing gallery only, so a mistyped name is refused. `import --create --purpose ...` creates the gallery
+first when it does not exist yet (its own audit event), for a first bulk load; rerunning the same command
+after an interruption finds the gallery and goes on."""
 
 from __future__ import annotations
 
@@ -11,11 +16,27 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from openfr.cli.common import JsonFlag, PackOption, emit, err, guarded, out, signed_in
+from openfr.cli.user_cmds import YesFlag, confirmed
 from openfr.errors import BadInputError
 from openfr.services.searches import SearchRequest
 
 gallery_app = typer.Typer(help="Build and manage galleries of enrolled subjects.", no_args_is_help=True)
 NameArg = Annotated[str, typer.Argument(help="Gallery name.")]
+PurposeOption = Annotated[
+    str, typer.Option(help="What the gallery is for, e.g. 'custody images under PACE s.64A' (recorded).")
+]
+
+
+@gallery_app.command("create")
+@guarded
+def create(name: NameArg, purpose: PurposeOption = "", json: JsonFlag = False) -> None:
+    """Create an empty gallery with its purpose (required; recorded). Enrolment never creates one."""
+    app, me = signed_in()
+    row = app.galleries.create(me, name, purpose)
+    if json:
+        emit(row)
+    else:
+        err.print(f"gallery {row['name']} created ({row['space']}); enrol into it with: openfr gallery import")
 
 
 @gallery_app.command("import")
@@ -26,10 +47,17 @@ def import_(
     manifest: Annotated[
         Path | None, typer.Option(help="CSV: subject_id,name,category,legal_basis,source (any subset but subject_id).")
     ] = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the gallery first if it does not exist (needs --purpose).")
+    ] = False,
+    purpose: PurposeOption = "",
     json: JsonFlag = False,
     pack: PackOption = None,
 ) -> None:
-    """Enrol a folder of subjects. Resumable and idempotent: rerun it after any interruption."""
+    """Enrol a folder of subjects into an existing gallery (or a new one, with --create --purpose). Resumable
+    and idempotent: rerun it after any interruption. A subject whose every image is rejected is not created."""
+    if purpose.strip() and not create:
+        raise BadInputError("--purpose goes with --create (a new gallery); leave it out to import into an existing one")
     app, me = signed_in(pack)
     bars: list[tuple[Progress, TaskID]] = []
 
@@ -45,7 +73,8 @@ def import_(
         bar.update(task, total=total, advance=step)
 
     try:
-        report = app.galleries.enrol_folder(me, name, directory, manifest=manifest, progress=advance)
+        new = purpose if create else None
+        report = app.galleries.enrol_folder(me, name, directory, manifest=manifest, progress=advance, create=new)
     finally:
         for bar, _ in bars:
             bar.stop()
@@ -104,10 +133,15 @@ def delete_subject(
     name: NameArg,
     subject: Annotated[str, typer.Argument(help="The subject's id in the gallery.")],
     reason: Annotated[str, typer.Option(help="Why (required; recorded in the audit trail), e.g. 'acquitted'.")] = "",
+    yes: YesFlag = False,
     json: JsonFlag = False,
 ) -> None:
-    """Delete a subject with all its images, templates and index entries, in one transaction."""
+    """Delete a subject with all its images, templates and index entries, in one transaction. Asks to confirm."""
     app, me = signed_in()
+    if reason.strip():  # without a reason the service refuses below, before anything is asked
+        found = app.galleries.deletion_preview(me, name, subject)
+        question = f"Delete {subject} from {name}: {found['images']} image record(s), {found['templates']} template(s)?"
+        confirmed(question, yes)
     result = app.galleries.delete_subject(me, name, subject, reason)
     if json:
         emit(result)
@@ -140,6 +174,9 @@ def search(
         str, typer.Option(help="Why a photo below the quality gate is searched anyway (recorded; may be required).")
     ] = "",
     top: Annotated[int, typer.Option("--top", min=1, max=200, help="Candidates per probe.")] = 10,
+    show_all: Annotated[
+        bool, typer.Option("--show-all", help="List candidates below the threshold too (recorded with the search).")
+    ] = False,
     json: JsonFlag = False,
     pack: PackOption = None,
 ) -> None:
@@ -148,7 +185,7 @@ def search(
     Every search is recorded: who, why, when, and the candidates returned (never the probe image).
     """
     app, me = signed_in(pack)
-    request = SearchRequest(name, reason, crime_ref, "RFR", top, poor_probe_reason)
+    request = SearchRequest(name, reason, crime_ref, "RFR", top, poor_probe_reason, show_all)
     bad = 0
     for image_path in images:
         try:

@@ -22,6 +22,17 @@ UsernameArg = Annotated[str, typer.Argument(help="Username.")]
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input instead of a prompt.")
 ]
+YesFlag = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (scripts: there is no terminal).")]
+
+
+def confirmed(question: str, yes: bool) -> None:
+    """A destructive command asks first, on the terminal; without one (a script) it needs --yes."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise BadInputError(f"{question} Nothing was changed: add --yes to confirm (there is no terminal to ask on)")
+    if not typer.confirm(question, default=False, err=True):
+        raise BadInputError("not confirmed: nothing was changed")
 
 
 def _password(from_stdin: bool) -> str:
@@ -72,18 +83,26 @@ def list_() -> None:
 
 @user_app.command("disable")
 @guarded
-def disable(username: UsernameArg) -> None:
-    """Refuse the account's logins, sessions and tokens at once (its history stays)."""
+def disable(
+    username: UsernameArg,
+    reason: Annotated[str, typer.Option(help="Why (required; recorded), e.g. 'left the force'.")] = "",
+    yes: YesFlag = False,
+) -> None:
+    """Refuse the account's logins, sessions and tokens at once (its history stays). Asks to confirm."""
     app, me = signed_in()
-    app.staff.set_active(me, username, False)
+    if reason.strip():  # without a reason the service refuses below, before anything is asked
+        row = app.staff.disable_preview(me, username)
+        question = f"Disable {username} ({row['role']}), ending their sessions and {row['live_tokens']} API token(s)?"
+        confirmed(question, yes)
+    app.staff.set_active(me, username, False, reason)
     err.print(f"user {username} disabled")
 
 
 @user_app.command("enable")
 @guarded
-def enable(username: UsernameArg) -> None:
+def enable(username: UsernameArg, reason: Annotated[str, typer.Option(help="Why (optional; recorded).")] = "") -> None:
     app, me = signed_in()
-    row = app.staff.set_active(me, username, True)
+    row = app.staff.set_active(me, username, True, reason)
     waits = row["awaiting_approval"]
     err.print(f"user {username} awaits a second administrator's approval" if waits else f"user {username} enabled")
 
@@ -143,8 +162,12 @@ def revoke_token(
     username: UsernameArg,
     token_id: Annotated[int, typer.Argument(help="The token's id (see `openfr user tokens`).")],
     reason: Annotated[str, typer.Option(help="Why it is revoked (recorded).")],
+    yes: YesFlag = False,
 ) -> None:
-    """Revoke one API token now."""
+    """Revoke one API token now. Asks to confirm."""
     app, me = signed_in()
+    if reason.strip():  # without a reason the service refuses below, before anything is asked
+        token = app.staff.token(me, username, token_id)
+        confirmed(f"Revoke API token {token_id} of {username} ({token['name'] or 'no label'}) for good?", yes)
     app.staff.revoke_api_token(me, username, token_id, reason)
     err.print(f"token {token_id} of {username} revoked")

@@ -4,8 +4,10 @@ manifest) or one uploaded image at a time.
 Idempotent and resumable: an image is identified by its subject and the SHA-256 of its bytes, recorded in
 the same transaction as its template. A rerun after a crash (even kill -9) skips what was committed and
 redoes the rest, so every image ends up enrolled exactly once. Images that fail decoding or the quality gate
-are recorded as rejected, with the reason, and not stored. The gallery services drive this module: they
-own the transactions (one per batch of `COMMIT_EVERY`), the permission check and the audit events.
+are recorded as rejected, with the reason, and not stored. A subject exists only once one of its images is
+enrolled, and a gallery only once created in its own step (services/galleries.py): enrolment creates
+neither from a rejected image or a typed name. The gallery services drive this module: they own the
+transactions (one per batch of `COMMIT_EVERY`), the permission check and the audit events.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openfr.engine.batch import ImageResult
-from openfr.errors import BadInputError
+from openfr.errors import BadInputError, EmbeddingSpaceError, NotFoundError
 from openfr.gallery import files, pgvector
 from openfr.imageio import IMAGE_SUFFIXES
 from openfr.names import check_reference
@@ -146,6 +148,22 @@ def folder_items(entries: list[tuple[str, Path]], done: set[tuple[str, str]]) ->
     return items, already
 
 
+def target_gallery(session: Session, name: str, space: str, *, for_update: bool = False) -> Gallery:
+    """The gallery to enrol into (`for_update`: locked until the transaction ends). Enrolment never creates
+    one: a gallery is created in its own step, with a purpose, so a mistyped name is refused instead of
+    becoming a new gallery."""
+    query = select(Gallery).where(Gallery.name == name)
+    gallery = session.scalar(query.with_for_update() if for_update else query)
+    if gallery is None:
+        raise NotFoundError(f"no gallery named '{name}': create it first")
+    if gallery.space != space:
+        raise EmbeddingSpaceError(
+            f"gallery '{name}' holds templates of {gallery.space}, not {space}: run "
+            f"`openfr gallery reembed {name}` with the new pack first"
+        )
+    return gallery
+
+
 def commit_batch(
     session: Session,
     home: Path,
@@ -156,16 +174,24 @@ def commit_batch(
     created: list[str] | None = None,
 ) -> tuple[int, list[tuple[str, str]]]:
     """Record a batch of analysed images; returns (enrolled, [(image, reason) rejected]). `created` collects
-    the image files written, for removal if the transaction does not commit."""
-    subjects: dict[str, int] = {}
+    the image files written, for removal if the transaction does not commit.
+
+    A subject is created with its first enrolled image, never before: a person whose every image was
+    rejected leaves no subject (no name, no watchlist category) behind. Rejected images of a subject in the
+    store are recorded, so a rerun skips them; those of a subject that never came to exist cannot be (the row
+    needs its subject) and are only reported, so a rerun analyses them again."""
+    subjects: dict[str, int | None] = {}
+    waiting: dict[str, list[SourceImage]] = {}  # rejected images of subjects not (yet) in the store
     new_templates: list[Template] = []
     enrolled, rejected = 0, []
     for item, result in batch:
         if item.subject not in subjects:
-            subjects[item.subject] = _subject(session, gallery.id, item.subject, meta.get(item.subject, {}))
+            subjects[item.subject] = _existing_subject(session, gallery.id, item.subject)
         reason, face = _gate(result)
+        data = item.current_bytes() if reason is None else None
+        if reason is None and data is None:
+            reason = "file changed during the import; run it again"
         image = SourceImage(
-            subject_id=subjects[item.subject],
             sha256=item.sha256,
             original_name=item.original_name,
             provenance=meta.get(item.subject, {}).get("source") or default_provenance,
@@ -175,18 +201,23 @@ def commit_batch(
             width=result.size[0] if result.size else None,
             height=result.size[1] if result.size else None,
         )
-        if reason is None:
-            data = item.current_bytes()
-            if data is None:
-                reason = image.reject_reason = "file changed during the import; run it again"
-                image.status = "rejected"
-            else:
-                image.stored_path = files.store(home, data, item.sha256, item.suffix, created)
-        session.add(image)
-        session.flush()
         if reason is not None:
             rejected.append((item.original_name, reason))
+            if subjects[item.subject] is None:
+                waiting.setdefault(item.subject, []).append(image)
+            else:
+                image.subject_id = subjects[item.subject]
+                session.add(image)
             continue
+        if subjects[item.subject] is None:
+            subjects[item.subject] = _new_subject(session, gallery.id, item.subject, meta.get(item.subject, {}))
+            for earlier in waiting.pop(item.subject, []):  # the subject exists now: its rejections are kept
+                earlier.subject_id = subjects[item.subject]
+                session.add(earlier)
+        image.subject_id = subjects[item.subject]
+        image.stored_path = files.store(home, data, item.sha256, item.suffix, created)  # type: ignore[arg-type]
+        session.add(image)
+        session.flush()
         assert face is not None and face.embedding is not None
         template = Template(
             image_id=image.id,
@@ -216,20 +247,21 @@ def _gate(result: ImageResult):
     return None, face
 
 
-def _subject(session: Session, gallery_id: int, external_id: str, row: dict[str, str]) -> int:
-    subject_id = session.scalar(
+def _existing_subject(session: Session, gallery_id: int, external_id: str) -> int | None:
+    return session.scalar(
         select(Subject.id).where(Subject.gallery_id == gallery_id, Subject.external_id == external_id)
     )
-    if subject_id is None:
-        subject = Subject(
-            gallery_id=gallery_id,
-            external_id=external_id,
-            display_name=row.get("name") or None,
-            category=row.get("category") or None,
-            legal_basis=row.get("legal_basis") or None,
-            source=row.get("source") or None,
-        )
-        session.add(subject)
-        session.flush()
-        subject_id = subject.id
-    return subject_id
+
+
+def _new_subject(session: Session, gallery_id: int, external_id: str, row: dict[str, str]) -> int:
+    subject = Subject(
+        gallery_id=gallery_id,
+        external_id=external_id,
+        display_name=row.get("name") or None,
+        category=row.get("category") or None,
+        legal_basis=row.get("legal_basis") or None,
+        source=row.get("source") or None,
+    )
+    session.add(subject)
+    session.flush()
+    return subject.id

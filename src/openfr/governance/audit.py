@@ -160,20 +160,15 @@ def events(
     since: str | None = None,
     until: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
     newest_first: bool = False,
 ) -> list[dict]:
-    """Events matching every filter given, oldest first (export) or newest first (browsing)."""
+    """Events matching every filter given, oldest first (export) or newest first (browsing); `offset` skips
+    that many of them (paging)."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc() if newest_first else AuditEvent.id)
-    if actor:
-        query = query.where(AuditEvent.actor == actor)
-    if action:
-        query = query.where(AuditEvent.action.startswith(action))
-    if resource:
-        query = query.where(AuditEvent.resource == resource)
-    if since:
-        query = query.where(AuditEvent.at >= since)
-    if until:
-        query = query.where(AuditEvent.at < until)
+    query = _matching(query, actor=actor, action=action, resource=resource, since=since, until=until)
+    if offset:
+        query = query.offset(offset)
     if limit:
         query = query.limit(limit)
     return [
@@ -190,3 +185,25 @@ def events(
         }
         for e in session.scalars(query)
     ]
+
+
+def count(session: Session, **filters: str | None) -> int:
+    """How many events match the filters (as `events` takes them): the N of "500 of N"."""
+    query = _matching(select(func.count()).select_from(AuditEvent), **filters)
+    return session.scalar(query) or 0
+
+
+def _matching(query, *, actor=None, action=None, resource=None, since=None, until=None):
+    """`since` and `until` are UTC times in the stored form (ISO 8601, microseconds, +00:00), compared as
+    text: `at >= since` and `at < until`."""
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    if resource:
+        query = query.where(AuditEvent.resource == resource)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at < until)
+    return query

@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 class AlertStore:
     """The `on_alert` sink of a deployment's camera workers (thread-safe: one transaction per alert).
 
-    An alert is stored (crop written, row committed; the crop removed again if the commit fails) before
-    anyone is told. One that cannot be stored (a full disk, a read-only folder, the database unreachable) is
+    An alert is stored (crop and scene frame written, row committed; both removed again if the commit fails)
+    before anyone is told. One that cannot be stored (a full disk, a read-only folder, the database unreachable) is
     never dropped: it waits in memory, in order, and a background thread retries it with growing pauses,
     while the console is told (camera "alert store": failing, then healthy again once the backlog is stored).
     """
@@ -67,8 +67,11 @@ class AlertStore:
     def _store(self, evidence: AlertEvidence) -> Alert:
         self.folder.mkdir(parents=True, exist_ok=True)
         crop_path = self.folder / f"{uuid.uuid4().hex}.jpg"
+        scene_path = self.home / scene_path_for(crop_path.relative_to(self.home).as_posix())
         try:
             Image.fromarray(evidence.crop).save(crop_path, quality=92)
+            if evidence.scene is not None:
+                Image.fromarray(evidence.scene).save(scene_path, quality=85)
             with self.db.transaction() as session:
                 alert = Alert(
                     deployment_id=self.deployment_id,
@@ -96,6 +99,7 @@ class AlertStore:
                 summary = alert_summary(alert)
         except BaseException:
             crop_path.unlink(missing_ok=True)  # a crop without its row is an orphan: never leave one
+            scene_path.unlink(missing_ok=True)
             raise
         self.bus.publish("alert.created", summary)  # only once it is stored
         return alert
@@ -144,6 +148,12 @@ class AlertStore:
     def _health(self, state: str, detail: str) -> None:
         event = {"deployment_id": self.deployment_id, "camera": "alert store", "state": state, "detail": detail}
         self.bus.publish("camera.health", event)
+
+
+def scene_path_for(crop_path: str) -> str:
+    """Where an alert's scene frame lies (relative to $OPENFR_HOME): beside its crop, named after it, so that
+    whatever removes the crop (retention, the start-up sweep) finds it; an alert stored without one has none."""
+    return crop_path.removesuffix(".jpg") + ".scene.jpg"
 
 
 def _supersede(session: Session, alert: Alert, evidence: AlertEvidence) -> None:

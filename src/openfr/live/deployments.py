@@ -16,7 +16,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -179,6 +179,46 @@ def subjects_in_watchlist(session: Session, gallery: str, categories: list[str],
     return session.scalar(query.order_by(None)) or 0
 
 
+# What the authorising officer confirms, item by item, before authorising: every item is required, and the
+# statements confirmed are recorded with the decision (in its audit event), so the record shows what was
+# weighed, not only who signed. Keys are what the doors send (`--confirm KEY`, `{"checklist": {KEY: true}}`).
+AUTHORISATION_CHECKLIST: dict[str, str] = {
+    "necessity": "Necessity and proportionality considered: the grounds justify live facial recognition here, "
+    "and less intrusive means were weighed.",
+    "watchlist": "The watchlist's categories and size, as shown, match the grounds.",
+    "notice": "Signage and public notice are in place before the cameras start.",
+    "threshold": "The threshold and the false alerts it is expected to raise at this watchlist size, "
+    "including the rates by demographic group, are understood.",
+}
+
+
+def confirmed_checklist(answers: Mapping[str, bool] | None) -> dict[str, str]:
+    """The checklist's statements when every item is answered yes (True, not merely truthy); otherwise a
+    BadInputError naming the items not confirmed, or any item that is not on the checklist."""
+    answers = dict(answers or {})
+    if unknown := sorted(set(answers) - set(AUTHORISATION_CHECKLIST)):
+        raise BadInputError(
+            f"unknown checklist item(s): {', '.join(unknown)} (the items are {', '.join(AUTHORISATION_CHECKLIST)})"
+        )
+    if missing := [key for key in AUTHORISATION_CHECKLIST if answers.get(key) is not True]:
+        raise BadInputError(
+            f"confirm every item of the authorisation checklist before authorising (not confirmed: "
+            f"{', '.join(missing)}); nothing was changed"
+        )
+    return dict(AUTHORISATION_CHECKLIST)
+
+
+def check_authorisable(deployment: Deployment, officer: str) -> None:
+    """A draft, whose window has not ended, planned by someone else: what authorising (and looking at the
+    faces of the watchlist it would take) requires."""
+    if deployment.state != "draft":
+        raise DeploymentStateError(f"deployment '{deployment.name}' is {deployment.state}, not a draft")
+    if officer == deployment.created_by:
+        raise PermissionDeniedError("a deployment must be authorised by an officer other than the one who created it")
+    if aware(deployment.ends_at) <= now_utc():
+        raise DeploymentStateError(f"deployment '{deployment.name}' has a time window that has already ended")
+
+
 def authorise(
     session: Session,
     home: Path,
@@ -187,15 +227,14 @@ def authorise(
     note: str,
     space: str,
     floor_for: Callable[[int], float],
+    checklist: Mapping[str, bool] | None = None,
 ) -> tuple[int, int, float | None]:
     """Record the authorising officer and freeze the watchlist snapshot; returns (entries, subjects, the
-    threshold it had if it was raised to the live floor for the snapshot's size, else None)."""
-    if deployment.state != "draft":
-        raise DeploymentStateError(f"deployment '{deployment.name}' is {deployment.state}, not a draft")
-    if officer == deployment.created_by:
-        raise PermissionDeniedError("a deployment must be authorised by an officer other than the one who created it")
-    if aware(deployment.ends_at) <= now_utc():
-        raise DeploymentStateError(f"deployment '{deployment.name}' has a time window that has already ended")
+    threshold it had if it was raised to the live floor for the snapshot's size, else None). `checklist`:
+    the officer's answers to AUTHORISATION_CHECKLIST, every one True (checked after the state, so a plan
+    that cannot be authorised says why first)."""
+    check_authorisable(deployment, officer)
+    confirmed_checklist(checklist)
     rows = watchlist_rows(session, deployment.source_gallery, deployment.categories, space)
     if not rows:
         raise BadInputError(

@@ -4,7 +4,8 @@ Per frame the worker detects faces (with quality), follows them with the tracker
 when its track has no embedding yet or the shot is clearly better than the track's best. Each embedding is
 searched exactly against the watchlist; a match at or above the threshold, repeated over the required
 number of shots, becomes one alert for that track and subject, handed to `on_alert` (which stores it before
-anyone is told). Faces that match nothing are dropped with the frame: only counters survive.
+anyone is told) with the face crop and the scene frame (the matched face outlined, every other face
+pixelated). Faces that match nothing are dropped with the frame: only counters survive.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from openfr.engine.pipeline import FaceEngine
 from openfr.live.decision import DecisionPolicy, TrackState
+from openfr.live.scene import SCENE_MAX_SIDE, scene_frame
 from openfr.live.sources import Frame, VideoSource
 from openfr.live.tracking import FaceTracker
 from openfr.live.watchlist import WatchEntry, Watchlist
@@ -39,6 +41,7 @@ class AlertEvidence:
     first_usable_at: float  # time.monotonic() of that frame's decoding: time-to-alert runs from here
     crop: np.ndarray  # the face with a margin, cut from the frame (RGB): what the operator compares
     replaces: str | None = None  # the subject of this track's earlier alert, which this one supersedes
+    scene: np.ndarray | None = None  # the frame, scaled down, other faces pixelated (scene.py): alerts only
 
 
 @dataclass
@@ -76,13 +79,14 @@ class CameraWorker:
         frame_rate: float = 25.0,
         lost_after_s: float = 1.0,
         crop_margin: float = 0.4,
+        scene_max_side: int = SCENE_MAX_SIDE,
         parallel: int = 1,
         counters: CameraCounters | None = None,
     ):
         self.name, self.source, self.engine = name, source, engine
         self.watchlist, self.policy, self.on_alert = watchlist, policy, on_alert
         self.tracker = FaceTracker(frame_rate=frame_rate, lost_after_s=lost_after_s)
-        self.lost_after_s, self.crop_margin = lost_after_s, crop_margin
+        self.lost_after_s, self.crop_margin, self.scene_max_side = lost_after_s, crop_margin, scene_max_side
         self.parallel = max(1, parallel)  # frames detected side by side, each on one thread
         self.tracks: dict[int, TrackState] = {}
         self.last_alert: dict[str, float] = {}  # subject -> stream time of this camera's last alert for them
@@ -144,7 +148,7 @@ class CameraWorker:
             if face.quality is not None and state.wants_embedding(face.quality, self.policy):
                 to_embed.append((state, face))
         if to_embed:
-            self._match(frame, to_embed)
+            self._match(frame, to_embed, faces)
         self._forget_lost_tracks(frame.time)
 
     def _track(self, track_id: int, frame: Frame) -> TrackState:
@@ -155,7 +159,8 @@ class CameraWorker:
         state.last_frame, state.last_seen = frame.index, frame.time
         return state
 
-    def _match(self, frame: Frame, to_embed: list[tuple[TrackState, Face]]) -> None:
+    def _match(self, frame: Frame, to_embed: list[tuple[TrackState, Face]], faces: list[Face]) -> None:
+        """`faces`: every face detected in the frame, pixelated in an alert's scene frame but the matched one."""
         crops = [self.engine.embedder.crop(frame.image, face) for _, face in to_embed]
         vectors = self.engine.embedder.embed(crops)
         self.counters.embeddings += len(to_embed)
@@ -183,6 +188,7 @@ class CameraWorker:
                         first_usable_at=state.first_usable_at or frame.decoded_at,
                         crop=face_crop(frame.image, face, self.crop_margin),
                         replaces=replaces,
+                        scene=scene_frame(frame.image, faces, face, self.scene_max_side),
                     )
                 )
         # The vectors of shots that matched no one go out of scope here and are never kept.

@@ -1,9 +1,15 @@
-"""Reading the audit trail: verify the chain, its head, filtered events and exports (an export is itself
-recorded, with its filters)."""
+"""Reading the audit trail: verify the chain, its head, filtered events (a page at a time, with how many match)
+and exports (an export is itself recorded, with its filters).
+
+Every door filters through `_filters`, so a filter that cannot be read is refused with a message saying what
+would be read (HTTP 400), never taken for "no events match": dates are ISO 8601 in UTC, and an `until` that is
+a date without a time includes that whole day.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 from openfr.errors import BadInputError
 from openfr.governance import audit
@@ -12,6 +18,35 @@ from openfr.runtime import Runtime
 from openfr.services.principal import Principal
 
 MAX_ROWS = 5000  # a page of events; exports are not capped
+PAGE_ROWS = 500  # the console's page: enough to scan, small enough to render at once
+FILTERS = ("actor", "action", "resource", "since", "until")
+DATE_HINT = "use YYYY-MM-DD or YYYY-MM-DDTHH:MM, in UTC (e.g. 2026-11-29 or 2026-11-29T14:30)"
+
+
+@dataclass(frozen=True)
+class EventPage:
+    """One page of matching events and where it lies among all of them: "Showing 501-1,000 of 12,345"."""
+
+    events: list[dict]
+    total: int  # every event matching the filters
+    offset: int  # how many matching events come before this page
+    limit: int  # the page size asked for
+
+    @property
+    def first(self) -> int:
+        return self.offset + 1 if self.events else 0
+
+    @property
+    def last(self) -> int:
+        return self.offset + len(self.events)
+
+    @property
+    def number(self) -> int:
+        return self.offset // self.limit + 1
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.limit))
 
 
 class AuditService:
@@ -29,15 +64,44 @@ class AuditService:
             return audit.head(session)
 
     def events(
-        self, principal: Principal, *, limit: int | None = 500, newest_first: bool = False, **filters: str | None
+        self,
+        principal: Principal,
+        *,
+        limit: int | None = 500,
+        offset: int = 0,
+        newest_first: bool = False,
+        **filters: str | None,
     ) -> list[dict]:
         """Events matching every filter given (actor, action prefix, resource, since, until as ISO times)."""
         principal.require(Permission.AUDIT_READ)
-        if limit is not None and not 1 <= limit <= MAX_ROWS:
-            raise BadInputError(f"limit must be between 1 and {MAX_ROWS}")
-        clean = _filters(filters)
+        _check_window(limit, offset)
+        query = _bounds(_filters(filters))
         with self.rt.db.read() as session:
-            return audit.events(session, **clean, limit=limit, newest_first=newest_first)
+            return audit.events(session, **query, limit=limit, offset=offset, newest_first=newest_first)
+
+    def page(
+        self,
+        principal: Principal,
+        *,
+        limit: int = PAGE_ROWS,
+        offset: int = 0,
+        newest_first: bool = True,
+        **filters: str | None,
+    ) -> EventPage:
+        """A page of matching events with how many match in all, read in one snapshot (the count and the
+        rows agree). An offset past the last matching event is refused, not shown as an empty list."""
+        principal.require(Permission.AUDIT_READ)
+        _check_window(limit, offset)
+        query = _bounds(_filters(filters))
+        with self.rt.db.read() as session:
+            total = audit.count(session, **query)
+            if offset and offset >= total:
+                pages = max(1, -(-total // limit))
+                raise BadInputError(
+                    f"offset {offset} is past the last of the {total:,} matching event(s) ({pages} page(s) of {limit})"
+                )
+            rows = audit.events(session, **query, limit=limit, offset=offset, newest_first=newest_first)
+        return EventPage(rows, total, offset, limit)
 
     def export(self, principal: Principal, fmt: str, **filters: str | None) -> list[dict]:
         """Every matching event, oldest first, with its hashes (so the export can be re-verified elsewhere).
@@ -47,21 +111,52 @@ class AuditService:
             raise BadInputError("format must be csv or jsonl")
         clean = _filters(filters)
         with self.rt.db.transaction() as session:
-            rows = audit.events(session, **clean)
+            rows = audit.events(session, **_bounds(clean))
             given = {f"filter_{k}": v for k, v in clean.items() if v}
             audit.record(session, principal.username, "audit.export", "audit", format=fmt, events=len(rows), **given)
         return rows
 
 
+def _check_window(limit: int | None, offset: int) -> None:
+    if limit is not None and not 1 <= limit <= MAX_ROWS:
+        raise BadInputError(f"limit must be between 1 and {MAX_ROWS}")
+    if offset < 0:
+        raise BadInputError("offset must be 0 or more")
+
+
 def _filters(filters: dict[str, str | None]) -> dict[str, str | None]:
-    unknown = set(filters) - {"actor", "action", "resource", "since", "until"}
+    """The filters as given, stripped (empty = not given), with since/until checked: what an export records."""
+    unknown = set(filters) - set(FILTERS)
     if unknown:
         raise BadInputError(f"unknown filter(s): {', '.join(sorted(unknown))}")
     clean = {k: (v.strip() or None) if isinstance(v, str) else None for k, v in filters.items()}
-    for key in ("since", "until"):
-        if clean.get(key):
-            try:
-                datetime.fromisoformat(clean[key])  # type: ignore[arg-type]
-            except ValueError:
-                raise BadInputError(f"{key}: not an ISO date or time: {clean[key]!r} (e.g. 2026-11-29)") from None
+    bounds = _bounds(clean)
+    if bounds.get("since") and bounds.get("until") and bounds["since"] >= bounds["until"]:  # type: ignore[operator]
+        raise BadInputError(f"since ({clean['since']}) must be before until ({clean['until']})")
     return clean
+
+
+def _bounds(clean: dict[str, str | None]) -> dict[str, str | None]:
+    """since/until as the stored times compare: UTC, ISO 8601 with microseconds. An `until` that is a date
+    alone means the end of that day (the day is included), as a person reading "until 29 November" expects."""
+    query = dict(clean)
+    for key in ("since", "until"):
+        if query.get(key):
+            query[key] = _moment(key, query[key], end_of_day=key == "until")  # type: ignore[arg-type]
+    return query
+
+
+def _moment(key: str, text: str, *, end_of_day: bool) -> str:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = None
+    try:
+        if day is not None:
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1 if end_of_day else 0)
+        else:
+            moment = datetime.fromisoformat(text)
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise BadInputError(f"{key}: {text[:40]!r} is not a date or time: {DATE_HINT}") from None
+    return moment.isoformat(timespec="microseconds")

@@ -29,7 +29,7 @@ from openfr.governance import accounts, audit
 from openfr.governance.accounts import TokenKind
 from openfr.imageio import load_image
 from openfr.live.clips import clip_from_photos
-from openfr.live.deployments import DeploymentPlan, now_utc
+from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan, now_utc
 from openfr.live.setup import video_folder
 from openfr.services import Application, Principal
 from openfr.store import Deployment, Gallery, User
@@ -102,7 +102,8 @@ def prepare_gallery(app: Application, admin: Principal) -> None:
             writer = csv.writer(fh)
             writer.writerow(["subject_id", "name", "category", "legal_basis", "source"])
             writer.writerow(["yao", "Yao Ming (demo)", "wanted-serious-offence", "demo warrant", "model wheel sample"])
-        app.galleries.enrol_folder(admin, GALLERY, root / "people", manifest=manifest)
+        purpose = "Demonstration watchlist made from the model wheel's sample photos (no real person is sought)."
+        app.galleries.enrol_folder(admin, GALLERY, root / "people", manifest=manifest, create=purpose)
 
 
 def prepare_deployment(app: Application, clip: Path, planner: Principal, authoriser: Principal) -> str:
@@ -126,7 +127,8 @@ def prepare_deployment(app: Application, clip: Path, planner: Principal, authori
         ends_at=now + timedelta(hours=24),
     )
     app.deployments.plan(planner, plan)
-    app.deployments.authorise(authoriser, name, "demo: authorised for 24 h")
+    confirmed = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # the demo officer answers yes to every item
+    app.deployments.authorise(authoriser, name, "demo: authorised for 24 h", confirmed)
     return name
 
 

@@ -1,5 +1,6 @@
-"""Live-deployment use cases: plan, authorise, close, purge, and read them with their statistics. Starting,
-running and stopping the cameras are in runs.py (the same service, split for size).
+"""Live-deployment use cases: plan, close, purge, and read them with their statistics. Starting, running and
+stopping the cameras are in runs.py; authorising, and what the authorising officer sees first, in
+authorisation.py; statistics in deployment_statistics.py (the same service, split for size).
 
 Close is recorded here and reaches the cameras wherever they run: in this process at once, in another at
 its next lease renewal (`live.heartbeat_s`).
@@ -18,11 +19,13 @@ from openfr.errors import BadInputError, ConflictError
 from openfr.gallery import repository
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
-from openfr.live import alerts, deployments
+from openfr.live import deployments
 from openfr.live.camera_network import display_source
 from openfr.live.deployments import DeploymentPlan, aware, now_utc
 from openfr.live.setup import camera_source, video_files, video_folder
 from openfr.runtime import Runtime
+from openfr.services.authorisation import DeploymentAuthorisation
+from openfr.services.deployment_statistics import DeploymentStatistics
 from openfr.services.principal import Principal
 from openfr.services.runs import DeploymentRuns
 from openfr.store import Deployment
@@ -98,7 +101,7 @@ class DeploymentView:
         }
 
 
-class DeploymentService(DeploymentRuns):
+class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStatistics):
     def __init__(self, runtime: Runtime):
         self.rt = runtime
 
@@ -167,19 +170,6 @@ class DeploymentService(DeploymentRuns):
             group_fmr=group_rates(self.rt.engine.card, d.threshold) if detail else None,
         )
 
-    def statistics(self, principal: Principal, name: str | None = None) -> list[dict]:
-        """Faces seen, alerts and what became of them, time to alert: one deployment, or all of them
-        (newest first). A run in progress here adds its live counters to the stored ones."""
-        principal.require(Permission.STATS_READ)
-        with self.rt.db.read() as session:
-            rows = (
-                [deployments.get(session, name)]
-                if name
-                else session.scalars(select(Deployment).order_by(Deployment.id.desc()))
-            )
-            # A run here reports its live counters; one elsewhere, its last checkpoint.
-            return [alerts.statistics(session, d, self.rt.cameras.current_run(d)) for d in rows]
-
     # -- planning and authorising -------------------------------------------------------------------------
 
     def planning_options(self, principal: Principal) -> dict:
@@ -234,29 +224,6 @@ class DeploymentService(DeploymentRuns):
                 ends_at=aware(d.ends_at).isoformat(),
                 cameras=sorted(plan.cameras),
                 public_notice=sorted(plan.public_notice),
-            )
-            return self._view(session, d)
-
-    def authorise(self, principal: Principal, name: str, note: str = "") -> DeploymentView:
-        """Another officer approves the plan; the watchlist snapshot of the approved categories is frozen."""
-        principal.require(Permission.DEPLOYMENT_AUTHORISE)
-        space = self.rt.engine.space
-        with self.rt.db.transaction() as session:
-            d = deployments.get(session, name, for_update=True)
-            entries, subjects, raised_from = deployments.authorise(
-                session, self.rt.home, d, principal.username, note, space, self.live_floor
-            )
-            audit.record(
-                session,
-                principal.username,
-                "deployment.authorise",
-                f"deployment:{d.name}",
-                note,
-                watchlist_entries=entries,
-                subjects=subjects,
-                threshold=d.threshold,
-                threshold_raised_from=raised_from,
-                two_person=d.two_person,
             )
             return self._view(session, d)
 

@@ -1,6 +1,7 @@
-"""Gallery use cases: list galleries and subjects, enrol (a folder or one upload), delete a subject with a
-reason, re-embed with another pack. Every change to a gallery's templates moves its generation on in the
-same transaction as its audit event, so no index built before it can answer a later search."""
+"""Gallery use cases: list galleries and subjects, create a gallery (with its purpose), enrol (a folder or one
+upload) into an existing one, delete a subject with a reason, re-embed with another pack. Every change to a
+gallery's templates moves its generation on in the same transaction as its audit event, so no index built
+before it can answer a later search."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from openfr.engine.batch import ImageResult, analyse_paths
-from openfr.errors import BadInputError, EnrolmentRejectedError, UploadTooLargeError
+from openfr.errors import BadInputError, ConflictError, EnrolmentRejectedError, NotFoundError, UploadTooLargeError
 from openfr.gallery import enrol, files, reembed, repository
+from openfr.gallery.browse import PER_PAGE, SubjectPage, first_enrolled_image, subject_page
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
 from openfr.imageio import IMAGE_SUFFIXES, load_image
@@ -21,7 +24,7 @@ from openfr.live.deployments import remove_from_snapshots
 from openfr.names import check_name, check_reference
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
-from openfr.store import Gallery, SourceImage
+from openfr.store import Gallery, SourceImage, Subject, Template
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,9 @@ class EnrolFields:
     display_name: str = ""
     category: str = ""
     legal_basis: str = ""
+
+
+PURPOSE_MAX = 2000  # characters: a paragraph, as in a DPIA's description of the gallery
 
 
 class GalleryService:
@@ -51,6 +57,31 @@ class GalleryService:
         with self.rt.db.read() as session:
             return [g["name"] for g in repository.gallery_stats(session)]
 
+    def create(self, principal: Principal, name: str, purpose: str) -> dict:
+        """A new, empty gallery, in its own step: enrolment never creates one, so a mistyped name is refused
+        rather than becoming a second gallery. The purpose (what the gallery is for, e.g. "custody images
+        under PACE s.64A") is required and becomes the audit event's reason. Held by whoever may enrol
+        (gallery.enrol): the people who fill a gallery set it up; an empty gallery holds no one."""
+        principal.require(Permission.GALLERY_ENROL)
+        checked = check_name("gallery", name)
+        why = (purpose or "").strip()
+        if not why:
+            raise BadInputError("say what the gallery is for (purpose): it is recorded with the gallery")
+        if len(why) > PURPOSE_MAX:
+            raise BadInputError(f"the purpose is longer than {PURPOSE_MAX} characters")
+        space = self.rt.engine.space
+        try:
+            with self.rt.db.transaction() as session:
+                if session.scalar(select(Gallery.id).where(Gallery.name == checked)) is not None:
+                    raise ConflictError(f"a gallery named '{checked}' exists already")
+                gallery = Gallery(name=checked, kind="gallery", purpose=why, space=space, created_by=principal.username)
+                session.add(gallery)
+                session.flush()
+                audit.record(session, principal.username, "gallery.create", f"gallery:{checked}", why, space=space)
+        except IntegrityError:  # the same name created at the same moment elsewhere
+            raise ConflictError(f"a gallery named '{checked}' exists already") from None
+        return {"name": checked, "kind": "gallery", "purpose": why, "space": space, "subjects": 0, "templates": 0}
+
     def subjects(self, principal: Principal, gallery: str, *, q: str = "", offset: int = 0, limit: int = 100):
         """A page of a gallery's subjects (names and references of people): the viewing is recorded."""
         principal.require(Permission.GALLERY_READ)
@@ -62,6 +93,31 @@ class GalleryService:
             )  # fmt: skip
             return rows
 
+    def subjects_page(
+        self, principal: Principal, gallery: str, *, q: str = "", page: int = 1, per_page: int = PER_PAGE
+    ) -> SubjectPage:
+        """Page `page` of a gallery's subjects with the total, for the console's paged list: the viewing is
+        recorded as for `subjects`. A page that does not exist is refused (BadInputError) and not recorded."""
+        principal.require(Permission.GALLERY_READ)
+        with self.rt.db.transaction() as session:
+            found = subject_page(session, gallery, q=q, page=page, per_page=per_page)
+            audit.record(
+                session, principal.username, "gallery.view", f"gallery:{gallery}", query=bool(q),
+                offset=(found.page - 1) * per_page, shown=len(found.rows), total=found.total,
+            )  # fmt: skip
+            return found
+
+    def subject_image(self, principal: Principal, gallery: str, subject: str) -> Path:
+        """The subject's first enrolled image (the console shows it as a thumbnail). Every look at a face is
+        on record: who saw which subject's image, and when, one event per image served."""
+        principal.require(Permission.GALLERY_READ)
+        with self.rt.db.transaction() as session:
+            relative = first_enrolled_image(session, gallery, subject)
+            if relative is None:
+                raise NotFoundError(f"no enrolled image of '{subject}' in gallery '{gallery}'")
+            audit.record(session, principal.username, "subject.image.view", f"gallery:{gallery}", subject=subject)
+        return self.rt.home / relative
+
     def enrol_folder(
         self,
         principal: Principal,
@@ -70,17 +126,24 @@ class GalleryService:
         *,
         manifest: Path | None = None,
         progress: Callable[[int, int], None] | None = None,
+        create: str | None = None,
     ) -> enrol.ImportReport:
         """DIR/<subject_id>/<images>: resumable and idempotent, one transaction and one audit event per
-        batch of enrol.COMMIT_EVERY images, so the trail matches the store even after a crash."""
+        batch of enrol.COMMIT_EVERY images, so the trail matches the store even after a crash.
+
+        The gallery must exist (NotFoundError otherwise), unless `create` gives the purpose of a new one: it
+        is then created first, in its own transaction and audit event (`create`), and a rerun of the same
+        import finds it and goes on."""
         principal.require(Permission.GALLERY_ENROL)
         name = check_name("gallery", gallery)
         entries = enrol.plan(directory)
         meta = enrol.read_manifest(manifest)
         engine = self.rt.engine
+        if create is not None and not self._exists(name):
+            self.create(principal, name, create)
         files.remove_stale_temporaries(self.rt.home)
-        with self.rt.db.transaction() as session:
-            found = repository.get_or_create_gallery(session, name, engine.space, created_by=principal.username)
+        with self.rt.db.read() as session:
+            found = enrol.target_gallery(session, name, engine.space)
             done = enrol.enrolled_keys(session, found.id)
         items, already = enrol.folder_items(entries, done)
         report = enrol.ImportReport(name, seen=len(entries), already=already)
@@ -96,9 +159,9 @@ class GalleryService:
         return report
 
     def enrol_upload(self, principal: Principal, fields: EnrolFields, *, filename: str, data: bytes):
-        """One uploaded image of one subject: analysed in memory, stored only if it is enrolled. A rejected
-        image is an EnrolmentRejectedError and leaves nothing behind: no subject without images, no gallery
-        made by a typo."""
+        """One uploaded image of one subject into an existing gallery (NotFoundError otherwise: create it
+        first), analysed in memory, stored only if it is enrolled. A rejected image is an
+        EnrolmentRejectedError and leaves nothing behind: no subject without images."""
         principal.require(Permission.GALLERY_ENROL)
         name = check_name("gallery", fields.gallery)
         subject = check_reference(fields.subject)
@@ -115,6 +178,9 @@ class GalleryService:
             raise BadInputError("the uploaded file is empty")
         self.check_upload_size(data)
         engine = self.rt.engine
+        with self.rt.db.read() as session:  # before the image is analysed: a typo is refused at once
+            gallery_id = enrol.target_gallery(session, name, engine.space).id
+            done = enrol.enrolled_keys(session, gallery_id)
         item = enrol.EnrolItem(subject, files.sha256_bytes(data), filename, suffix, data=data)
         try:
             image = load_image(
@@ -127,9 +193,6 @@ class GalleryService:
             result = ImageResult(Path(filename), error=str(exc))
         if result.error is not None:
             raise EnrolmentRejectedError(f"not enrolled: {result.error}")
-        with self.rt.db.read() as session:
-            gallery_id = session.scalar(select(Gallery.id).where(Gallery.name == name))
-            done = enrol.enrolled_keys(session, gallery_id) if gallery_id is not None else set()
         report = enrol.ImportReport(name, seen=1)
         if (subject, item.sha256) in done:
             report.already = 1
@@ -151,9 +214,7 @@ class GalleryService:
         created: list[str] = []
         try:
             with self.rt.db.transaction() as session:
-                gallery = repository.get_or_create_gallery(
-                    session, name, self.rt.engine.space, created_by=principal.username
-                )
+                gallery = enrol.target_gallery(session, name, self.rt.engine.space, for_update=True)
                 enrolled, rejected = enrol.commit_batch(
                     session, self.rt.home, gallery, pairs, meta, provenance, created
                 )
@@ -175,6 +236,10 @@ class GalleryService:
         report.enrolled += enrolled
         report.rejected += rejected
 
+    def _exists(self, name: str) -> bool:
+        with self.rt.db.read() as session:
+            return session.scalar(select(Gallery.id).where(Gallery.name == name)) is not None
+
     def _referenced(self, paths: set[str]) -> set[str]:
         if not paths:
             return set()
@@ -190,6 +255,22 @@ class GalleryService:
                 session.scalars(select(SourceImage.stored_path).where(SourceImage.stored_path.is_not(None)))
             )
         return files.remove_orphans(self.rt.home, on_disk, referenced)
+
+    def deletion_preview(self, principal: Principal, gallery: str, subject: str) -> dict:
+        """What deleting a subject would remove, for the confirmation step: counts only (the subject's
+        reference was on the page that asked); nothing is changed and nothing recorded."""
+        principal.require(Permission.GALLERY_DELETE)
+        with self.rt.db.read() as session:
+            found = repository.get_gallery(session, gallery)
+            subject_id = session.scalar(
+                select(Subject.id).where(Subject.gallery_id == found.id, Subject.external_id == subject)
+            )
+            if subject_id is None:
+                raise NotFoundError(f"no subject '{subject}' in gallery '{gallery}'")
+            count = session.scalar
+            images = count(select(func.count()).select_from(SourceImage).where(SourceImage.subject_id == subject_id))
+            templates = count(select(func.count()).select_from(Template).where(Template.subject_id == subject_id))
+        return {"gallery": gallery, "subject": subject, "images": images or 0, "templates": templates or 0}
 
     def delete_subject(self, principal: Principal, gallery: str, subject: str, reason: str) -> dict:
         """Remove a subject, its images, templates and index entries in one transaction, then its files. The

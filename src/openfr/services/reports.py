@@ -54,6 +54,12 @@ def _flagged(observed: int, expected: float | None) -> bool:
     return float(poisson.sf(observed - 1, max(expected, 1e-9))) < FLAG_P
 
 
+def unlikely_by_chance(observed: int, expected: float | None) -> bool:
+    """Whether `observed` false alerts are too many to be chance when the calibration expects `expected`
+    (the monitoring flag; the statistics page marks deployments with it too)."""
+    return _flagged(observed, expected)
+
+
 class ReportService:
     def __init__(self, runtime: Runtime):
         self.rt = runtime

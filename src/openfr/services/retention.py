@@ -22,6 +22,7 @@ from sqlalchemy import delete, select
 
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
+from openfr.live.alerts import scene_path_for
 from openfr.live.deployments import now_utc
 from openfr.runtime import Runtime
 from openfr.services.deployments import DeploymentService
@@ -52,6 +53,7 @@ class RetentionService:
             for alert in old:
                 if alert.crop_path:
                     crops.append(self.rt.home / alert.crop_path)
+                    crops.append(self.rt.home / scene_path_for(alert.crop_path))  # its scene frame, if any
                 session.delete(alert)
             if old:
                 audit.record(

@@ -8,15 +8,25 @@ for a trained reviewer, never an identification.
 A probe whose face fails the quality gate is searched all the same (enrolment keeps the strict gate): the
 result carries the verdict and its reasons, every door shows them as a warning, and the setting
 `search.poor_probe_needs_reason` can require a recorded reason for searching such a face.
+
+The console and the API list only candidates at or above the engine's threshold unless the searcher
+explicitly asks for the whole ranking (`show_all`); that choice is recorded with the search, and only the
+candidates actually listed are recorded as returned (a subject ranked below the threshold and not shown was
+not put in front of anyone). The detected faces' boxes come back with the result so that a door can draw
+the probe in memory; the decoded photo is handed back for that and never written anywhere.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from openfr.errors import BadInputError
+import numpy as np
+
+from openfr.errors import BadInputError, NoFaceError, NotFoundError
 from openfr.gallery import repository
+from openfr.gallery.browse import first_enrolled_image
 from openfr.gallery.search import Candidate
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
@@ -36,15 +46,25 @@ class SearchRequest:
     mode: str = "RFR"
     top: int = 10
     poor_probe_reason: str = ""  # why a probe below the quality gate is searched (required if so configured)
+    # True: the whole ranking of `top`, below the threshold too. Every door defaults to False and passes True
+    # only when the person explicitly asks (console checkbox, API `show_all`, CLI `--show-all`): a candidate
+    # below the threshold is a weaker lead than a reviewer should be shown by default. Recorded with the search.
+    show_all: bool = False
 
 
 @dataclass
 class SearchResult:
     gallery: str
-    candidates: list[Candidate]
+    candidates: list[Candidate]  # those listed: at or above the threshold, or the whole ranking if show_all
     probe_quality: dict = field(default_factory=dict)
     elapsed_ms: float = 0.0
     search_id: int | None = None
+    threshold: float = 0.0
+    show_all: bool = True
+    reached: int = 0  # candidates at or above the threshold
+    faces: list[dict] = field(default_factory=list)  # every face found: box, quality, searched (the largest)
+    # The decoded probe (RGB, working size), for a door that draws it in memory; never stored, never printed.
+    image: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def warning(self) -> str | None:
@@ -61,8 +81,12 @@ class SearchResult:
         return {
             "gallery": self.gallery,
             "candidates": [c.as_dict() for c in self.candidates],
-            "probe": {"quality": self.probe_quality, "warning": self.warning},
+            "probe": {"quality": self.probe_quality, "warning": self.warning, "faces": self.faces},
+            "threshold": round(self.threshold, 4),
+            "show_all": self.show_all,
+            "reached": self.reached,
             "elapsed_ms": round(self.elapsed_ms, 2),
+            "search_id": self.search_id,
         }
 
 
@@ -85,7 +109,10 @@ class SearchService:
             max_pixels=self.rt.settings.engine.max_image_pixels,
             working_pixels=self.rt.settings.engine.working_pixels,
         )
-        probe = self.rt.engine.probe(image, name=name, require_usable=False)  # a weak lead is still a lead
+        faces = self.rt.engine.analyse(image)  # every face, for the boxes; the largest is searched
+        if not faces:
+            raise NoFaceError(f"{name}: no face found")
+        probe = faces[0]  # a weak lead is still a lead: no quality gate here, only its verdict
         quality = probe.quality.as_dict() if probe.quality is not None else {"usable": True, "reasons": []}
         poor_reason = request.poor_probe_reason.strip() or None
         if not quality["usable"] and self.rt.settings.search.poor_probe_needs_reason and poor_reason is None:
@@ -97,9 +124,12 @@ class SearchService:
         started = time.perf_counter()
         with self.rt.db.read() as session:  # a consistent snapshot: the index and the labels agree
             gallery = repository.get_gallery(session, request.gallery)
-            candidates = self.rt.searcher.rank(session, gallery, probe.embedding, request.top)
+            ranked = self.rt.searcher.rank(session, gallery, probe.embedding, request.top)
             space = gallery.space
         elapsed = (time.perf_counter() - started) * 1000
+        threshold = self.rt.engine.threshold
+        reached = [c for c in ranked if c.score >= threshold]
+        candidates = ranked if request.show_all else reached
         crime_ref = (request.crime_ref or "").strip() or None
         with self.rt.db.transaction() as session:
             record = SearchRecord(
@@ -125,8 +155,44 @@ class SearchService:
                 crime_ref=crime_ref,
                 search_id=record.id,
                 candidates=len(candidates),
+                reached=len(reached),
+                threshold=round(threshold, 4),
+                show_all=request.show_all,
                 probe_usable=quality["usable"],
                 poor_probe_reason=record.poor_probe_reason,
             )
             search_id = record.id
-        return SearchResult(request.gallery, candidates, quality, elapsed, search_id)
+        boxes = [_face_summary(face, searched=face is probe) for face in faces]
+        return SearchResult(
+            request.gallery, candidates, quality, elapsed, search_id, threshold, request.show_all, len(reached),
+            boxes, image,
+        )  # fmt: skip
+
+    def candidate_image(self, principal: Principal, search_id: int, rank: int) -> Path:
+        """The enrolled image of a candidate that one of the searcher's own searches listed, for the result's
+        thumbnail. Only the searcher, only candidates the search returned (not the rest of the gallery: an
+        officer may search without browsing custody images), and every look is recorded."""
+        principal.require(Permission.SEARCH_RUN)
+        with self.rt.db.transaction() as session:
+            record = session.get(SearchRecord, search_id)
+            # Someone else's search reads as no search at all: its existence is not for this principal.
+            if record is None or record.actor != principal.username:
+                raise NotFoundError(f"no search {search_id} of yours")
+            listed = record.candidates or []
+            if not 1 <= rank <= len(listed):
+                raise NotFoundError(f"search {search_id} listed no candidate ranked {rank}")
+            subject = listed[rank - 1]["subject"]
+            relative = first_enrolled_image(session, record.gallery, subject)
+            if relative is None:
+                raise NotFoundError(f"candidate {rank} of search {search_id} has no enrolled image any more")
+            audit.record(
+                session, principal.username, "search.candidate-image.view", f"search:{search_id}", rank=rank,
+                subject=subject,
+            )  # fmt: skip
+        return self.rt.home / relative
+
+
+def _face_summary(face, *, searched: bool) -> dict:
+    """Where a face is and what the quality gate made of it: no embedding, nothing that identifies."""
+    quality = face.quality.as_dict() if face.quality is not None else {"usable": True, "reasons": []}
+    return {"box": [round(float(v), 1) for v in face.box], "searched": searched, "quality": quality}

@@ -58,12 +58,28 @@ class StaffService:
         except IntegrityError:  # the same name created at the same moment elsewhere
             raise BadInputError(f"user '{username.strip()}' exists") from None
 
-    def set_active(self, principal: Principal, username: str, active: bool) -> dict:
-        """Disabling an account ends its sessions and tokens at once (they are checked on every request) and
-        withdraws any approval it awaited. Enabling a privileged account asks a second administrator."""
+    def disable_preview(self, principal: Principal, username: str) -> dict:
+        """The account and what disabling it would end (its live API tokens), for the confirmation step:
+        refused as the disabling itself would be (no such user, one's own account); changes nothing."""
         principal.require(Permission.USERS_MANAGE)
+        if username == principal.username:
+            raise ConflictError("you cannot disable your own account")
+        with self.rt.db.read() as session:
+            user = accounts.get_user(session, username)
+            live = sum(1 for token in accounts.tokens_of(session, user) if not token["revoked"])
+            return {**user_row(user), "live_tokens": live}
+
+    def set_active(self, principal: Principal, username: str, active: bool, reason: str = "") -> dict:
+        """Disabling an account ends its sessions and tokens at once (they are checked on every request) and
+        withdraws any approval it awaited; it needs a reason, recorded with the event (a leaver, a suspension,
+        a suspected compromise), so the trail says why someone lost access. Enabling a privileged account asks
+        a second administrator; a reason for enabling is optional and recorded if given."""
+        principal.require(Permission.USERS_MANAGE)
+        why = (reason or "").strip()
         if not active and username == principal.username:
             raise ConflictError("you cannot disable your own account")
+        if not active and not why:
+            raise BadInputError("say why the account is disabled (reason): it is recorded; nothing was changed")
         with self.rt.db.transaction() as session:
             user = accounts.get_user(session, username)
             if active and user.active:
@@ -71,13 +87,15 @@ class StaffService:
             if active and Role(user.role) in PRIVILEGED:
                 _second_administrator_possible(session)
                 _await_approval(user, principal, user.approval_for or "re-enabling")
-                audit.record(session, principal.username, "user.enable", f"user:{username}", awaiting_approval=True)
+                audit.record(
+                    session, principal.username, "user.enable", f"user:{username}", why, awaiting_approval=True
+                )
                 return user_row(user)
             user.active, user.approval_for, user.approval_requested_by = active, None, None
             # Revoked, not only refused while disabled: enabling the account again must not revive them.
             ended = accounts.revoke_all(session, user) if not active else 0
             action = "user.enable" if active else "user.disable"
-            audit.record(session, principal.username, action, f"user:{username}", sessions_ended=ended)
+            audit.record(session, principal.username, action, f"user:{username}", why, sessions_ended=ended)
             return user_row(user)
 
     def approve(self, principal: Principal, username: str) -> dict:
@@ -151,6 +169,16 @@ class StaffService:
         principal.require(Permission.USERS_MANAGE)
         with self.rt.db.read() as session:
             return accounts.tokens_of(session, accounts.get_user(session, username))
+
+    def token(self, principal: Principal, username: str, token_id: int) -> dict:
+        """One live API token of the user (never the token itself), for the confirmation of its revoking."""
+        principal.require(Permission.USERS_MANAGE)
+        with self.rt.db.read() as session:
+            rows = accounts.tokens_of(session, accounts.get_user(session, username))
+        found = next((row for row in rows if row["id"] == token_id and not row["revoked"]), None)
+        if found is None:
+            raise NotFoundError(f"'{username}' has no live API token {token_id}")
+        return found
 
     def revoke_api_token(self, principal: Principal, username: str, token_id: int, reason: str) -> None:
         """Revoke one API token at once (a leaked or retired integration)."""

@@ -1,5 +1,6 @@
-"""Rendering console pages: one Jinja2 environment (autoescaped), the signed-in user, their permissions
-and the CSRF token handed to every template, so that no page can forget them."""
+"""Rendering console pages: one Jinja2 environment (autoescaped), the signed-in user, their permissions,
+the CSRF token and, for those who decide alerts, how many await a decision, handed to every template, so
+that no page can forget them."""
 
 from __future__ import annotations
 
@@ -44,9 +45,19 @@ def render(
 ) -> HTMLResponse:
     # What the page offers (links, buttons) follows the role; what it may do is checked by the services.
     permissions = {p.value for p in Permission if user is not None and user.may(p)}
+    if "pending_alerts" not in context:
+        context["pending_alerts"] = _pending_alerts(request, user)
     return templates.TemplateResponse(
         request,
         template,
         {"user": user, "perms": permissions, "csrf": csrf_token(request), **context},
         status_code=status_code,
     )
+
+
+def _pending_alerts(request: Request, user: Principal | None) -> int | None:
+    """Alerts awaiting a decision, for the header's counter and the title badge of those who decide (None
+    for everyone else: the header shows nothing)."""
+    if user is None or not user.may(Permission.ALERT_ADJUDICATE):
+        return None
+    return request.app.state.openfr.alerts.awaiting_decision(user)

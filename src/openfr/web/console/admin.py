@@ -1,4 +1,7 @@
-"""Users (administrators) and the audit trail (auditors): browse, filter, verify, export."""
+"""Users (administrators) and the audit trail (auditors): browse, filter, page, verify, export.
+
+Disabling an account and revoking a token take two steps: the first POST answers with a page that says what
+will happen and asks for the reason; only the second, carrying `confirm=yes`, acts (no script needed)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from openfr.csvsafe import to_csv
 from openfr.errors import BadInputError
 from openfr.governance.permissions import Role
 from openfr.services import Principal
+from openfr.services.audit_trail import PAGE_ROWS
 from openfr.web.deps import AppDep
 from openfr.web.errors import status_for
 from openfr.web.pages import render
@@ -60,10 +64,22 @@ def approve(username: str, request: Request, app: AppDep, me: ConsoleUser) -> Re
 
 
 @router.post("/users/{username}/active")
-def set_active(username: str, request: Request, app: AppDep, me: ConsoleUser, active: Annotated[bool, Form()]):
+def set_active(
+    username: str,
+    request: Request,
+    app: AppDep,
+    me: ConsoleUser,
+    active: Annotated[bool, Form()],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
+):
     try:
-        row = app.staff.set_active(me, username, active)
+        if not active and confirm != "yes":
+            return _confirm_disable(request, me, app, username, reason)
+        row = app.staff.set_active(me, username, active, reason)
     except BadInputError as exc:
+        if not active and type(exc) is BadInputError:  # plain bad input, the reason: asked again, same step
+            return _confirm_disable(request, me, app, username, reason, 400, error=str(exc))
         return _users_page(request, me, app, status_for(exc), error=str(exc))
     done = (
         "awaits a second administrator's approval"
@@ -73,6 +89,22 @@ def set_active(username: str, request: Request, app: AppDep, me: ConsoleUser, ac
     return _users_page(request, me, app, message=f"{username} {done}.")
 
 
+def _confirm_disable(request: Request, me: Principal, app, username: str, reason: str, code: int = 200, **extra):
+    """The second step's page; the service's checks (permission, the account exists, not one's own) first."""
+    row = app.staff.disable_preview(me, username)
+    tokens = row["live_tokens"]
+    return render(
+        request, "confirm.html", me, code, **extra, heading=f"Disable {username}?", action=f"/users/{username}/active",
+        hidden={"active": "false"}, reason=reason, confirm_label=f"Disable {username}", cancel="/users",
+        reason_hint="For example: left the force; suspended pending inquiry; password may be known to others.",
+        consequences=[
+            f"{username} ({row['role']}) can no longer sign in.",
+            f"Their console sessions end at once, and their {tokens} live API token(s) are revoked for good.",
+            "Their history stays in the audit trail; an administrator can enable the account again later.",
+        ],
+    )  # fmt: skip
+
+
 @router.get("/users/{username}/tokens")
 def user_tokens(username: str, request: Request, app: AppDep, me: ConsoleUser) -> Response:
     return render(request, "user_tokens.html", me, username=username, tokens=app.staff.tokens(me, username))
@@ -80,11 +112,21 @@ def user_tokens(username: str, request: Request, app: AppDep, me: ConsoleUser) -
 
 @router.post("/users/{username}/tokens/{token_id}/revoke")
 def revoke_token(
-    username: str, token_id: int, request: Request, app: AppDep, me: ConsoleUser, reason: Annotated[str, Form()] = ""
+    username: str,
+    token_id: int,
+    request: Request,
+    app: AppDep,
+    me: ConsoleUser,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     try:
+        if confirm != "yes":
+            return _confirm_revoke(request, me, app, username, token_id, reason)
         app.staff.revoke_api_token(me, username, token_id, reason)
     except BadInputError as exc:
+        if type(exc) is BadInputError:  # plain bad input, the reason: asked again, same step
+            return _confirm_revoke(request, me, app, username, token_id, reason, 400, error=str(exc))
         rows = app.staff.tokens(me, username)
         return render(request, "user_tokens.html", me, status_for(exc), username=username, tokens=rows, error=str(exc))
     rows = app.staff.tokens(me, username)
@@ -92,21 +134,45 @@ def revoke_token(
     return render(request, "user_tokens.html", me, username=username, tokens=rows, message=message)
 
 
+def _confirm_revoke(request, me: Principal, app, username: str, token_id: int, reason: str, code: int = 200, **extra):
+    token = app.staff.token(me, username, token_id)
+    return render(
+        request, "confirm.html", me, code, **extra, heading=f"Revoke API token {token_id} of {username}?",
+        action=f"/users/{username}/tokens/{token_id}/revoke", reason=reason, cancel=f"/users/{username}/tokens",
+        confirm_label=f"Revoke token {token_id}", reason_hint="For example: leaked; integration retired.",
+        consequences=[
+            f"Token {token_id} ({token['name'] or 'no label'}) stops working at once, for good.",
+            "Whatever uses it (an integration, a phone) needs a new token.",
+        ],
+    )  # fmt: skip
+
+
 _FILTERS = ("actor", "action", "resource", "since", "until")
 
 
 @router.get("/audit")
-def audit_page(request: Request, me: ConsoleUser, app: AppDep, verify: bool = False) -> Response:
+def audit_page(request: Request, me: ConsoleUser, app: AppDep, verify: bool = False, page: str = "1") -> Response:
+    """Newest first, PAGE_ROWS at a time, saying how many match ("Showing 1-500 of 12,345 events"). A filter
+    or page that cannot be read is a 400 with the reason, never an empty table."""
     filters = {k: request.query_params.get(k, "").strip() or None for k in _FILTERS}
     check = app.audit.verify(me) if verify else None
     qs = urlencode({k: v for k, v in filters.items() if v})
     head = app.audit.head(me)
     try:
-        rows = app.audit.events(me, **filters, limit=500, newest_first=True)
+        number = _page_number(page)
+        listing = app.audit.page(me, **filters, limit=PAGE_ROWS, offset=(number - 1) * PAGE_ROWS)
     except BadInputError as exc:
-        return render(request, "audit.html", me, 400, rows=[], filters=filters, check=check, head=head, qs=qs,
-                      error=str(exc))  # fmt: skip
-    return render(request, "audit.html", me, rows=rows, filters=filters, check=check, head=head, qs=qs)
+        return render(request, "audit.html", me, status_for(exc), listing=None, filters=filters, check=check,
+                      head=head, qs=qs, error=str(exc))  # fmt: skip
+    return render(request, "audit.html", me, listing=listing, filters=filters, check=check, head=head, qs=qs)
+
+
+def _page_number(text: str) -> int:
+    """A page number from the query string: a whole number from 1, or a 400 that says so."""
+    text = (text or "").strip()
+    if not text.isdigit() or len(text) > 9 or int(text) < 1:
+        raise BadInputError(f"page must be a whole number from 1, not {text[:20]!r}")
+    return int(text)
 
 
 @router.get("/audit/export")

@@ -1,8 +1,11 @@
 """The live alert console: alerts pushed by server-sent events as soon as they are stored, each shown with
-the live face crop beside the watchlist image, and the operator's decision and outcome recorded.
+the scene frame, the live face crop and the watchlist image, and the operator's decision and outcome
+recorded; the pending-alert counter every page shows to those who decide; the "Live:" line.
 
-The stream carries rendered cards (htmx swaps them in); the images are fetched separately, behind the same
-permission, and are never cached by the browser.
+The stream carries rendered cards (static/alerts.js inserts them, with sound, notification and an
+announcement); the images are fetched separately, behind the same permission, and are never cached by the
+browser. A console that loses the stream says so, reconnects and asks for the alerts after the last one it
+holds, so none is missed and none is shown twice.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
@@ -29,22 +32,37 @@ from openfr.web.pages import csrf_token, render, templates
 from openfr.web.sessions import COOKIE, ConsoleUser
 
 router = APIRouter(include_in_schema=False)
-SESSION_CHECK_S = 15.0  # how long an open stream may outlive its session
+# How long an open stream may outlive its session, and how often an idle stream sends a `ping` event: a
+# console that hears nothing for three of these knows its stream is dead even if no error reached it.
+SESSION_CHECK_S = 15.0
 
 
 @router.get("/console")
 def console(request: Request, me: ConsoleUser, app: AppDep) -> Response:
     pending, recent = app.alerts.queue(me)
-    live = [d for d in app.deployments.list(me, open_only=True) if d.state == "live"]
     return render(
         request,
         "console.html",
         me,
-        live=sorted(live, key=lambda d: d.name),
+        live=app.alerts.live_now(me),
+        last_alert=app.alerts.latest_id(me),
+        heartbeat_s=SESSION_CHECK_S,
         pending=pending,
         recent=recent,
         outcomes=OUTCOMES,
     )
+
+
+@router.get("/console/live")
+def live_line(request: Request, me: ConsoleUser, app: AppDep) -> Response:
+    """The "Live:" line alone, refreshed when a deployment starts or stops and every half minute."""
+    return render(request, "_live_line.html", me, live=app.alerts.live_now(me))
+
+
+@router.get("/alerts/pending")
+def pending_badge(request: Request, me: ConsoleUser, app: AppDep) -> Response:
+    """The header's counter alone (polled by every page of those who decide; the title badge follows it)."""
+    return render(request, "_pending_badge.html", me, pending_alerts=app.alerts.awaiting_decision(me))
 
 
 async def alert_feed(me: ConsoleUser, app: AppDep) -> AsyncIterator[tuple[Subscription, asyncio.Event]]:
@@ -64,16 +82,22 @@ async def events(
     me: ConsoleUser,
     app: AppDep,
     feed: Annotated[tuple[Subscription, asyncio.Event], Depends(alert_feed)],
+    after: Annotated[int | None, Query(ge=0, lt=2**63)] = None,
 ) -> AsyncIterator[ServerSentEvent]:
-    """New alerts as rendered cards (event `alert`, id = alert id) and camera health (event `health`).
-    A reconnecting browser sends Last-Event-ID and first receives the alerts it missed. The stream ends
-    within SESSION_CHECK_S of the session ending (sign-out, expiry, account disabled)."""
+    """New alerts as rendered cards (event `alert`, id = alert id), camera and deployment health (event
+    `health`) and, when idle, `ping`. The alerts stored after `after` (the newest the page holds) or after
+    Last-Event-ID (sent by a reconnecting browser), whichever is later, come first: the feed is subscribed
+    before they are read, so none falls between, and none is sent twice. The stream ends within
+    SESSION_CHECK_S of the session ending (sign-out, expiry, account disabled)."""
     subscription, wake = feed
     token, checked = request.cookies.get(COOKIE, ""), time.monotonic()
-    last = request.headers.get("last-event-id", "")
-    if last.isdigit():
-        for summary in await run_in_threadpool(app.alerts.since, me, int(last)):
-            yield _card_event(request, me, summary)
+    header = request.headers.get("last-event-id", "")
+    marks = [m for m in (after, int(header) if header.isdigit() and len(header) < 19 else None) if m is not None]
+    replayed: set[int] = set()
+    if marks:
+        for view in await run_in_threadpool(app.alerts.since, me, max(marks)):
+            replayed.add(view["id"])
+            yield _card_event(request, me, view)
     while True:
         if time.monotonic() - checked > SESSION_CHECK_S:
             if await run_in_threadpool(app.accounts.principal_for_token, token, TokenKind.WEB) is None:
@@ -84,19 +108,24 @@ async def events(
             wake.clear()
             if subscription.pending():  # published between the get and the clear
                 continue
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(wake.wait(), SESSION_CHECK_S)
+            except TimeoutError:
+                yield ServerSentEvent(event="ping", data="")
             continue
         if event.topic == "alert.created":
-            yield _card_event(request, me, event.data)
+            if event.data["id"] in replayed:
+                continue  # stored after the subscription and before the replay read it: sent already
+            with contextlib.suppress(NotFoundError):  # purged since: nothing to show
+                yield _card_event(request, me, await run_in_threadpool(app.alerts.get, me, event.data["id"]))
         elif event.topic in ("camera.health", "deployment.live", "deployment.stopped"):
             html = templates.get_template("_health.html").render(topic=event.topic, data=event.data, at=event.at)
             yield ServerSentEvent(raw_data=html.replace("\n", " "), event="health")
 
 
-def _card_event(request: Request, me: Principal, summary: dict) -> ServerSentEvent:
-    html = _card_html(request, me, summary)
-    return ServerSentEvent(raw_data=html.replace("\n", " "), event="alert", id=str(summary["id"]))
+def _card_event(request: Request, me: Principal, view: dict) -> ServerSentEvent:
+    html = _card_html(request, me, view)
+    return ServerSentEvent(raw_data=html.replace("\n", " "), event="alert", id=str(view["id"]))
 
 
 def _card_html(request: Request, me: Principal, summary: dict, error: str = "") -> str:
@@ -155,6 +184,12 @@ def _act(request: Request, app, me: Principal, alert_id: int, action) -> Respons
 @router.get("/alerts/{alert_id}/crop.jpg")
 def crop(alert_id: int, app: AppDep, me: ConsoleUser) -> Response:
     return _private_file(app.alerts.image(me, alert_id, "crop"))
+
+
+@router.get("/alerts/{alert_id}/scene.jpg")
+def scene(alert_id: int, app: AppDep, me: ConsoleUser) -> Response:
+    """The frame the alert was raised on, scaled down: the matched face outlined, every other face pixelated."""
+    return _private_file(app.alerts.image(me, alert_id, "scene"))
 
 
 @router.get("/alerts/{alert_id}/watchlist.jpg")

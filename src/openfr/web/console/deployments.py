@@ -1,5 +1,6 @@
-"""Deployments in the console: plan one, authorise it (someone else), start and stop its cameras, close it,
-and read its statistics."""
+"""Deployments in the console: plan one, authorise it (someone else, after seeing the watchlist it would take,
+its threshold and cameras, and answering the checklist), start and stop its cameras, close it, and read its
+statistics."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from openfr.errors import BadInputError
 from openfr.governance.permissions import Permission
 from openfr.live.deployments import DeploymentPlan
 from openfr.services import Principal
+from openfr.services.authorisation import FACES_PAGE
 from openfr.store.live import NOTICES
 from openfr.web.deps import AppDep
 from openfr.web.errors import status_for
@@ -114,10 +116,15 @@ def detail(name: str, request: Request, me: ConsoleUser, app: AppDep, done: str 
     return _show(request, me, app, name, DONE.get(done, ""))
 
 
-def _show(request, me: Principal, app, name: str, message: str = "", error: str = "", code: int = 200):
+def _show(
+    request, me: Principal, app, name: str, message: str = "", error: str = "", code: int = 200, **answers
+) -> Response:
+    """The deployment's page; a plan awaiting authorisation also shows what authorising it would mean (and,
+    to an officer who may authorise it, the checklist: `answers` refills it after a refusal)."""
     d = app.deployments.get(me, name)
     stats = app.deployments.statistics(me, name)[0] if me.may(Permission.STATS_READ) else None
     recent = app.alerts.of_deployment(me, name, limit=50) if me.may(Permission.ALERT_READ) else []
+    preview = app.deployments.preview(me, name) if d.state == "draft" else None
     return render(
         request,
         "deployment.html",
@@ -129,27 +136,61 @@ def _show(request, me: Principal, app, name: str, message: str = "", error: str 
         stats=stats,
         recent=recent,
         watchlist_size=d.watchlist_size,
+        preview=preview,
+        ticked=answers.get("ticked", set()),
+        note=answers.get("note", ""),
         message=message,
         error=error,
     )
 
 
-def _step(request, me: Principal, app, name: str, verb: str, action) -> Response:
+def _step(request, me: Principal, app, name: str, verb: str, action, **answers) -> Response:
     """Run one deployment step; a refusal shows its reason on the deployment's page."""
     try:
         done = action()
     except BadInputError as exc:
-        return _show(request, me, app, name, error=f"Not {verb}: {exc}", code=status_for(exc))
+        return _show(request, me, app, name, error=f"Not {verb}: {exc}", code=status_for(exc), **answers)
     return _back(name, done)
 
 
 @router.post("/deployments/{name}/authorise")
 def authorise(
-    name: str, request: Request, app: AppDep, me: ConsoleUser, note: Annotated[str, Form(max_length=5000)] = ""
+    name: str,
+    request: Request,
+    app: AppDep,
+    me: ConsoleUser,
+    note: Annotated[str, Form(max_length=5000)] = "",
+    checklist: Annotated[list[str], Form(max_length=20)] = [],  # noqa: B006 (FastAPI copies defaults)
 ) -> Response:
+    """The decision, with the checklist's ticked items (each box sends its item's key)."""
+    answers = dict.fromkeys(checklist, True)
     return _step(
-        request, me, app, name, "authorised", lambda: app.deployments.authorise(me, name, note) and "authorised"
+        request,
+        me,
+        app,
+        name,
+        "authorised",
+        lambda: app.deployments.authorise(me, name, note, answers) and "authorised",
+        ticked=set(checklist),
+        note=note,
     )
+
+
+@router.get("/deployments/{name}/watchlist")
+def watchlist_faces(name: str, request: Request, me: ConsoleUser, app: AppDep, page: int = 1) -> Response:
+    """The faces of the people a plan would put on its watchlist, a page at a time, for the officer who may
+    authorise it (each page and each image is recorded)."""
+    page = max(page, 1)
+    faces = app.deployments.watchlist_faces(me, name, offset=(page - 1) * FACES_PAGE, limit=FACES_PAGE)
+    pages = max(1, -(-faces["total"] // FACES_PAGE))
+    return render(request, "deployment_watchlist.html", me, name=name, faces=faces, page=page, pages=pages)
+
+
+@router.get("/deployments/{name}/watchlist/{image_id}")
+def watchlist_face(name: str, image_id: int, me: ConsoleUser, app: AppDep) -> Response:
+    """One image on that watchlist, never cached; each look is recorded."""
+    path = app.deployments.watchlist_face(me, name, image_id)
+    return FileResponse(path, headers={"Cache-Control": "no-store, private"})
 
 
 @router.post("/deployments/{name}/start")

@@ -3,6 +3,7 @@ upload opens the camera on a phone."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Annotated
 
@@ -12,12 +13,13 @@ from fastapi.responses import Response
 from openfr.errors import BadInputError
 from openfr.services import Principal
 from openfr.services.galleries import EnrolFields
-from openfr.services.searches import SearchRequest
+from openfr.services.searches import SearchRequest, SearchResult
 from openfr.store.live import CATEGORIES
 from openfr.web.admission import heavy
 from openfr.web.deps import AppDep
 from openfr.web.errors import status_for
 from openfr.web.pages import render
+from openfr.web.pictures import ProbeView, probe_view, quality_notes, thumbnail_jpeg
 from openfr.web.sessions import ConsoleUser
 from openfr.web.uploads import read_upload
 
@@ -26,17 +28,63 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/galleries")
 def galleries(request: Request, me: ConsoleUser, app: AppDep) -> Response:
-    return render(request, "galleries.html", me, galleries=app.galleries.list(me), categories=CATEGORIES)
+    return _galleries_page(request, me, app)
 
 
-def _gallery_page(request, me: Principal, app, name: str, q: str = "", code: int = 200, **extra) -> Response:
-    rows = app.galleries.subjects(me, name, q=q, limit=200)
-    return render(request, "gallery.html", me, code, name=name, rows=rows, q=q, categories=CATEGORIES, **extra)
+def _galleries_page(request, me: Principal, app, code: int = 200, **extra) -> Response:
+    """The galleries, the form that creates one, and the enrolment form, whose gallery is chosen from them."""
+    return render(request, "galleries.html", me, code, galleries=app.galleries.list(me), categories=CATEGORIES, **extra)
+
+
+@router.post("/galleries")
+def create_gallery(
+    request: Request,
+    app: AppDep,
+    me: ConsoleUser,
+    name: Annotated[str, Form(max_length=200)] = "",
+    purpose: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    try:
+        row = app.galleries.create(me, name, purpose)
+    except BadInputError as exc:
+        new = {"name": name, "purpose": purpose}
+        return _galleries_page(request, me, app, status_for(exc), error=str(exc), new=new)
+    message = f"Created gallery {row['name']}. Enrol its first images below."
+    return _galleries_page(request, me, app, 201, message=message, form={"gallery": row["name"]})
+
+
+def _gallery_page(
+    request, me: Principal, app, name: str, q: str = "", code: int = 200, page: int = 1, **extra
+) -> Response:
+    """A page of the gallery's subjects with their thumbnails (each fetched, and recorded, on its own)."""
+    found = app.galleries.subjects_page(me, name, q=q, page=page)
+    return render(
+        request, "gallery.html", me, code, name=name, rows=found.rows, listing=found, q=q, categories=CATEGORIES,
+        **extra,
+    )  # fmt: skip
+
+
+def _page_number(text: str) -> int:
+    """The `page` query parameter: a whole number from 1, or a clear 400 (FastAPI's 422 would not say why)."""
+    if not re.fullmatch(r"[0-9]{1,9}", text.strip()):  # ASCII digits only: int() refuses "²", which isdigit() admits
+        raise BadInputError(f"page must be a whole number from 1, not {text[:20]!r}")
+    return int(text)
 
 
 @router.get("/galleries/{name}")
-def gallery(name: str, request: Request, me: ConsoleUser, app: AppDep, q: str = "") -> Response:
-    return _gallery_page(request, me, app, name, q)
+def gallery(name: str, request: Request, me: ConsoleUser, app: AppDep, q: str = "", page: str = "1") -> Response:
+    return _gallery_page(request, me, app, name, q, page=_page_number(page))
+
+
+@router.get("/galleries/{name}/subjects/{subject}/image.jpg")
+def subject_image(name: str, subject: str, app: AppDep, me: ConsoleUser) -> Response:
+    """A subject's thumbnail for the gallery page: refused without gallery.read, recorded when served."""
+    return _thumbnail(app, app.galleries.subject_image(me, name, subject))
+
+
+def _thumbnail(app, path) -> Response:
+    data = thumbnail_jpeg(path, max_pixels=app.settings.engine.max_image_pixels)
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"})
 
 
 @router.post("/enrol")
@@ -58,10 +106,7 @@ async def enrol(
         name = image.filename or ""
         report = await heavy(request).run(app.galleries.enrol_upload, me, fields, filename=name, data=data)
     except BadInputError as exc:
-        return render(
-            request, "galleries.html", me, status_for(exc), galleries=app.galleries.list(me), categories=CATEGORIES,
-            error=str(exc), form=asdict(fields),
-        )  # fmt: skip
+        return _galleries_page(request, me, app, status_for(exc), error=str(exc), form=asdict(fields))
     result = report.as_dict()
     if result["already_enrolled"]:
         message, code = "This image of this subject was already enrolled.", 200
@@ -78,17 +123,38 @@ def delete(
     app: AppDep,
     me: ConsoleUser,
     reason: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    """Two steps: the first answers with what the deletion removes and asks for the reason; the second
+    (`confirm=yes`) deletes."""
     try:
+        if confirm != "yes":
+            return _confirm_delete(request, me, app, name, subject, reason)
         app.galleries.delete_subject(me, name, subject, reason)
     except BadInputError as exc:
+        if type(exc) is BadInputError:  # plain bad input, the reason: asked again, same step
+            return _confirm_delete(request, me, app, name, subject, reason, 400, error=str(exc))
         return _gallery_page(request, me, app, name, code=status_for(exc), error=str(exc))
     return _gallery_page(request, me, app, name, message=f"Deleted {subject} with every image and template.")
 
 
+def _confirm_delete(request, me: Principal, app, name: str, subject: str, reason: str, code=200, **extra):
+    found = app.galleries.deletion_preview(me, name, subject)
+    return render(
+        request, "confirm.html", me, code, **extra, heading=f"Delete {subject} from {name}?",
+        action=f"/galleries/{name}/subjects/{subject}/delete", reason=reason, cancel=f"/galleries/{name}",
+        confirm_label=f"Delete {subject}", reason_hint="For example: acquitted; no further action; record withdrawn.",
+        consequences=[
+            f"Subject {subject}, its {found['images']} image record(s) and {found['templates']} template(s) are "
+            "erased from the gallery and from every watchlist drawn from it, for good.",
+            "The deletion and its reason are recorded in the audit trail.",
+        ],
+    )  # fmt: skip
+
+
 @router.get("/search")
 def search_page(request: Request, me: ConsoleUser, app: AppDep) -> Response:
-    return render(request, "search.html", me, galleries=app.galleries.names(me))
+    return render(request, "search.html", me, galleries=app.galleries.names(me), threshold=app.runtime.engine.threshold)
 
 
 @router.post("/search")
@@ -102,18 +168,40 @@ async def search(
     crime_ref: Annotated[str, Form(max_length=200)] = "",
     mode: Annotated[str, Form()] = "OIFR",
     poor_probe_reason: Annotated[str, Form(max_length=2000)] = "",
+    show_all: Annotated[bool, Form()] = False,
 ) -> Response:
-    """The photo is read into memory, searched and dropped: it is never written to disk."""
+    """The photo is read into memory, searched and dropped: it is never written to disk. It comes back drawn
+    into the page itself (an inline JPEG with SVG face boxes), so no URL can fetch it again."""
     names = app.galleries.names(me)
-    form = {"gallery": gallery, "reason": reason, "crime_ref": crime_ref, "mode": mode}
+    form = {"gallery": gallery, "reason": reason, "crime_ref": crime_ref, "mode": mode, "show_all": show_all}
     form["poor_probe_reason"] = poor_probe_reason
     try:
         data = await read_upload(image, app.settings.web.upload_max_mb)
-        wanted = SearchRequest(gallery, reason, crime_ref or None, mode, poor_probe_reason=poor_probe_reason)
-        result = await heavy(request).run(app.search.search, me, wanted, data, name="photo")
+        wanted = SearchRequest(
+            gallery, reason, crime_ref or None, mode, poor_probe_reason=poor_probe_reason, show_all=show_all
+        )
+        result, probe = await heavy(request).run(_search_and_draw, app, me, wanted, data)
     except BadInputError as exc:
-        return render(request, "search.html", me, status_for(exc), galleries=names, error=str(exc), form=form)
-    return render(
-        request, "search.html", me, galleries=names, form=form, candidates=result.candidates,
-        quality=result.probe_quality, warning=result.warning, threshold=app.runtime.engine.threshold,
+        return render(
+            request, "search.html", me, status_for(exc), galleries=names, error=str(exc), form=form,
+            threshold=app.runtime.engine.threshold,
+        )  # fmt: skip
+    page = render(
+        request, "search.html", me, galleries=names, form=form, result=result, candidates=result.candidates,
+        probe=probe, notes=quality_notes(result.probe_quality, app.runtime.engine.quality), warning=result.warning,
+        threshold=result.threshold,
     )  # fmt: skip
+    page.headers["Cache-Control"] = "no-store"  # the page carries the probe photo (headers.py says so too)
+    return page
+
+
+@router.get("/searches/{search_id}/candidates/{rank}/image.jpg")
+def candidate_image(search_id: int, rank: int, app: AppDep, me: ConsoleUser) -> Response:
+    """The thumbnail beside a candidate: only for the searcher, only candidates the search listed; recorded."""
+    return _thumbnail(app, app.search.candidate_image(me, search_id, rank))
+
+
+def _search_and_draw(app, me: Principal, wanted: SearchRequest, data: bytes) -> tuple[SearchResult, ProbeView]:
+    """One heavy job: the search, then the probe drawn for the page (never a search without its picture)."""
+    result = app.search.search(me, wanted, data, name="photo")
+    return result, probe_view(result.image, result.faces)

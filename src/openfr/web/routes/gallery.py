@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
 
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest
@@ -18,6 +20,18 @@ router = APIRouter(prefix="/api", tags=["galleries and search"])
 @router.get("/galleries")
 def galleries(app: AppDep, me: CurrentUser) -> list[dict]:
     return app.galleries.list(me)
+
+
+class NewGallery(BaseModel):
+    name: Annotated[str, Field(max_length=200, description="Letters, digits, '.', '_' or '-'.")]
+    purpose: Annotated[str, Field(max_length=2000, description="What the gallery is for (required; recorded).")]
+
+
+@router.post("/galleries", status_code=201)
+def create_gallery(body: NewGallery, app: AppDep, me: CurrentUser) -> dict:
+    """Create an empty gallery. Enrolment never creates one: enrolling into a gallery that does not exist is
+    a 404 ("create it first"), so a mistyped name cannot start a new gallery."""
+    return app.galleries.create(me, body.name, body.purpose)
 
 
 @router.get("/galleries/{name}/subjects")
@@ -38,6 +52,8 @@ async def enrol(
     category: Annotated[str, Form()] = "",
     legal_basis: Annotated[str, Form()] = "",
 ) -> dict:
+    """Enrol one photo into an existing gallery (404 if there is none by that name: create it first). A photo
+    that is not enrolled (no face, below the quality gate) is a 422 and keeps nothing, not even the subject."""
     fields = EnrolFields(name, subject, source, display_name, category, legal_basis)
     data = await read_upload(image, app.settings.web.upload_max_mb)
     filename = image.filename or ""
@@ -63,15 +79,33 @@ async def search(
     mode: Annotated[Literal["OIFR", "RFR"], Form()] = "RFR",
     top: Annotated[int, Form(ge=1, le=200)] = 10,
     poor_probe_reason: Annotated[str, Form(description="Why a photo below the quality gate is searched.")] = "",
+    show_all: Annotated[
+        bool, Form(description="List the whole ranking of `top`, below the threshold too (recorded).")
+    ] = False,
 ) -> dict:
-    """Ranked candidates: investigative leads for a trained reviewer, never identifications. A photo whose face
-    fails the quality gate is searched too; `warning` then says why the candidates deserve extra caution."""
+    """Candidates at or above the threshold (the whole ranking with `show_all`, each then with `reached`):
+    investigative leads for a trained reviewer, never identifications. A photo whose face fails the quality
+    gate is searched too; `warning` then says why the candidates deserve extra caution. `faces` are the boxes
+    of every face found ([x1, y1, x2, y2] in pixels of the photo as searched: upright, and shrunk by a whole
+    factor if larger than `engine.working_pixels`), the searched one (the largest) marked."""
     data = await read_upload(image, app.settings.web.upload_max_mb)
-    request = SearchRequest(gallery, reason, crime_ref or None, mode, top, poor_probe_reason)
+    request = SearchRequest(gallery, reason, crime_ref or None, mode, top, poor_probe_reason, show_all)
     result = await heavy(http).run(app.search.search, me, request, data, name=image.filename or "probe")
     return {
         "gallery": gallery,
+        "search_id": result.search_id,
         "probe_quality": result.probe_quality,
         "warning": result.warning,
-        "candidates": result.as_dict()["candidates"],
+        "faces": result.faces,
+        "threshold": round(result.threshold, 4),
+        "show_all": result.show_all,
+        "candidates": [{**c.as_dict(), "reached": c.score >= result.threshold} for c in result.candidates],
     }
+
+
+@router.get("/searches/{search_id}/candidates/{rank}/image")
+def candidate_image(search_id: int, rank: int, app: AppDep, me: CurrentUser) -> FileResponse:
+    """The enrolled image (the stored file) of a candidate that one of your searches listed; every look is
+    recorded. Someone else's search, or a rank it did not list, is a 404."""
+    path = app.search.candidate_image(me, search_id, rank)
+    return FileResponse(path, headers={"Cache-Control": "no-store, private"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from openfr.web.deps import AppDep, CurrentUser
@@ -16,16 +16,24 @@ class AuditFilters(BaseModel):
     actor: str | None = None
     action: Annotated[str | None, Field(description="Actions starting with this, e.g. 'deployment'.")] = None
     resource: str | None = None
-    since: Annotated[str | None, Field(description="From this UTC time (ISO 8601).")] = None
-    until: Annotated[str | None, Field(description="Before this UTC time (ISO 8601).")] = None
+    since: Annotated[str | None, Field(description="From this UTC date or time (ISO 8601, e.g. 2026-11-22).")] = None
+    until: Annotated[
+        str | None, Field(description="Until this UTC date (the whole day included) or before this time (ISO 8601).")
+    ] = None
 
 
 Filters = Annotated[AuditFilters, Query()]
 
 
 @router.get("/audit/events")
-def audit_events(app: AppDep, me: CurrentUser, filters: Filters, limit: int = 500) -> list[dict]:
-    return app.audit.events(me, limit=limit, **filters.model_dump())
+def audit_events(
+    app: AppDep, me: CurrentUser, filters: Filters, response: Response, limit: int = 500, offset: int = 0
+) -> list[dict]:
+    """Matching events, oldest first, `limit` from `offset`; the header X-Total-Count says how many match in
+    all. A filter that cannot be read, or an offset past the last match, is a 400 with the reason."""
+    page = app.audit.page(me, limit=limit, offset=offset, newest_first=False, **filters.model_dump())
+    response.headers["X-Total-Count"] = str(page.total)
+    return page.events
 
 
 @router.get("/audit/verify")
@@ -58,12 +66,13 @@ def create_user(body: NewUser, app: AppDep, me: CurrentUser) -> dict:
 
 class Activity(BaseModel):
     active: bool
+    reason: Annotated[str, Field(max_length=2000, description="Why (required to disable; recorded).")] = ""
 
 
 @router.post("/users/{username}/active")
 def set_active(username: str, body: Activity, app: AppDep, me: CurrentUser) -> dict:
-    """Disabling ends the account's sessions and tokens at once."""
-    return app.staff.set_active(me, username, body.active)
+    """Disabling ends the account's sessions and tokens at once; it needs a reason, which is recorded."""
+    return app.staff.set_active(me, username, body.active, body.reason)
 
 
 @router.post("/users/{username}/approve")

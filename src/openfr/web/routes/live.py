@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from openfr.live.deployments import DeploymentPlan
@@ -58,11 +58,40 @@ def create_deployment(body: NewDeployment, app: AppDep, me: CurrentUser) -> dict
 
 class Authorisation(BaseModel):
     note: Text = ""
+    checklist: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Every item of the authorisation checklist answered true (the keys are listed by GET "
+        "/api/deployments/{name}/preview); without them nothing is authorised (400).",
+    )
+
+
+@router.get("/deployments/{name}/preview")
+def preview(name: str, app: AppDep, me: CurrentUser) -> dict:
+    """For a plan awaiting authorisation: the watchlist it would snapshot by category, the threshold that would
+    apply with its expected false alerts, the cameras' sources (no credentials) and the checklist."""
+    return app.deployments.preview(me, name)
+
+
+@router.get("/deployments/{name}/watchlist")
+def watchlist_faces(
+    name: str, app: AppDep, me: CurrentUser, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=100)] = 24,
+) -> dict:  # fmt: skip
+    """A page of the people the plan would put on its watchlist, for the officer who may authorise it
+    (recorded); each image is at .../watchlist/{image_id}."""
+    return app.deployments.watchlist_faces(me, name, offset=offset, limit=limit)
+
+
+@router.get("/deployments/{name}/watchlist/{image_id}")
+def watchlist_face(name: str, image_id: int, app: AppDep, me: CurrentUser) -> FileResponse:
+    """One image of someone on the plan's watchlist, never cached; each look is recorded."""
+    path = app.deployments.watchlist_face(me, name, image_id)
+    return FileResponse(path, headers={"Cache-Control": "no-store, private"})
 
 
 @router.post("/deployments/{name}/authorise")
 def authorise(name: str, body: Authorisation, app: AppDep, me: CurrentUser) -> dict:
-    return app.deployments.authorise(me, name, body.note).detail()
+    return app.deployments.authorise(me, name, body.note, body.checklist).detail()
 
 
 @router.post("/deployments/{name}/start")
@@ -95,6 +124,23 @@ def stats(name: str, app: AppDep, me: CurrentUser) -> dict:
     return app.deployments.statistics(me, name)[0]
 
 
+@router.get("/statistics", response_model=None)
+def statistics(
+    app: AppDep,
+    me: CurrentUser,
+    since: Annotated[str | None, Query(alias="from", description="First day (YYYY-MM-DD, UTC).")] = None,
+    until: Annotated[str | None, Query(alias="to", description="Last day, included (YYYY-MM-DD, UTC).")] = None,
+    format: Literal["json", "csv"] = "json",
+) -> dict | PlainTextResponse:
+    """The console's statistics page: one row per deployment that went live in the period (every deployment
+    without one), and totals. `format=csv` is the page's table, and the export is recorded."""
+    if format == "csv":
+        export = app.deployments.export_statistics(me, since=since, until=until)
+        headers = {"Content-Disposition": f'attachment; filename="{export.filename}"'}
+        return PlainTextResponse(export.csv, media_type="text/csv", headers=headers)
+    return app.deployments.statistics_report(me, since=since, until=until)
+
+
 @router.get("/deployments/{name}/alerts")
 def list_alerts(name: str, app: AppDep, me: CurrentUser) -> list[dict]:
     return app.alerts.of_deployment(me, name)
@@ -121,6 +167,9 @@ def outcome(alert_id: int, body: Outcome, app: AppDep, me: CurrentUser) -> dict:
 
 
 @router.get("/alerts/{alert_id}/images/{which}")
-def alert_image(alert_id: int, which: Literal["crop", "watchlist"], app: AppDep, me: CurrentUser) -> FileResponse:
-    """The live face crop or the watchlist image it matched, never cached."""
+def alert_image(
+    alert_id: int, which: Literal["crop", "watchlist", "scene"], app: AppDep, me: CurrentUser
+) -> FileResponse:
+    """The live face crop, the watchlist image it matched, or the scene frame (other faces pixelated); never
+    cached."""
     return FileResponse(app.alerts.image(me, alert_id, which), headers={"Cache-Control": "no-store, private"})
