@@ -36,12 +36,12 @@ def staff(app: Application) -> dict[Role, Principal]:
     password an administrator set at first sign-in."""
     app.accounts.create_first_administrator(username(Role.ADMINISTRATOR), PASSWORD, by="test set-up")
     app.accounts.create_first_administrator(SECOND_ADMIN, TEMPORARY, by="test set-up")
-    take_over(app, SECOND_ADMIN)
-    admin = sign_in(app, username(Role.ADMINISTRATOR))
+    second = take_over(app, SECOND_ADMIN)
+    people = {Role.ADMINISTRATOR: sign_in(app, username(Role.ADMINISTRATOR))}
     for role in Role:
         if role is not Role.ADMINISTRATOR:
-            add_user(app, admin, username(role), role.value)
-    return {role: sign_in(app, username(role)) for role in Role}
+            people[role] = add_user(app, people[Role.ADMINISTRATOR], username(role), role.value, approver=second)
+    return people
 
 
 def add_user(
@@ -60,7 +60,9 @@ def take_over(app: Application, name: str) -> Principal:
     """The owner's first sign-in: the administrator's password replaced by PASSWORD."""
     done = app.accounts.sign_in(name, TEMPORARY, None, TokenKind.CLI)
     app.accounts.change_own_password(done.principal, TEMPORARY, PASSWORD, keep=done.token)
-    return sign_in(app, name)
+    principal = app.accounts.principal_for_token(done.token, TokenKind.CLI)  # the same session, now unrestricted
+    assert principal is not None and not principal.must_change_password
+    return principal
 
 
 def sign_in(app: Application, name: str, password: str = PASSWORD) -> Principal:

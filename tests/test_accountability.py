@@ -49,7 +49,9 @@ def world(tmp_path, engine, samples, database_url):
     app = make_app(tmp_path / "home", database_url, live=LiveSettings(snapshot_retention_hours=0))
     people = staff(app)
     folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
-    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest, create="test gallery")
+    app.galleries.enrol_folder(
+        people[ADMIN], "custody", folder, manifest=manifest, create="test gallery", uses=["rfr", "live"]
+    )
     people["second"] = add_user(app, people[ADMIN], "second-operator", "operator")
     yield app, people
     app.close()
@@ -262,7 +264,9 @@ def test_the_server_purges_on_a_schedule_as_openfr_itself(tmp_path, engine, samp
     app = make_app(tmp_path / "home", live=LiveSettings(snapshot_retention_hours=0))
     people = staff(app)
     folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
-    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest, create="test gallery")
+    app.galleries.enrol_folder(
+        people[ADMIN], "custody", folder, manifest=manifest, create="test gallery", uses=["rfr", "live"]
+    )
     app.deployments.plan(people[ADMIN], _plan(ends_at=datetime.now(UTC) + timedelta(seconds=2)))
     app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     time.sleep(2.1)  # the window ends; nobody closes it by hand

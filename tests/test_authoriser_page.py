@@ -59,7 +59,7 @@ def world(tmp_path_factory, engine, samples, sample_paths):
     people = staff(app)
     admin = people[ADMIN]
     people["other"] = add_user(app, admin, OTHER_AUTHORISER, "authorising-officer")
-    app.galleries.create(admin, "custody", "test custody images")
+    app.galleries.create(admin, "custody", "test custody images", ["rfr", "live"])
     team = Image.open(sample_paths["players"]).convert("RGB")
     boxes = team_faces(engine, samples)
     for (subject, category, images), box in zip(PEOPLE, boxes, strict=False):
@@ -345,7 +345,7 @@ def test_preview_faces_and_checklist_on_sqlite_and_postgresql(tmp_path, sample_p
     """The queries behind the preview and the faces page (grouped counts, a page of people) on both stores."""
     app = make_app(tmp_path / "home", database_url)
     people = staff(app)
-    app.galleries.create(people[ADMIN], "custody", "test custody images")
+    app.galleries.create(people[ADMIN], "custody", "test custody images", ["rfr", "live"])
     photo = sample_paths["yaoming"].read_bytes()
     for subject, category in (("yao", "wanted-serious-offence"), ("kept-out", "vulnerable-person")):
         fields = EnrolFields("custody", subject, "test", category=category)

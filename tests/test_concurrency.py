@@ -86,7 +86,7 @@ def test_fifty_parallel_requests_give_no_server_error_and_one_audit_event_per_su
     from openfr.services.galleries import EnrolFields
 
     fields = EnrolFields("custody", "wanted-1", "test", category="wanted-serious-offence")
-    app.galleries.create(admin, "custody", "test gallery")
+    app.galleries.create(admin, "custody", "test gallery", ["rfr", "live"])
     app.galleries.enrol_upload(admin, fields, filename="w.jpg", data=faces[0])
     app.deployments.plan(admin, _plan("busy-day", clip.name))
     app.deployments.authorise(people[Role.AUTHORISING_OFFICER], "busy-day", "ok", CONFIRMED)
@@ -222,7 +222,7 @@ def test_stop_and_close_from_the_command_line_reach_the_cameras_in_the_server(tm
     home = tmp_path / "home"
     app, people = _server_app(home, None, clip, heartbeat_s=0.5)
     fields = EnrolFields("custody", "wanted-1", "test", category="wanted-serious-offence")
-    app.galleries.create(people[Role.ADMINISTRATOR], "custody", "test gallery")
+    app.galleries.create(people[Role.ADMINISTRATOR], "custody", "test gallery", ["rfr", "live"])
     app.galleries.enrol_upload(people[Role.ADMINISTRATOR], fields, filename="w.jpg", data=faces[0])
     # The cameras below never connect: the deployments run (reconnecting) until they are told to stop.
     for name in ("first", "second"):

@@ -170,7 +170,8 @@ def test_enrol_by_upload_then_search_records_who_why_and_keeps_no_probe(app, svc
     form |= {"category": "wanted-serious-offence", "source": "custody suite, 2026-11-01"}
     files = {"image": ("yao.jpg", portrait, "image/jpeg")}
     admin.headers["x-csrftoken"] = admin.csrf  # uploads go through htmx, which sends the token as a header
-    created = admin.post("/galleries", data={"name": "custody", "purpose": "custody images (test)"})
+    approved = {"uses": ["oifr", "rfr"], "uses_shown": "1"}  # searched below by an officer, in OIFR mode
+    created = admin.post("/galleries", data={"name": "custody", "purpose": "custody images (test)", **approved})
     assert created.status_code == 201 and "Created gallery custody" in created.text
     enrolled = admin.post("/enrol", data=form, files=files)
     assert enrolled.status_code == 201 and "Enrolled one image of CUST-1" in enrolled.text

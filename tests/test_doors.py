@@ -61,6 +61,7 @@ class World:
     consoles: dict[Role, TestClient]
     photo: Path
     folders: dict[str, Path] = field(default_factory=dict)
+    searches: dict[str, int] = field(default_factory=dict)  # an OIFR search of each caller's own, by tag
 
 
 def _plan(name: str) -> dict:
@@ -167,6 +168,66 @@ USE_CASES = [
             {"search_id": 999999, "rank": 1}, {})),
         "console": Door(route=("GET", "/searches/{search_id}/candidates/{rank}/image.jpg"), request=lambda w, t: (
             {"search_id": 999999, "rank": 1}, {})),
+    }),
+    # -- issue 16: purpose limitation and operator-initiated searches (the phone page's rows are its own) --
+    UseCase("OIFR grounds", P.SEARCH_RUN, {"api": Door(route=("GET", "/api/oifr/grounds"))}),
+    UseCase("OIFR search (the one gallery approved for OIFR)", P.SEARCH_RUN, events=1, doors={
+        "cli": Door(lambda w, t: [
+            "oifr", "search", str(w.photo), "--grounds", "refuses", "--details", "doors test", "--location", "here"]),
+        "api": Door(route=("POST", "/api/oifr/search"), request=lambda w, t: (
+            NO_PATH, {"data": {"grounds": "refuses", "details": "doors test", "location": "here"}, **_photo(w)})),
+    }),
+    UseCase("OIFR search of a gallery not approved for OIFR (409)", P.SEARCH_RUN, allowed="refused", doors={
+        "cli": Door(lambda w, t: [
+            "oifr", "search", str(w.photo), "--grounds", "injury", "--details", "doors test", "--gallery", "cases"]),
+        "api": Door(route=("POST", "/api/oifr/search"), request=lambda w, t: (
+            NO_PATH, {"data": {"grounds": "injury", "details": "doors test", "gallery": "cases"}, **_photo(w)})),
+    }),
+    UseCase("search in OIFR mode of a gallery not approved for OIFR (409)", P.SEARCH_RUN, allowed="refused", doors={
+        "api": Door(route=("POST", "/api/search"), request=lambda w, t: (
+            NO_PATH, {"data": {"gallery": "cases", "reason": "doors test", "mode": "OIFR"}, **_photo(w)})),
+        "console": Door(route=("POST", "/search"), request=lambda w, t: (
+            NO_PATH, {"data": {"gallery": "cases", "reason": "doors test", "mode": "OIFR"}, **_photo(w)})),
+    }),
+    UseCase("record an OIFR search's result", P.SEARCH_RUN, events=1, doors={
+        "cli": Door(lambda w, t: ["oifr", "result", str(w.searches.get(t, 999999)), "inconclusive", "--note", "n"]),
+        "api": Door(route=("POST", "/api/oifr/searches/{search_id}/result"), request=lambda w, t: (
+            {"search_id": w.searches.get(t, 999999)}, {"json": {"result": "not-the-person", "note": "n"}})),
+    }),
+    UseCase("create a gallery approved as a live source", P.GALLERY_MANAGE, events=1, doors={
+        "cli": Door(lambda w, t: [
+            "gallery", "create", f"live-{t}", "--purpose", "doors test", "--use", "live", "--use", "rfr"]),
+        "api": Door(route=("POST", "/api/galleries"), request=lambda w, t: (
+            NO_PATH, {"json": {"name": f"live-{t}", "purpose": "doors test", "uses": ["live", "rfr"]}})),
+        "console": Door(route=("POST", "/galleries"), request=lambda w, t: (
+            NO_PATH, {"data": {"name": f"live-{t}", "purpose": "doors test", "uses": ["live", "rfr"]}})),
+    }),
+    UseCase("change a gallery's uses", P.GALLERY_MANAGE, events=1, doors={
+        "cli": Door(lambda w, t: ["gallery", "uses", f"uses-{t}", "--use", "rfr", "--use", "live", "--reason", "DPIA"]),
+        "api": Door(route=("POST", "/api/galleries/{name}/uses"), request=lambda w, t: (
+            {"name": f"uses-{t}"}, {"json": {"uses": ["rfr", "live"], "reason": "DPIA"}})),
+        "console": Door(route=("POST", "/galleries/{name}/uses"), request=lambda w, t: (
+            {"name": f"uses-{t}"}, {"data": {"uses": ["rfr", "live"], "reason": "DPIA"}})),
+    }),
+    UseCase("plan on a gallery not approved as a live source (409)", P.DEPLOYMENT_CREATE, allowed="refused", doors={
+        "cli": Door(lambda w, t: [
+            "deployment", "create", f"cases-{t}", "--grounds", "doors test", "--category", "wanted-serious-offence",
+            "--gallery", "cases", "--location", "test square", "--location-reason", "test",
+            "--camera", f"cam={RTSP}", "--notice", "signage=signs"]),
+        "api": Door(route=("POST", "/api/deployments"), request=lambda w, t: (
+            NO_PATH, {"json": {**_plan(f"cases-{t}"), "source_gallery": "cases"}})),
+        "console": Door(route=("POST", "/deployments"), request=lambda w, t: (
+            NO_PATH, {"data": {**_console_plan(f"cases-{t}"), "source_gallery": "cases"}})),
+    }),
+    # -- issue 16: the officer's phone page (web/console/oifr.py) --
+    UseCase("the officer's phone page (OIFR)", P.SEARCH_RUN, {"console": Door(route=("GET", "/oifr"))}),
+    UseCase("OIFR search from the phone page", P.SEARCH_RUN, events=1, doors={
+        "console": Door(route=("POST", "/oifr"), request=lambda w, t: (
+            NO_PATH, {"data": {"grounds": "refuses", "details": "doors test", "location": "here"}, **_photo(w)})),
+    }),
+    UseCase("record an OIFR search's result from the phone page", P.SEARCH_RUN, events=1, doors={
+        "console": Door(route=("POST", "/oifr/searches/{search_id}/result"), request=lambda w, t: (
+            {"search_id": w.searches.get(t, 999999)}, {"data": {"result": "inconclusive", "note": "n"}})),
     }),
     UseCase("a subject's thumbnail", P.GALLERY_READ, events=1, doors={
         "console": Door(route=("GET", "/galleries/{name}/subjects/{subject}/image.jpg"), request=lambda w, t: (
@@ -414,10 +475,16 @@ def world(tmp_path_factory, sample_paths) -> World:
     photo = root / "yao.jpg"
     shutil.copy(sample_paths["yaoming"], photo)
     fields = EnrolFields("custody", "yao", "test", category="wanted-serious-offence")
-    app.galleries.create(admin, "custody", "doors test")
+    app.galleries.create(admin, "custody", "doors test", uses=["oifr", "rfr", "live"])
+    app.galleries.create(admin, "cases", "doors test: retrospective searches only")  # OIFR and plans: 409
     app.galleries.enrol_upload(admin, fields, filename="yao.jpg", data=photo.read_bytes())
+    searches = {}
     for door in DOORS:  # what each door acts on when the role may: one of its own, so every call succeeds
+        for role in (Role.OFFICER, Role.INVESTIGATOR):
+            made = app.oifr.search(people[role], photo.read_bytes(), grounds="refuses", details="doors test")
+            searches[f"{door}-{username(role)}"] = made.search_id
         tag = f"{door}-{username(Role.ADMINISTRATOR)}"
+        app.galleries.create(admin, f"uses-{tag}", "doors test: uses to change")
         app.galleries.enrol_upload(
             admin, EnrolFields("custody", f"del-{tag}", "test"), filename="p.jpg", data=photo.read_bytes()
         )
@@ -429,7 +496,8 @@ def world(tmp_path_factory, sample_paths) -> World:
     app.deployments.plan(authoriser, DeploymentPlan(**_plan("draft-x")))
     web = TestClient(create_app(app), base_url="https://testserver")
     tokens = {role: app.staff.issue_api_token(admin, username(role), "doors", days=1) for role in Role}
-    return World(root / "home", app, web, tokens, {role: _console(web.app, role) for role in Role}, photo)
+    consoles = {role: _console(web.app, role) for role in Role}
+    return World(root / "home", app, web, tokens, consoles, photo, searches=searches)
 
 
 def _console(web_app, role: Role) -> TestClient:

@@ -45,7 +45,7 @@ def app(tmp_path, engine, samples, clip) -> Application:
     application.people = staff(application)
     people, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
     application.galleries.enrol_folder(
-        application.people[ADMIN], "custody", people, manifest=manifest, create="test gallery"
+        application.people[ADMIN], "custody", people, manifest=manifest, create="test gallery", uses=["rfr", "live"]
     )
     videos = application.runtime.home / "videos"  # deployments may read video files from here only
     videos.mkdir()

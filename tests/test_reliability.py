@@ -51,7 +51,9 @@ def _live_app(tmp_path, engine, samples, camera_url: str, database_url: str | No
     )
     people = staff(app)
     folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
-    app.galleries.enrol_folder(people[ADMIN], "custody", folder, manifest=manifest, create="test gallery")
+    app.galleries.enrol_folder(
+        people[ADMIN], "custody", folder, manifest=manifest, create="test gallery", uses=["rfr", "live"]
+    )
     now = datetime.now(UTC)
     plan = deployments.DeploymentPlan(
         name="market",
@@ -239,7 +241,7 @@ def test_a_failed_enrolment_batch_leaves_no_file_and_start_up_sweeps_a_crash_s_o
 
     app = make_app(tmp_path / "home")
     admin = staff(app)[ADMIN]
-    app.galleries.create(admin, "custody", "test gallery")
+    app.galleries.create(admin, "custody", "test gallery", ["rfr", "live"])
     photo = sample_paths["yaoming"].read_bytes()
 
     def refuse(*args, **kwargs):

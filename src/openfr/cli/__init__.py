@@ -17,6 +17,7 @@ from openfr.cli import (
     gallery_cmds,
     live_cmds,
     models_cmds,
+    oifr_cmds,
     report_cmds,
     serve_cmd,
     session_cmds,
@@ -54,6 +55,7 @@ app.add_typer(deployment_cmds.alert_app, name="alert")
 app.add_typer(audit_cmds.audit_app, name="audit")
 app.add_typer(user_cmds.user_app, name="user")
 app.add_typer(report_cmds.report_app, name="report")
+app.add_typer(oifr_cmds.oifr_app, name="oifr")
 
 
 def main() -> None:

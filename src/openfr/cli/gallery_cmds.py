@@ -1,7 +1,9 @@
-"""`openfr gallery ...` (create, import, list, subjects, delete-subject, reembed) and `openfr search`: thin
-adapters over the gallery and search services, run as the signed-in account.
+"""`openfr gallery ...` (create, uses, import, list, subjects, delete-subject, reembed) and `openfr search`:
+thin adapters over the gallery and search services, run as the signed-in account.
 
-A gallery is created in its own step (`openfr gallery create NAME --purpose ...`); `import` enrols into an
+A gallery is created in its own step (`openfr gallery create NAME --purpose ... [--use rfr --use oifr]`) with
+what its images may be used for (default: retrospective search); `gallery uses NAME --use ... --reason ...`
+changes that later (administrators; recorded). `import` enrols into an
 existing gallery only, so a mistyped name is refused. `import --create --purpose ...` creates the gallery
 first when it does not exist yet (its own audit event), for a first bulk load; rerunning the same command
 after an interruption finds the gallery and goes on."""
@@ -18,6 +20,7 @@ from rich.table import Table
 from openfr.cli.common import JsonFlag, PackOption, emit, err, guarded, out, signed_in
 from openfr.cli.user_cmds import YesFlag, confirmed
 from openfr.errors import BadInputError
+from openfr.governance.uses import describe
 from openfr.services.searches import SearchRequest
 
 gallery_app = typer.Typer(help="Build and manage galleries of enrolled subjects.", no_args_is_help=True)
@@ -25,18 +28,53 @@ NameArg = Annotated[str, typer.Argument(help="Gallery name.")]
 PurposeOption = Annotated[
     str, typer.Option(help="What the gallery is for, e.g. 'custody images under PACE s.64A' (recorded).")
 ]
+UseOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--use",
+        help="What its images may be used for, repeatable: oifr (officers' phone searches), rfr (retrospective "
+        "searches), live (live watchlists). Default on creation: rfr; any other needs an administrator.",
+    ),
+]
 
 
 @gallery_app.command("create")
 @guarded
-def create(name: NameArg, purpose: PurposeOption = "", json: JsonFlag = False) -> None:
-    """Create an empty gallery with its purpose (required; recorded). Enrolment never creates one."""
+def create(name: NameArg, purpose: PurposeOption = "", use: UseOption = None, json: JsonFlag = False) -> None:
+    """Create an empty gallery with its purpose (required; recorded) and uses. Enrolment never creates one."""
     app, me = signed_in()
-    row = app.galleries.create(me, name, purpose)
+    row = app.galleries.create(me, name, purpose, use or None)
     if json:
         emit(row)
     else:
-        err.print(f"gallery {row['name']} created ({row['space']}); enrol into it with: openfr gallery import")
+        err.print(
+            f"gallery {row['name']} created ({row['space']}; uses: {', '.join(row['uses'])}); enrol into it with: "
+            "openfr gallery import"
+        )
+
+
+@gallery_app.command("uses")
+@guarded
+def uses(
+    name: NameArg,
+    use: UseOption = None,
+    reason: Annotated[str, typer.Option(help="Why the uses change (required; recorded).")] = "",
+    none: Annotated[bool, typer.Option("--none", help="Withdraw it from every use (its images are kept).")] = False,
+    json: JsonFlag = False,
+) -> None:
+    """Approve a gallery for exactly the uses given (administrators; recorded with the reason)."""
+    if not use and not none:
+        raise BadInputError("give the gallery's uses (--use oifr --use rfr ...), or --none to withdraw it from all")
+    if use and none:
+        raise BadInputError("--none withdraws every use: leave out --use with it")
+    app, me = signed_in()
+    row = app.galleries.set_uses(me, name, use or [], reason)
+    if json:
+        emit(row)
+    elif row["changed"]:
+        out.print(f"gallery {name}: uses {describe(row['uses'])} (were {describe(row['previous'])})")
+    else:
+        out.print(f"gallery {name}: uses unchanged ({describe(row['uses'])})")
 
 
 @gallery_app.command("import")
@@ -51,13 +89,17 @@ def import_(
         bool, typer.Option("--create", help="Create the gallery first if it does not exist (needs --purpose).")
     ] = False,
     purpose: PurposeOption = "",
+    use: UseOption = None,
     json: JsonFlag = False,
     pack: PackOption = None,
 ) -> None:
-    """Enrol a folder of subjects into an existing gallery (or a new one, with --create --purpose). Resumable
-    and idempotent: rerun it after any interruption. A subject whose every image is rejected is not created."""
-    if purpose.strip() and not create:
-        raise BadInputError("--purpose goes with --create (a new gallery); leave it out to import into an existing one")
+    """Enrol a folder of subjects into an existing gallery (or a new one, with --create --purpose [--use]).
+    Resumable and idempotent: rerun it after any interruption. A subject whose every image is rejected is not
+    created."""
+    if (purpose.strip() or use) and not create:
+        raise BadInputError(
+            "--purpose and --use go with --create (a new gallery); leave them out to import into an existing one"
+        )
     app, me = signed_in(pack)
     bars: list[tuple[Progress, TaskID]] = []
 
@@ -74,7 +116,9 @@ def import_(
 
     try:
         new = purpose if create else None
-        report = app.galleries.enrol_folder(me, name, directory, manifest=manifest, progress=advance, create=new)
+        report = app.galleries.enrol_folder(
+            me, name, directory, manifest=manifest, progress=advance, create=new, uses=use or None
+        )
     finally:
         for bar, _ in bars:
             bar.stop()
@@ -99,17 +143,18 @@ def import_(
 @gallery_app.command("list")
 @guarded
 def list_(json: JsonFlag = False) -> None:
-    """Galleries with their subject and template counts and embedding space."""
+    """Galleries with their uses, subject and template counts and embedding space."""
     app, me = signed_in()
     rows = app.galleries.list(me)
     if json:
         emit({"galleries": rows})
         return
     table = Table()
-    for column in ("name", "kind", "subjects", "templates", "space"):
+    for column in ("name", "kind", "uses", "subjects", "templates", "space"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*(str(row[c]) for c in ("name", "kind", "subjects", "templates", "space")))
+        shown = {**row, "uses": ", ".join(row["uses"]) or "none"}
+        table.add_row(*(str(shown[c]) for c in ("name", "kind", "uses", "subjects", "templates", "space")))
     out.print(table)
 
 

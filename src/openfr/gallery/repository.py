@@ -85,6 +85,7 @@ def gallery_stats(session: Session) -> list[dict]:
             "name": g.name,
             "kind": g.kind,
             "space": g.space,
+            "uses": list(g.uses or []),
             "subjects": subjects.get(g.id, 0),
             "templates": templates.get(g.id, 0),
         }

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     GALLERY_ENROL = "gallery.enrol"
     GALLERY_DELETE = "gallery.delete"
     GALLERY_REEMBED = "gallery.reembed"
+    GALLERY_MANAGE = "gallery.manage"  # approve what a gallery may be used for (governance/uses.py)
     DEPLOYMENT_READ = "deployment.read"
     DEPLOYMENT_CREATE = "deployment.create"
     DEPLOYMENT_AUTHORISE = "deployment.authorise"
@@ -70,6 +71,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.GALLERY_ENROL,
             P.GALLERY_DELETE,
             P.GALLERY_REEMBED,
+            P.GALLERY_MANAGE,
             P.DEPLOYMENT_READ,
             P.DEPLOYMENT_CREATE,
             P.STATS_READ,

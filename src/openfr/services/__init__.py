@@ -19,6 +19,7 @@ from openfr.services.alerts import AlertService
 from openfr.services.audit_trail import AuditService
 from openfr.services.deployments import DeploymentService
 from openfr.services.galleries import GalleryService
+from openfr.services.oifr import OifrService
 from openfr.services.principal import SYSTEM, Principal
 from openfr.services.reports import ReportService
 from openfr.services.retention import RetentionService
@@ -38,6 +39,7 @@ class Application:
     audit: AuditService = field(init=False)
     galleries: GalleryService = field(init=False)
     search: SearchService = field(init=False)
+    oifr: OifrService = field(init=False)
     deployments: DeploymentService = field(init=False)
     alerts: AlertService = field(init=False)
     reports: ReportService = field(init=False)
@@ -48,6 +50,7 @@ class Application:
         rt = self.runtime
         self.accounts, self.staff, self.audit = AccountService(rt), StaffService(rt), AuditService(rt)
         self.galleries, self.search = GalleryService(rt), SearchService(rt)
+        self.oifr = OifrService(rt, self.search)  # operator-initiated searches: SearchService's, with grounds
         self.deployments, self.alerts = DeploymentService(rt), AlertService(rt)
         self.reports, self.retention = ReportService(rt), RetentionService(rt, self.deployments)
         self.subject_access = SubjectAccessService(rt)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from openfr.errors import NotFoundError
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
+from openfr.governance.uses import GalleryUse, check_gallery_use
 from openfr.live import deployments
 from openfr.live.camera_network import display_source
 from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentStateError, aware, now_utc
@@ -183,6 +184,8 @@ class DeploymentAuthorisation:
         space = self.rt.engine.space
         with self.rt.db.transaction() as session:
             d = deployments.get(session, name, for_update=True)
+            # The gallery may have lost its approval as a live source since the plan was drafted.
+            check_gallery_use(session, d.source_gallery, GalleryUse.LIVE)
             entries, subjects, raised_from = deployments.authorise(
                 session, self.rt.home, d, principal.username, note, space, self.live_floor, checklist
             )

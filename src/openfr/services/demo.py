@@ -1,6 +1,8 @@
 """A demonstration installation, built from the sample photos inside the model wheel (no download, no
-../shared): a watchlist gallery, a camera clip in which a watchlist subject appears, accounts for each
-role, and an authorised deployment ready to start. Used by `openfr demo` and the browser tests.
+../shared): a watchlist gallery (approved as a live source and for retrospective search), a custody gallery
+approved for officers' phone searches (OIFR) and retrospective search, a camera clip in which a watchlist
+subject appears, accounts for each role, and an authorised deployment ready to start. Used by `openfr demo`
+and the browser tests.
 
 The accounts are provisioned directly, with installation access (a fresh password on every run, recorded as
 "openfr demo"): they are a demonstration's, so they skip dual control and the first-sign-in password change
@@ -35,6 +37,7 @@ from openfr.services import Application, Principal
 from openfr.store import Deployment, Gallery, User
 
 GALLERY = "demo-watchlist"
+CUSTODY = "demo-custody"  # the one gallery approved for OIFR: the officer's phone page searches it by default
 CLIP = "demo-team-photo.mp4"
 DEPLOYMENT = "demo-deployment"
 ACCOUNTS = {
@@ -103,7 +106,44 @@ def prepare_gallery(app: Application, admin: Principal) -> None:
             writer.writerow(["subject_id", "name", "category", "legal_basis", "source"])
             writer.writerow(["yao", "Yao Ming (demo)", "wanted-serious-offence", "demo warrant", "model wheel sample"])
         purpose = "Demonstration watchlist made from the model wheel's sample photos (no real person is sought)."
-        app.galleries.enrol_folder(admin, GALLERY, root / "people", manifest=manifest, create=purpose)
+        uses = ["live", "rfr"]
+        app.galleries.enrol_folder(admin, GALLERY, root / "people", manifest=manifest, create=purpose, uses=uses)
+
+
+def prepare_custody(app: Application, admin: Principal) -> None:
+    """The custody gallery for operator-initiated searches: Yao Ming's portrait and the usable faces of the
+    wheel's three-player photo, cropped, as custody images. Idempotent."""
+    with app.runtime.db.read() as session:
+        if session.scalar(select(Gallery.id).where(Gallery.name == CUSTODY)) is not None:
+            return
+    portraits = {"DEMO-C1": ("Yao Ming (demo)", sample("yaoming"))}
+    team = sample("gdp")
+    usable = [f for f in app.runtime.engine.analyse(team) if f.quality is None or f.quality.usable]
+    for number, face in enumerate(sorted(usable, key=lambda f: f.box[0]), 2):  # left to right
+        portraits[f"DEMO-C{number}"] = (f"Sample player {number - 1} (demo)", _crop(team, face.box))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        manifest = root / "manifest.csv"
+        with manifest.open("w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["subject_id", "name", "legal_basis", "source"])
+            for ref, (name, picture) in portraits.items():
+                (root / "people" / ref).mkdir(parents=True)
+                Image.fromarray(picture).save(root / "people" / ref / "custody.png")
+                writer.writerow([ref, name, "demo: PACE s.64A", "model wheel sample"])
+        purpose = "Demonstration custody images from the model wheel's sample photos (no real custody record)."
+        uses = ["oifr", "rfr"]
+        app.galleries.enrol_folder(admin, CUSTODY, root / "people", manifest=manifest, create=purpose, uses=uses)
+
+
+def _crop(image, box, margin: float = 0.6):
+    """The face with `margin` of its size around it, as a custody photo is framed (head and shoulders)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    height, width = image.shape[:2]
+    top, bottom = max(0, int(y1 - dy)), min(height, int(y2 + dy))
+    left, right = max(0, int(x1 - dx)), min(width, int(x2 + dx))
+    return image[top:bottom, left:right].copy()
 
 
 def prepare_deployment(app: Application, clip: Path, planner: Principal, authoriser: Principal) -> str:
@@ -137,6 +177,7 @@ def prepare(app: Application, *, password: str | None = None, deployment: bool =
     secret = prepare_accounts(app, password)
     admin = sign_in(app, "demo-admin", secret)
     prepare_gallery(app, admin)
+    prepare_custody(app, admin)
     name = None
     if deployment:
         name = prepare_deployment(app, clip, admin, sign_in(app, "demo-authoriser", secret))

@@ -19,6 +19,7 @@ from openfr.errors import BadInputError, ConflictError
 from openfr.gallery import repository
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
+from openfr.governance.uses import GalleryUse, check_gallery_use
 from openfr.live import deployments
 from openfr.live.camera_network import display_source
 from openfr.live.deployments import DeploymentPlan, aware, now_utc
@@ -177,7 +178,8 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
         floor and default, and the default window."""
         principal.require(Permission.DEPLOYMENT_CREATE)
         with self.rt.db.read() as session:
-            galleries = [g["name"] for g in repository.gallery_stats(session)]
+            # Only galleries approved as a live source can be chosen (plan refuses the others anyway).
+            galleries = [g["name"] for g in repository.gallery_stats(session) if GalleryUse.LIVE in g["uses"]]
         return {
             "categories": CATEGORIES,
             "notice_kinds": NOTICES,
@@ -203,6 +205,7 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
         principal.require(Permission.DEPLOYMENT_CREATE)
         plan.cameras = {name: camera_source(self.rt.settings, self.rt.home, src) for name, src in plan.cameras.items()}
         with self.rt.db.transaction() as session:
+            check_gallery_use(session, plan.source_gallery, GalleryUse.LIVE)  # purpose limitation: 409 if not
             subjects = deployments.subjects_in_watchlist(
                 session, plan.source_gallery, plan.categories, self.rt.engine.space
             )

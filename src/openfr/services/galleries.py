@@ -5,7 +5,7 @@ before it can answer a later search."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -23,6 +23,7 @@ from openfr.imageio import IMAGE_SUFFIXES, load_image
 from openfr.live.deployments import remove_from_snapshots
 from openfr.names import check_name, check_reference
 from openfr.runtime import Runtime
+from openfr.services.gallery_uses import GalleryUses
 from openfr.services.principal import Principal
 from openfr.store import Gallery, SourceImage, Subject, Template
 
@@ -42,7 +43,7 @@ class EnrolFields:
 PURPOSE_MAX = 2000  # characters: a paragraph, as in a DPIA's description of the gallery
 
 
-class GalleryService:
+class GalleryService(GalleryUses):
     def __init__(self, runtime: Runtime):
         self.rt = runtime
 
@@ -57,12 +58,17 @@ class GalleryService:
         with self.rt.db.read() as session:
             return [g["name"] for g in repository.gallery_stats(session)]
 
-    def create(self, principal: Principal, name: str, purpose: str) -> dict:
+    def create(self, principal: Principal, name: str, purpose: str, uses: Iterable[str] | None = None) -> dict:
         """A new, empty gallery, in its own step: enrolment never creates one, so a mistyped name is refused
         rather than becoming a second gallery. The purpose (what the gallery is for, e.g. "custody images
         under PACE s.64A") is required and becomes the audit event's reason. Held by whoever may enrol
-        (gallery.enrol): the people who fill a gallery set it up; an empty gallery holds no one."""
+        (gallery.enrol): the people who fill a gallery set it up; an empty gallery holds no one.
+
+        `uses` (governance/uses.py; default: retrospective search alone) are what its images may be used
+        for. At least one; approving any use beyond the default is a governance decision that also takes
+        gallery.manage, as changing them later does (set_uses)."""
         principal.require(Permission.GALLERY_ENROL)
+        approved = self.uses_for_new_gallery(principal, uses)
         checked = check_name("gallery", name)
         why = (purpose or "").strip()
         if not why:
@@ -74,13 +80,20 @@ class GalleryService:
             with self.rt.db.transaction() as session:
                 if session.scalar(select(Gallery.id).where(Gallery.name == checked)) is not None:
                     raise ConflictError(f"a gallery named '{checked}' exists already")
-                gallery = Gallery(name=checked, kind="gallery", purpose=why, space=space, created_by=principal.username)
+                gallery = Gallery(
+                    name=checked, kind="gallery", purpose=why, space=space, created_by=principal.username, uses=approved
+                )
                 session.add(gallery)
                 session.flush()
-                audit.record(session, principal.username, "gallery.create", f"gallery:{checked}", why, space=space)
+                audit.record(
+                    session, principal.username, "gallery.create", f"gallery:{checked}", why, space=space, uses=approved
+                )
         except IntegrityError:  # the same name created at the same moment elsewhere
             raise ConflictError(f"a gallery named '{checked}' exists already") from None
-        return {"name": checked, "kind": "gallery", "purpose": why, "space": space, "subjects": 0, "templates": 0}
+        return {
+            "name": checked, "kind": "gallery", "purpose": why, "space": space, "uses": approved, "subjects": 0,
+            "templates": 0,
+        }  # fmt: skip
 
     def subjects(self, principal: Principal, gallery: str, *, q: str = "", offset: int = 0, limit: int = 100):
         """A page of a gallery's subjects (names and references of people): the viewing is recorded."""
@@ -127,20 +140,21 @@ class GalleryService:
         manifest: Path | None = None,
         progress: Callable[[int, int], None] | None = None,
         create: str | None = None,
+        uses: Iterable[str] | None = None,
     ) -> enrol.ImportReport:
         """DIR/<subject_id>/<images>: resumable and idempotent, one transaction and one audit event per
         batch of enrol.COMMIT_EVERY images, so the trail matches the store even after a crash.
 
         The gallery must exist (NotFoundError otherwise), unless `create` gives the purpose of a new one: it
-        is then created first, in its own transaction and audit event (`create`), and a rerun of the same
-        import finds it and goes on."""
+        is then created first, with `uses` (as `create` takes them), in its own transaction and audit event,
+        and a rerun of the same import finds it and goes on."""
         principal.require(Permission.GALLERY_ENROL)
         name = check_name("gallery", gallery)
         entries = enrol.plan(directory)
         meta = enrol.read_manifest(manifest)
         engine = self.rt.engine
         if create is not None and not self._exists(name):
-            self.create(principal, name, create)
+            self.create(principal, name, create, uses)
         files.remove_stale_temporaries(self.rt.home)
         with self.rt.db.read() as session:
             found = enrol.target_gallery(session, name, engine.space)

@@ -14,6 +14,11 @@ explicitly asks for the whole ranking (`show_all`); that choice is recorded with
 candidates actually listed are recorded as returned (a subject ranked below the threshold and not shown was
 not put in front of anyone). The detected faces' boxes come back with the result so that a door can draw
 the probe in memory; the decoded photo is handed back for that and never written anywhere.
+
+Purpose limitation (governance/uses.py): a retrospective search reaches only a gallery approved for `rfr`, an
+operator-initiated one only a gallery approved for `oifr`, checked before the photo is even decoded and again
+in the snapshot that ranks. Operator-initiated searches also record their approved grounds and location
+(services/oifr.py builds them).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from openfr.gallery.browse import first_enrolled_image
 from openfr.gallery.search import Candidate
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
+from openfr.governance.uses import MODE_USE, require_use
 from openfr.imageio import load_image
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
@@ -50,6 +56,10 @@ class SearchRequest:
     # only when the person explicitly asks (console checkbox, API `show_all`, CLI `--show-all`): a candidate
     # below the threshold is a weaker lead than a reviewer should be shown by default. Recorded with the search.
     show_all: bool = False
+    # Operator-initiated searches (services/oifr.py): the approved grounds' key and where it happened. Recorded
+    # with the search and its audit event when given; `reason` then holds the officer's own words.
+    grounds: str | None = None
+    location: str | None = None
 
 
 @dataclass
@@ -104,12 +114,15 @@ class SearchService:
             raise BadInputError("top must be between 1 and 200")
         if not photo:
             raise BadInputError(f"{name}: the photo is empty")
+        with self.rt.db.read() as session:  # a gallery the search may not reach: refused before any face is read
+            _approved_gallery(session, request)
         image = load_image(
             photo,
             max_pixels=self.rt.settings.engine.max_image_pixels,
             working_pixels=self.rt.settings.engine.working_pixels,
         )
-        faces = self.rt.engine.analyse(image)  # every face, for the boxes; the largest is searched
+        # Every face, for the boxes; only the largest, the one searched, is embedded (bystanders cost nothing).
+        faces = self.rt.engine.analyse_largest(image)
         if not faces:
             raise NoFaceError(f"{name}: no face found")
         probe = faces[0]  # a weak lead is still a lead: no quality gate here, only its verdict
@@ -123,7 +136,7 @@ class SearchService:
         assert probe.embedding is not None
         started = time.perf_counter()
         with self.rt.db.read() as session:  # a consistent snapshot: the index and the labels agree
-            gallery = repository.get_gallery(session, request.gallery)
+            gallery = _approved_gallery(session, request)  # again: its uses may have changed meanwhile
             ranked = self.rt.searcher.rank(session, gallery, probe.embedding, request.top)
             space = gallery.space
         elapsed = (time.perf_counter() - started) * 1000
@@ -131,6 +144,7 @@ class SearchService:
         reached = [c for c in ranked if c.score >= threshold]
         candidates = ranked if request.show_all else reached
         crime_ref = (request.crime_ref or "").strip() or None
+        oifr = {"grounds": request.grounds, "location": request.location} if request.grounds is not None else {}
         with self.rt.db.transaction() as session:
             record = SearchRecord(
                 actor=principal.username,
@@ -142,6 +156,7 @@ class SearchService:
                 probe_quality=quality,
                 poor_probe_reason=poor_reason if not quality["usable"] else None,
                 candidates=[{"subject": c.subject, "score": round(c.score, 4)} for c in candidates],
+                **oifr,
             )
             session.add(record)
             session.flush()
@@ -160,6 +175,8 @@ class SearchService:
                 show_all=request.show_all,
                 probe_usable=quality["usable"],
                 poor_probe_reason=record.poor_probe_reason,
+                top=request.top,
+                **oifr,
             )
             search_id = record.id
         boxes = [_face_summary(face, searched=face is probe) for face in faces]
@@ -190,6 +207,13 @@ class SearchService:
                 subject=subject,
             )  # fmt: skip
         return self.rt.home / relative
+
+
+def _approved_gallery(session, request: SearchRequest):
+    """The gallery to search, if it exists and is approved for the request's kind of search (409 if not)."""
+    gallery = repository.get_gallery(session, request.gallery)
+    require_use(gallery.name, gallery.uses, MODE_USE[request.mode])
+    return gallery
 
 
 def _face_summary(face, *, searched: bool) -> dict:

@@ -36,6 +36,9 @@ class Gallery(Base):
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # What its images may be used for (governance/uses.py: oifr, rfr, live): every search and every
+    # deployment plan checks it. The services set it; a row made without them has no use at all.
+    uses: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     subjects: Mapped[list[Subject]] = relationship(back_populates="gallery", passive_deletes=True)
 
 
@@ -106,3 +109,10 @@ class SearchRecord(Base):
     probe_quality: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     poor_probe_reason: Mapped[str | None] = mapped_column(Text)  # why a probe below the quality gate was searched
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Operator-initiated searches: the approved grounds (a key of services/oifr.GROUNDS; the officer's own
+    # words are `reason`), where it happened, and the officer's recorded result (once, by the searcher).
+    grounds: Mapped[str | None] = mapped_column(String(40))
+    location: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(String(40))
+    result_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    result_by: Mapped[str | None] = mapped_column(String(200))

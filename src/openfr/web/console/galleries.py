@@ -32,8 +32,12 @@ def galleries(request: Request, me: ConsoleUser, app: AppDep) -> Response:
 
 
 def _galleries_page(request, me: Principal, app, code: int = 200, **extra) -> Response:
-    """The galleries, the form that creates one, and the enrolment form, whose gallery is chosen from them."""
-    return render(request, "galleries.html", me, code, galleries=app.galleries.list(me), categories=CATEGORIES, **extra)
+    """The galleries with their uses, the form that creates one, the enrolment form, whose gallery is chosen
+    from them, and (administrators) the form that approves a gallery's uses."""
+    return render(
+        request, "galleries.html", me, code, galleries=app.galleries.list(me), categories=CATEGORIES,
+        uses=app.galleries.use_catalogue(), **extra,
+    )  # fmt: skip
 
 
 @router.post("/galleries")
@@ -43,14 +47,37 @@ def create_gallery(
     me: ConsoleUser,
     name: Annotated[str, Form(max_length=200)] = "",
     purpose: Annotated[str, Form(max_length=2000)] = "",
+    uses: Annotated[list[str] | None, Form(max_length=10)] = None,
+    uses_shown: Annotated[str, Form(max_length=1)] = "",  # the form had the checkboxes: none ticked means none
 ) -> Response:
+    chosen = uses or ([] if uses_shown else None)
     try:
-        row = app.galleries.create(me, name, purpose)
+        row = app.galleries.create(me, name, purpose, chosen)
     except BadInputError as exc:
-        new = {"name": name, "purpose": purpose}
+        new = {"name": name, "purpose": purpose, "uses": chosen}
         return _galleries_page(request, me, app, status_for(exc), error=str(exc), new=new)
-    message = f"Created gallery {row['name']}. Enrol its first images below."
+    message = f"Created gallery {row['name']} (uses: {', '.join(row['uses'])}). Enrol its first images below."
     return _galleries_page(request, me, app, 201, message=message, form={"gallery": row["name"]})
+
+
+@router.post("/galleries/{name}/uses")
+def set_gallery_uses(
+    name: str,
+    request: Request,
+    app: AppDep,
+    me: ConsoleUser,
+    uses: Annotated[list[str] | None, Form(max_length=10)] = None,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Approve a gallery for exactly the uses ticked (none: withdrawn from every use), with the reason."""
+    try:
+        row = app.galleries.set_uses(me, name, uses or [], reason)
+    except BadInputError as exc:
+        change = {"gallery": name, "uses": uses or [], "reason": reason}
+        return _galleries_page(request, me, app, status_for(exc), error=str(exc), change=change)
+    now = ", ".join(row["uses"]) or "none"
+    message = f"Gallery {row['name']}: uses {now}." if row["changed"] else f"Gallery {row['name']}: uses unchanged."
+    return _galleries_page(request, me, app, message=message)
 
 
 def _gallery_page(
@@ -166,7 +193,7 @@ async def search(
     reason: Annotated[str, Form(max_length=2000)],
     image: Annotated[UploadFile, File()],
     crime_ref: Annotated[str, Form(max_length=200)] = "",
-    mode: Annotated[str, Form()] = "OIFR",
+    mode: Annotated[str, Form()] = "RFR",  # most galleries are approved for it; OIFR reaches only its own (409)
     poor_probe_reason: Annotated[str, Form(max_length=2000)] = "",
     show_all: Annotated[bool, Form()] = False,
 ) -> Response:

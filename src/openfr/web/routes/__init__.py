@@ -1,5 +1,5 @@
 """The JSON API under /api, one router per area."""
 
-from openfr.web.routes import gallery, governance, live, reports, system
+from openfr.web.routes import gallery, governance, live, oifr, reports, system
 
-API_ROUTERS = (system.router, live.router, gallery.router, governance.router, reports.router)
+API_ROUTERS = (system.router, live.router, gallery.router, oifr.router, governance.router, reports.router)

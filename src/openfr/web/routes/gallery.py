@@ -22,16 +22,37 @@ def galleries(app: AppDep, me: CurrentUser) -> list[dict]:
     return app.galleries.list(me)
 
 
+UsesField = Annotated[
+    list[Annotated[str, Field(max_length=20)]],
+    Field(max_length=10, description="What its images may be used for: oifr, rfr, live."),
+]
+
+
 class NewGallery(BaseModel):
     name: Annotated[str, Field(max_length=200, description="Letters, digits, '.', '_' or '-'.")]
     purpose: Annotated[str, Field(max_length=2000, description="What the gallery is for (required; recorded).")]
+    uses: UsesField | None = None  # default: ["rfr"]; any other use needs gallery.manage
+
+
+class GalleryUsesChange(BaseModel):
+    uses: UsesField
+    reason: Annotated[str, Field(max_length=2000, description="Why the uses change (required; recorded).")] = ""
 
 
 @router.post("/galleries", status_code=201)
 def create_gallery(body: NewGallery, app: AppDep, me: CurrentUser) -> dict:
-    """Create an empty gallery. Enrolment never creates one: enrolling into a gallery that does not exist is
-    a 404 ("create it first"), so a mistyped name cannot start a new gallery."""
-    return app.galleries.create(me, body.name, body.purpose)
+    """Create an empty gallery with its purpose and uses (default: retrospective search alone). Enrolment
+    never creates one: enrolling into a gallery that does not exist is a 404 ("create it first"), so a
+    mistyped name cannot start a new gallery."""
+    return app.galleries.create(me, body.name, body.purpose, body.uses)
+
+
+@router.post("/galleries/{name}/uses")
+def set_gallery_uses(name: str, body: GalleryUsesChange, app: AppDep, me: CurrentUser) -> dict:
+    """Approve the gallery for exactly these uses (purpose limitation), with the reason; administrators.
+    An empty list withdraws it from every use. Searches and deployment plans refuse (409) a gallery that
+    is not approved for what they do."""
+    return app.galleries.set_uses(me, name, body.uses, body.reason)
 
 
 @router.get("/galleries/{name}/subjects")
