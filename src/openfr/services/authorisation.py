@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
@@ -27,13 +26,11 @@ from openfr.live import deployments
 from openfr.live.camera_network import display_source
 from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentStateError, aware, now_utc
 from openfr.runtime import Runtime
+from openfr.services.deployment_view import DeploymentView
 from openfr.services.principal import Principal
 from openfr.store import Deployment, Gallery, SourceImage, Subject
 from openfr.store.live import CATEGORIES
 from openfr.thresholds import expected_false_alerts, group_rates
-
-if TYPE_CHECKING:
-    from openfr.services.deployments import DeploymentView
 
 FACES_PAGE = 24  # people per page of faces: enough to scan, few enough that each page is a deliberate look
 FACES_PAGE_MAX = 100
