@@ -130,7 +130,8 @@ def installation(home: Path, camera_urls: list[str], **settings) -> Application:
     _first_sign_in(app, "admin2")
     admin, second = sign_in(app, "admin"), sign_in(app, "admin2")
     for name, role in (("authoriser", "authorising-officer"), ("operator", "operator"), ("searcher", "investigator")):
-        if app.staff.create_user(admin, name, role, TEMPORARY)["awaiting_approval"]:
+        rank = "superintendent" if role == "authorising-officer" else None
+        if app.staff.create_user(admin, name, role, TEMPORARY, rank=rank)["awaiting_approval"]:
             app.staff.approve(second, name)
         _first_sign_in(app, name)
     portrait = home.parent / "yao.jpg"

@@ -50,7 +50,8 @@ def add_user(
     """An account as a real one comes to be: created by `admin` with a temporary password, approved by a
     second administrator (`approver`, default SECOND_ADMIN) where the role is privileged, and signed into by
     its owner, who sets PASSWORD."""
-    row = app.staff.create_user(admin, name, role, TEMPORARY)
+    rank = "superintendent" if role == Role.AUTHORISING_OFFICER.value else None  # the rank authorising needs
+    row = app.staff.create_user(admin, name, role, TEMPORARY, rank=rank)
     if row["awaiting_approval"]:
         app.staff.approve(approver or sign_in(app, SECOND_ADMIN), name)
     return take_over(app, name)
@@ -67,6 +68,11 @@ def take_over(app: Application, name: str) -> Principal:
 
 def sign_in(app: Application, name: str, password: str = PASSWORD) -> Principal:
     return app.accounts.sign_in(name, password, None, TokenKind.CLI).principal
+
+
+def api_token(app: Application, name: str, password: str = PASSWORD) -> str:
+    """An API bearer token of `name`'s own, as any client gets one: POST /api/login (a day-long sign-in)."""
+    return app.accounts.sign_in(name, password, None, TokenKind.API).token
 
 
 def openfr(*args: str, env: dict | None = None, stdin: str | None = None, timeout: float = 300):

@@ -98,7 +98,7 @@ def test_two_person_verification_needs_a_second_operator_who_agrees(world, sampl
     agreed, disputed = _alerts(app, samples, ("yao", None), ("gdp", None))
     first = app.alerts.decide(people[OPERATOR], agreed, confirmed=True)
     assert first["state"] == "awaiting-second"
-    with pytest.raises(ConflictError, match="second operator"):
+    with pytest.raises(PermissionDeniedError, match="second operator"):
         app.alerts.decide(people[OPERATOR], agreed, confirmed=True)  # the same person twice is one person
     with pytest.raises(ConflictError):
         app.alerts.outcome(people[OPERATOR], agreed, "engaged-arrest")  # not confirmed yet: no engagement
@@ -242,11 +242,23 @@ def test_subject_access_finds_a_person_by_reference_or_photo_across_records(worl
     assert [(s["gallery"], s["reference"]) for s in by_ref["subjects"]] == [("custody", "yao")]
     assert [w["deployment"] for w in by_ref["watchlists"]] == ["market"]
     assert len(by_ref["alerts"]) == 1 and by_ref["searches_returning"][0]["rank"] == 1
-    by_photo = app.subject_access.report(auditor, AccessRequest("DPO-8"), photo)
+    # By photo: first the candidates, nothing about their records; then the records of those confirmed.
+    with pytest.raises(BadInputError, match="matched first"):
+        app.subject_access.report(auditor, AccessRequest("DPO-8"), photo)  # no door can skip the confirmation
+    match = app.subject_access.match(auditor, AccessRequest("DPO-8"), photo)
     # 'other' holds Yao Ming's photo mirrored: the same person under another reference, found by the photo.
-    assert sorted(s["reference"] for s in by_photo["subjects"]) == ["other", "yao"]
-    assert all(s["score"] > 0.5 for s in by_photo["subjects"])
+    assert sorted(c["reference"] for c in match.candidates) == ["other", "yao"]
+    assert all(c["score"] >= match.threshold > app.runtime.engine.card.threshold for c in match.candidates)
+    assert "watchlists" not in match.as_dict() and "alerts" not in match.as_dict()
+    confirmed = AccessRequest("DPO-8", confirmed=("custody/yao",), ticket=match.ticket)
+    by_photo = app.subject_access.report(auditor, confirmed)
+    assert [s["reference"] for s in by_photo["subjects"]] == ["yao"]  # 'other' was not confirmed: not disclosed
     assert by_photo["watchlists"] == by_ref["watchlists"]
+    with pytest.raises(BadInputError, match="not a candidate"):  # only what the photo matched can be confirmed
+        app.subject_access.report(auditor, AccessRequest("DPO-8", confirmed=("custody/gdp",), ticket=match.ticket))
+    forged = AccessRequest("DPO-8", confirmed=("custody/yao",), ticket=match.ticket[:-6] + "AAAAAA")
+    with pytest.raises(BadInputError, match="not a photo match of yours"):  # sealed: it cannot be edited
+        app.subject_access.report(auditor, forged)
     nobody = app.subject_access.report(auditor, AccessRequest("DPO-9", reference="someone-else"))
     assert nobody == {"subjects": [], "watchlists": [], "alerts": [], "searches_returning": []}
     with pytest.raises(PermissionDeniedError):
@@ -254,8 +266,10 @@ def test_subject_access_finds_a_person_by_reference_or_photo_across_records(worl
     with pytest.raises(BadInputError, match="reason"):
         app.subject_access.report(auditor, AccessRequest(" ", reference="yao"))
     with app.runtime.db.read() as session:
-        events = audit.events(session, action="subject-access")
+        events = [e for e in audit.events(session, action="subject-access") if e["action"] == "subject-access"]
+        matches = audit.events(session, action="subject-access.match")
     assert [e["reason"] for e in events] == ["DPO-7", "DPO-8", "DPO-9"] and events[1]["details"]["by"] == "photo"
+    assert [(e["reason"], e["details"]["candidates"]) for e in matches] == [("DPO-8", 2)]
 
 
 def test_the_server_purges_on_a_schedule_as_openfr_itself(tmp_path, engine, samples):

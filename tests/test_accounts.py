@@ -77,7 +77,7 @@ def test_a_second_factor_is_required_once_enabled(app):
 
 
 def test_tokens_are_shown_once_stored_as_digests_kept_apart_by_kind_and_expire(app):
-    token = app.staff.issue_api_token(_admin(app), "auditor", "reporting", days=1)
+    token = app.accounts.issue_own_token(sign_in(app, "auditor"), "reporting", "read", 1, password=PASSWORD)["token"]
     assert app.accounts.principal_for_token(token, TokenKind.API).username == "auditor"
     assert app.accounts.principal_for_token(token + "x", TokenKind.API) is None
     for other in (TokenKind.WEB, TokenKind.CLI):  # an API token opens no console or command-line session
@@ -100,7 +100,7 @@ def test_tokens_are_shown_once_stored_as_digests_kept_apart_by_kind_and_expire(a
 def test_the_permission_matrix_separates_duties():
     assert set(MATRIX) == set(Role)
     assert not allowed("administrator", Permission.DEPLOYMENT_AUTHORISE)  # admins do not approve deployments
-    assert not allowed("administrator", Permission.SEARCH_RUN)
+    assert not allowed("administrator", Permission.SEARCH_RFR)
     assert allowed("authorising-officer", Permission.DEPLOYMENT_AUTHORISE)
     assert not allowed("operator", Permission.DEPLOYMENT_AUTHORISE)
     changing = {p for p in Permission if not p.value.endswith(".read")}

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from actors import PASSWORD, add_user, console_sign_in, make_app, staff, username
+from actors import PASSWORD, add_user, api_token, console_sign_in, make_app, staff, username
 from gallery_data import crop, team_faces
 from openfr.cli import app as cli_app
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
@@ -156,7 +156,7 @@ def test_preview_shows_the_watchlist_by_category_the_threshold_and_cameras_witho
     assert app.deployments.preview(people[OPERATOR], name)["may_authorise"] is False  # figures, no decision
 
     # The same at the API and the command line.
-    token = app.staff.issue_api_token(people[ADMIN], username(AUTHORISER), "t", days=1)
+    token = api_token(app, username(AUTHORISER))
     api = web.get(f"/api/deployments/{name}/preview", headers={"Authorization": f"Bearer {token}"})
     assert api.status_code == 200 and api.json() == json.loads(json.dumps(preview))
     env = {"OPENFR_HOME": str(app.runtime.home)}
@@ -247,7 +247,7 @@ def test_the_authoriser_pages_this_plans_faces_only_each_look_recorded_and_no_ga
     assert len(_events(app)) == before + 1 + len(sources)
     assert console.get(f"/deployments/{name}/watchlist/{_image_ids(app, 'p5')[0]}").status_code == 404
     assert console.get("/galleries").status_code == 403 and console.get("/galleries/custody").status_code == 403
-    token = app.staff.issue_api_token(people[ADMIN], username(AUTHORISER), "t", days=1)
+    token = api_token(app, username(AUTHORISER))
     bearer = {"Authorization": f"Bearer {token}"}
     assert web.get("/api/galleries", headers=bearer).status_code == 403
     assert web.get(f"/api/deployments/{name}/watchlist", headers=bearer, params={"limit": 3}).json()["total"] == 5
@@ -263,7 +263,7 @@ def test_authorising_needs_the_whole_checklist_at_every_door_and_records_it(worl
     app, people, web = world
     officer = people[AUTHORISER]
     names = {door: _plan(app, people[ADMIN], f"checklist-{door}") for door in ("service", "api", "console", "cli")}
-    token = app.staff.issue_api_token(people[ADMIN], username(AUTHORISER), "t", days=1)
+    token = api_token(app, username(AUTHORISER))
     bearer = {"Authorization": f"Bearer {token}"}
     console = _console(web, username(AUTHORISER))
     env = {"OPENFR_HOME": str(app.runtime.home)}

@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from actors import PASSWORD, TEMPORARY, add_user, console_sign_in, make_app, take_over
+from actors import PASSWORD, TEMPORARY, add_user, api_token, console_sign_in, make_app, take_over
 from actors import sign_in as principal
 from openfr.governance import audit
 from openfr.governance.accounts import TokenKind
@@ -113,9 +113,9 @@ def test_session_cookie_flags_logout_and_kept_apart_from_api_tokens(app, svc):
     assert (
         client.get("/api/audit/verify", headers={"Authorization": f"Bearer {session_cookie.value}"}).status_code == 401
     )
-    api_token = svc.staff.issue_api_token(svc.admin, "auditor", "test", days=1)
+    bearer = api_token(svc, "auditor")
     stranger = browser(app)
-    stranger.cookies.set("openfr_session", api_token, domain="testserver")
+    stranger.cookies.set("openfr_session", bearer, domain="testserver")
     assert stranger.get("/audit", follow_redirects=False).status_code == 303
     # Signing out ends the session on the server: a copy of the cookie is worthless afterwards.
     stolen = session_cookie.value
@@ -185,7 +185,7 @@ def test_enrol_by_upload_then_search_records_who_why_and_keeps_no_probe(app, svc
     assert no_source.status_code == 400 and "provenance" in no_source.text
     assert not (svc.runtime.home / "tmp").exists()  # an upload is analysed in memory: no temporary folder
 
-    token = svc.staff.issue_api_token(svc.admin, "officer", "phone", days=1)
+    token = api_token(svc, "officer")
     api = browser(app)
     headers = {"Authorization": f"Bearer {token}"}
     photo = {"image": ("probe.jpg", portrait, "image/jpeg")}
@@ -223,7 +223,7 @@ def test_oversized_uploads_are_refused_and_uploads_are_held_in_memory(tmp_path):
     small_app.accounts.create_first_administrator("admin", PASSWORD, by="test")
     admin = principal(small_app, "admin")
     add_user(small_app, admin, "officer", "officer")
-    token = small_app.staff.issue_api_token(admin, "officer", "phone", days=1)
+    token = api_token(small_app, "officer")
     big = {"image": ("big.jpg", b"\xff" * 300_000, "image/jpeg")}
     answer = browser(small).post(
         "/api/search", data={"gallery": "g", "reason": "r"}, files=big, headers={"Authorization": f"Bearer {token}"}
@@ -442,10 +442,7 @@ def test_vendored_assets_match_their_pinned_hashes_and_pages_load_nothing_from_e
 
 def test_api_token_can_run_a_deployment_lifecycle(app, svc):
     """Create (administrator), authorise (authorising officer), close (operator) over the API."""
-    tokens = {
-        u: svc.staff.issue_api_token(svc.admin, u, "t", days=1)
-        for u in ("administrator", "authorising_officer", "operator")
-    }
+    tokens = {u: api_token(svc, u) for u in ("administrator", "authorising_officer", "operator")}
     api = browser(app)
 
     def call(user, method, url, body=None):

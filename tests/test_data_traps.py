@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from actors import PASSWORD, add_user, console_sign_in, make_app, staff, username
+from actors import PASSWORD, add_user, api_token, console_sign_in, make_app, staff, username
 from openfr.cli import app as cli_app
 from openfr.errors import BadInputError, ConflictError, EnrolmentRejectedError, NotFoundError
 from openfr.governance import audit
@@ -56,7 +56,7 @@ def site(tmp_path_factory, sample_paths):
         client.csrf = console_sign_in(client, username(role))
         client.headers["x-csrftoken"] = client.csrf
         consoles[role] = client
-    tokens = {role: app.staff.issue_api_token(admin, username(role), "traps", days=1) for role in (ADMIN, AUDITOR)}
+    tokens = {role: api_token(app, username(role)) for role in (ADMIN, AUDITOR)}
     return app, people, web, consoles, tokens, photo
 
 
@@ -342,7 +342,7 @@ def test_deleting_a_subject_and_revoking_a_token_ask_to_confirm_first(site):
     assert done.status_code == 200 and _count(app, Subject, Subject.external_id == "GONE-2") == 0
     assert _count(app, Template) == _count(app, SourceImage, SourceImage.status == "enrolled")
 
-    token = app.staff.issue_api_token(people[ADMIN], "auditor", "to revoke", days=1)
+    token = api_token(app, "auditor")
     token_id = next(t["id"] for t in app.staff.tokens(people[ADMIN], "auditor") if t["name"] == "to revoke")
     path = f"/users/auditor/tokens/{token_id}/revoke"
     asked = admin.post(path, data={"reason": "leaked"})

@@ -47,7 +47,7 @@ def _row(app: Application, name: str) -> User:
 def test_an_administrator_cannot_make_an_authoriser_to_approve_their_own_plan(site):
     app, people = site
     admin = people[Role.ADMINISTRATOR]
-    row = app.staff.create_user(admin, "puppet", "authorising-officer", TEMPORARY)
+    row = app.staff.create_user(admin, "puppet", "authorising-officer", TEMPORARY, rank="superintendent")
     assert row["awaiting_approval"] == "creation" and row["active"] is False
     with pytest.raises(AuthError):  # disabled until approved: the password the admin chose opens nothing
         app.accounts.sign_in("puppet", TEMPORARY, None, TokenKind.CLI)
@@ -98,7 +98,7 @@ def test_without_a_second_administrator_no_privileged_account_can_be_made(tmp_pa
     assert _row(app, "first").must_change_password is False  # they chose it themselves
     first = sign_in(app, "first")
     with pytest.raises(ConflictError, match="second administrator"):
-        app.staff.create_user(first, "authoriser", "authorising-officer", TEMPORARY)
+        app.staff.create_user(first, "authoriser", "authorising-officer", TEMPORARY, rank="superintendent")
     # The bootstrap, with installation access, makes the second (who must change the password) ...
     made = app.accounts.create_first_administrator("second", TEMPORARY, by="test")
     assert made["must_change_password"] is True

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from actors import PASSWORD, add_user, make_app, staff, username
+from actors import PASSWORD, add_user, api_token, make_app, staff, username
 from openfr.cli import app as cli_app
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
 from openfr.governance import audit
@@ -69,9 +69,9 @@ def site(tmp_path_factory, sample_paths):
         app.galleries.create(admin, name, f"{name} (test)", uses)
         app.galleries.enrol_upload(admin, EnrolFields(name, "YAO", "test"), filename="y.jpg", data=yao)
     web = TestClient(create_app(app), base_url="https://testserver")
-    tokens = {who: app.staff.issue_api_token(admin, who, "test", days=1) for who in ("officer", "officer2")}
-    tokens["investigator"] = app.staff.issue_api_token(admin, "investigator", "test", days=1)
-    tokens["operator"] = app.staff.issue_api_token(admin, "operator", "test", days=1)
+    tokens = {who: api_token(app, who) for who in ("officer", "officer2")}
+    tokens["investigator"] = api_token(app, "investigator")
+    tokens["operator"] = api_token(app, "operator")
     return app, people, web, tokens, _probe(sample_paths)
 
 
@@ -263,7 +263,7 @@ def test_uses_are_set_by_administrators_with_a_recorded_reason(site):
     assert all(event["details"][key] == value for key, value in wanted.items())
     assert app.galleries.set_uses(admin, "case-42", ["rfr", "live"], "again")["changed"] is False
     assert _count(app, AuditEvent) == events + 1  # setting what is already set records nothing
-    admin_token = app.staff.issue_api_token(admin, "administrator", "test", days=1)
+    admin_token = api_token(app, "administrator")
     withdrawn = {"uses": [], "reason": "case closed"}
     api = web.post("/api/galleries/case-42/uses", json=withdrawn, headers=_bearer(admin_token))
     assert api.status_code == 200 and api.json()["uses"] == []
@@ -398,7 +398,7 @@ def test_the_probe_is_never_stored_anywhere_under_the_home_nor_in_any_table(tmp_
     fields = EnrolFields("custody", "YAO", "test")
     app.galleries.enrol_upload(people[ADMIN], fields, filename="y.jpg", data=sample_paths["yaoming"].read_bytes())
     web = TestClient(create_app(app), base_url="https://testserver")
-    token = app.staff.issue_api_token(people[ADMIN], username(OFFICER), "phone", days=1)
+    token = api_token(app, username(OFFICER))
     warm = web.post(  # builds the gallery's index (derived from the gallery, not the probe) before looking
         "/api/oifr/search", data=GROUNDS, files={"image": ("w.jpg", _probe(sample_paths), "image/jpeg")},
         headers=_bearer(token),

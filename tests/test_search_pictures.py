@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from actors import PASSWORD, console_sign_in, make_app
+from actors import PASSWORD, api_token, console_sign_in, make_app
 from openfr.governance import audit
 from openfr.services import Application, demo
 from openfr.store import SearchRecord, SourceImage, Subject
@@ -143,7 +143,7 @@ def test_only_candidates_at_the_threshold_are_listed_unless_all_are_asked_for_an
 
 
 def test_the_api_lists_candidates_at_the_threshold_unless_show_all(web, svc, sample_paths):
-    token = svc.staff.issue_api_token(demo.sign_in(svc, "demo-admin", PASSWORD), "demo-officer", "phone", days=1)
+    token = api_token(svc, "demo-officer", PASSWORD)
     api = TestClient(web, base_url="https://testserver", headers={"Authorization": f"Bearer {token}"})
     photo = {"image": ("p.jpg", sample_paths["gdp"].read_bytes(), "image/jpeg")}
     form = {"gallery": GALLERY, "reason": "api pictures test"}

@@ -82,7 +82,8 @@ def test_out_of_range_ids_and_limits_are_clear_errors(site, tmp_path):
 def test_an_api_token_can_be_revoked_and_a_password_reset_ends_every_session(site):
     app, people, client, tokens = site
     admin = people[Role.ADMINISTRATOR]
-    issued = app.staff.issue_api_token(admin, "auditor", "integration", 30)
+    owner = sign_in(app, "auditor")
+    issued = app.accounts.issue_own_token(owner, "integration", "read", 30, password=PASSWORD)["token"]
     assert client.get("/api/audit/verify", headers=_bearer(issued)).status_code == 200
     (row,) = [t for t in app.staff.tokens(admin, "auditor") if t["name"] == "integration"]
     with pytest.raises(BadInputError):

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from actors import console_sign_in, make_app, staff, username
+from actors import api_token, console_sign_in, make_app, staff, username
 from openfr.errors import BadInputError, PermissionDeniedError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
@@ -106,7 +106,7 @@ def test_a_period_that_is_not_one_is_refused_with_its_reason_and_changes_nothing
     with pytest.raises(BadInputError, match=message.replace("(", r"\(").replace(")", r"\)")):
         app.deployments.statistics_report(people[Role.AUDITOR], since=period.get("from"), until=period.get("to"))
     console = _console(web, Role.AUDITOR)
-    token = app.staff.issue_api_token(people[Role.ADMINISTRATOR], username(Role.AUDITOR), "t", days=1)
+    token = api_token(app, username(Role.AUDITOR))
     api = TestClient(web, base_url="https://testserver", headers={"Authorization": f"Bearer {token}"})
     before = _audit_count(app)
     page = console.get("/statistics", params=period)
@@ -142,7 +142,7 @@ def test_the_page_shows_totals_charts_with_accessible_names_and_the_table(world)
 
 
 def test_the_csv_is_the_pages_table_and_its_download_is_recorded(world):
-    app, people, web = world
+    app, _, web = world
     console = _console(web, Role.AUDITOR)
     shown = [[cell.replace("—", "") for cell in row] for row in _table(console.get("/statistics", params=MAY).text)]
     before = len(_events(app, "statistics.export"))
@@ -159,7 +159,7 @@ def test_the_csv_is_the_pages_table_and_its_download_is_recorded(world):
     assert events[-1]["details"] == {"format": "csv", "deployments": 2, "filter_from": "2026-05-01",
                                      "filter_to": "2026-05-03"}  # fmt: skip
     # The API gives the same figures through the same use case, and its CSV download is recorded too.
-    token = app.staff.issue_api_token(people[Role.ADMINISTRATOR], username(Role.AUDITOR), "t", days=1)
+    token = api_token(app, username(Role.AUDITOR))
     api = TestClient(web, base_url="https://testserver", headers={"Authorization": f"Bearer {token}"})
     report = api.get("/api/statistics", params=MAY).json()
     assert [r["deployment"] for r in report["rows"]] == ["last-second", "first-morning"]

@@ -1,7 +1,9 @@
 """Exceptions that carry a user-facing reason.
 
-The CLI maps them to exit codes (ARCHITECTURE.md: 0 ok, 2 bad input, 1 failure) and prints only the
-one-line message, never a traceback, so nothing biometric leaks into logs or terminals.
+The CLI maps them to exit codes (0 ok, 2 bad input, 1 failure) and prints only the one-line message, never a
+traceback, so nothing biometric leaks into logs or terminals; the web doors map them to HTTP statuses
+(web/errors.py). A `SafeguardError` is a safeguard saying no (a permission, a threshold floor, a missing
+reason, purpose limitation, separation of duties): the service layer records each one in the audit trail.
 """
 
 
@@ -9,6 +11,12 @@ class OpenFRError(Exception):
     """Base class: `str(error)` is a complete, one-line reason for a person to read."""
 
     exit_code = 1
+
+
+class SafeguardError(OpenFRError):
+    """Mixed into the errors by which a safeguard refuses an act: the service layer records the refusal as
+    an audit event (services/refusals.py), so the trail shows who tried what and was stopped, not only
+    what was done."""
 
 
 class BadInputError(OpenFRError):
@@ -64,7 +72,7 @@ class NotSignedInError(OpenFRError):
     exit_code = 2
 
 
-class PermissionDeniedError(OpenFRError):
+class PermissionDeniedError(SafeguardError):
     """The acting account's role does not hold the permission, or a separation-of-duties rule refuses this
     account (HTTP 403). Nothing was changed."""
 
@@ -80,3 +88,12 @@ class PasswordChangeRequiredError(PermissionDeniedError):
             "change your password first: it was set by an administrator (console: Account; "
             "command line: openfr passwd; API: POST /api/me/password); nothing was changed"
         )
+
+
+class SafeguardMissingError(BadInputError, SafeguardError):
+    """A safeguard the act needs is missing or out of bounds: a reason, grounds, a deployment plan's
+    safeguards, a threshold below its floor, a window too long (HTTP 400)."""
+
+
+class PurposeLimitationError(ConflictError, SafeguardError):
+    """A gallery was asked for a use it is not approved for (HTTP 409)."""

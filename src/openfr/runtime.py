@@ -18,6 +18,7 @@ from openfr.bus import InProcessBus
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.gallery.search import GallerySearcher
 from openfr.governance import accounts
+from openfr.governance.grants import ViewGrants
 from openfr.governance.seal import AuditSeal
 from openfr.governance.secretbox import SecretBox
 from openfr.live.supervisor import CameraSupervisor
@@ -55,6 +56,11 @@ class Runtime:
         """Encrypts second-factor secrets at rest, under a key kept outside the database."""
         key = self.settings.secrets_key.get_secret_value() if self.settings.secrets_key else None
         return SecretBox.for_home(self.home, key)
+
+    @cached_property
+    def view_grants(self) -> ViewGrants:
+        """Signed permission to fetch the faces a recorded page view showed (governance/grants.py)."""
+        return ViewGrants(self.secret_box.derive(b"openfr view grants"))
 
     @cached_property
     def searcher(self) -> GallerySearcher:

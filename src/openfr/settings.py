@@ -462,6 +462,39 @@ class LiveSettings(_Section):
             "::1, which otherwise reaches the server's own services."
         ),
     )
+    max_window_hours: float = Field(
+        24.0,
+        gt=0,
+        le=24 * 7,
+        title="Longest deployment window (h)",
+        description=(
+            "A deployment is authorised for one time window, starting now or later, of at most this long; a "
+            "longer operation is planned, and authorised, again. Shorter keeps each authority tied to the "
+            "circumstances that justified it; longer saves re-authorising multi-day events."
+        ),
+    )
+    authoriser_min_rank: str = Field(
+        "superintendent",
+        title="Lowest rank that may authorise a deployment",
+        description=(
+            "An authorising officer's recorded rank (set on their account, under dual control) must be at least "
+            "this (governance/ranks.py lists the ranks in order). The College of Policing's guidance asks for a "
+            "superintendent or above; lowering it to inspector allows urgent authority at the cost of "
+            "seniority."
+        ),
+    )
+
+    @field_validator("authoriser_min_rank")
+    @classmethod
+    def _known_rank(cls, value: str) -> str:
+        from openfr.errors import BadInputError
+        from openfr.governance.ranks import parse_rank
+
+        try:
+            return parse_rank(value)
+        except BadInputError as exc:
+            raise ValueError(str(exc)) from None
+
     snapshot_retention_hours: float = Field(
         24.0,
         ge=0.0,
@@ -562,6 +595,43 @@ class SearchSettings(_Section):
             "the verdict and its reasons beside the candidates, because a weak lead can still be the only "
             "one. Set this to require the searcher to record why such a probe was searched: more friction, "
             "and an account of each search made on a face the gate would have refused."
+        ),
+    )
+    oifr_target_fpir: float = Field(
+        1e-3,
+        gt=0,
+        lt=1,
+        title="Operator-initiated search: false-candidate rate",
+        description=(
+            "Candidates of an officer's phone search must reach the threshold at which a search of someone "
+            "who is NOT in the gallery lists anyone with at most this probability (worst demographic group of "
+            "the pack's identification calibration), for the gallery's size: it rises with the gallery, as "
+            "live thresholds rise with the watchlist. 1e-3 is one false candidate in 1,000 such searches. "
+            "Lower shows officers fewer wrong faces at the roadside and misses more true ones (poor photos "
+            "first); a 1:1 verification threshold here would list strangers from any large custody gallery."
+        ),
+    )
+    rfr_target_fpir: float = Field(
+        1e-2,
+        gt=0,
+        lt=1,
+        title="Retrospective search: false-candidate rate",
+        description=(
+            "As oifr_target_fpir, for investigators' retrospective searches: the candidates listed by default "
+            "(the whole ranking stays available with show-all, recorded). Higher than for OIFR because a "
+            "trained reviewer examines each lead with time and context; lower hides more true leads."
+        ),
+    )
+    subject_access_target_fpir: float = Field(
+        1e-3,
+        gt=0,
+        lt=1,
+        title="Subject access by photo: false-match rate",
+        description=(
+            "A subject access photo is compared with every gallery; a subject is put to the auditor only at "
+            "the threshold where a stranger matches anyone with at most this probability, for the total "
+            "number of people compared. The auditor then confirms each before anything is disclosed. Lower "
+            "risks disclosing less about a third party and missing more of the requester's own records."
         ),
     )
 

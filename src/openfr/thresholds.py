@@ -27,19 +27,43 @@ def check_threshold(value: float, floor: float) -> float:
     return float(value)
 
 
-def live_floor(card: ModelCard, watchlist_size: int, target_fpir: float, *, at_least: float | None = None) -> float:
-    """The lowest threshold a live deployment (or `openfr watch`) may use against `watchlist_size` people:
-    the one at which the pack's identification calibration expects at most `target_fpir` of strangers to
-    raise a false alert, for the worst demographic group measured; never below the 1:1 threshold. A pack
-    without a calibration has only its 1:1 threshold, which grows false alerts with the watchlist (its card
-    says so). `at_least`: an installation's own higher match threshold, which may only raise it."""
+def identification_threshold(
+    card: ModelCard, gallery_size: int, target_fpir: float, *, at_least: float | None = None
+) -> float:
+    """The lowest threshold at which a 1:N comparison against `gallery_size` people (a live watchlist, a
+    custody gallery searched from a phone, a subject access photo) is expected to put a stranger forward
+    with probability at most `target_fpir`, for the worst demographic group the pack's identification
+    calibration measured; never below the 1:1 threshold. A pack without a calibration has only its 1:1
+    threshold, which grows false matches with the gallery (its card says so). `at_least`: an installation's
+    own higher match threshold, which may only raise it."""
     calibration = shipped_calibration(card.id)
     floor = (
-        card.threshold
-        if calibration is None
-        else calibration.threshold_for(watchlist_size, target_fpir, card.threshold)
+        card.threshold if calibration is None else calibration.threshold_for(gallery_size, target_fpir, card.threshold)
     )
     return floor if at_least is None else max(floor, at_least)
+
+
+def live_floor(card: ModelCard, watchlist_size: int, target_fpir: float, *, at_least: float | None = None) -> float:
+    """The lowest threshold a live deployment (or `openfr watch`) may use against `watchlist_size` people
+    (identification_threshold at the live target rate)."""
+    return identification_threshold(card, watchlist_size, target_fpir, at_least=at_least)
+
+
+def false_match_chance(card: ModelCard, threshold: float, gallery_size: int) -> float | None:
+    """The chance (worst group) that comparing one stranger with `gallery_size` people at `threshold` puts
+    anyone forward: a search's expected false-candidate rate. None without an identification calibration."""
+    calibration = shipped_calibration(card.id)
+    return None if calibration is None else calibration.fpir(threshold, gallery_size)
+
+
+def describe_chance(chance: float | None) -> str:
+    """For people: "about 1 in 1,000 searches of someone not in the gallery lists a false candidate"."""
+    if chance is None:
+        return "unknown: this model pack has no identification calibration, so false candidates grow with the gallery"
+    if chance <= 0:
+        return "none expected from the calibration's data"
+    one_in = max(1, round(1 / chance))
+    return f"about 1 in {one_in:,} searches of someone who is not in the gallery lists a false candidate"
 
 
 def expected_false_alerts(card: ModelCard, threshold: float, watchlist_size: int, faces: int = 100_000) -> float | None:

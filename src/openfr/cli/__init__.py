@@ -21,6 +21,7 @@ from openfr.cli import (
     report_cmds,
     serve_cmd,
     session_cmds,
+    token_cmds,
     user_cmds,
 )
 
@@ -54,6 +55,7 @@ app.add_typer(deployment_cmds.deployment_app, name="deployment")
 app.add_typer(deployment_cmds.alert_app, name="alert")
 app.add_typer(audit_cmds.audit_app, name="audit")
 app.add_typer(user_cmds.user_app, name="user")
+app.add_typer(token_cmds.token_app, name="token")
 app.add_typer(report_cmds.report_app, name="report")
 app.add_typer(oifr_cmds.oifr_app, name="oifr")
 

@@ -32,6 +32,15 @@ def verify(
         fail(f"the audit trail has been tampered with ({len(report.problems)} problem(s))", 1)
 
 
+@audit_app.command("actions")
+@guarded
+def actions() -> None:
+    """Every action an audit event can record, with its meaning (what --action takes); one JSON line each."""
+    app, me = signed_in()
+    for row in app.audit.actions(me):
+        emit(row)
+
+
 @audit_app.command("head")
 @guarded
 def head() -> None:

@@ -30,9 +30,12 @@ def transparency(
 ) -> None:
     """One row per deployment: date, location, hours, watchlist size, people seen, alerts, outcomes."""
     app, me = signed_in()
+    if fmt not in ("table", "csv", "json"):
+        raise typer.BadParameter("--format must be table, csv or json")
     report = app.reports.transparency(
-        me, since=parse_day(since, "--since"), until=parse_day(until, "--until"), deployment=deployment, public=public
-    )
+        me, since=parse_day(since, "--since"), until=parse_day(until, "--until"), deployment=deployment, public=public,
+        fmt=fmt,
+    )  # fmt: skip
     if fmt == "json":
         emit(report)
     elif fmt == "csv":
@@ -63,13 +66,21 @@ def subject_access(
     reference: Annotated[str | None, typer.Option(help="The person's reference in a gallery.")] = None,
     gallery: Annotated[str | None, typer.Option(help="Only this gallery's reference.")] = None,
     photo: Annotated[Path | None, typer.Option(help="The person's photo (searched in memory, never stored).")] = None,
+    ticket: Annotated[str | None, typer.Option(help="A photo match's ticket (from --photo), to confirm.")] = None,
+    confirm: Annotated[
+        list[str] | None, typer.Option(help="A candidate of the match that is the person: GALLERY/REFERENCE.")
+    ] = None,
 ) -> None:
-    """Was this person on a watchlist? Galleries, deployment watchlists, alerts and searches naming them."""
+    """Was this person on a watchlist? Galleries, deployment watchlists, alerts and searches naming them. By
+    photo, two steps: --photo lists the candidates and a ticket (nothing disclosed); then --ticket with a
+    --confirm for each candidate that is the person gives their records."""
     app, me = signed_in()
-    data = None
     if photo is not None:
         try:
             data = photo.read_bytes()
         except OSError as exc:
             raise BadInputError(f"{photo}: {exc.strerror or exc}") from None
-    emit(app.subject_access.report(me, AccessRequest(reason, reference, gallery), data))
+        emit(app.subject_access.match(me, AccessRequest(reason, reference, gallery), data).as_dict())
+        return
+    ask = AccessRequest(reason, reference, gallery, confirmed=tuple(confirm or ()), ticket=ticket)
+    emit(app.subject_access.report(me, ask))

@@ -16,7 +16,10 @@ from openfr.cli.identity import current_principal
 from openfr.errors import BadInputError
 from openfr.governance.permissions import Role, parse_role
 
-user_app = typer.Typer(help="Accounts: create, list, enable/disable, password, TOTP, API tokens.", no_args_is_help=True)
+user_app = typer.Typer(
+    help="Accounts: create, list, enable/disable, password, rank, TOTP; list and revoke their API tokens.",
+    no_args_is_help=True,
+)
 
 UsernameArg = Annotated[str, typer.Argument(help="Username.")]
 PasswordStdin = Annotated[
@@ -47,6 +50,9 @@ def create(
     username: UsernameArg,
     role: Annotated[str, typer.Option(help="officer, operator, authorising-officer, investigator, auditor, admin.")],
     name: Annotated[str, typer.Option(help="Display name.")] = "",
+    rank: Annotated[
+        str, typer.Option(help="Police rank (required for an authorising officer), e.g. superintendent.")
+    ] = "",
     password_stdin: PasswordStdin = False,
     json: JsonFlag = False,
 ) -> None:
@@ -63,7 +69,7 @@ def create(
         raise BadInputError("the first account must be an administrator (--role admin)")
     else:
         me = current_principal(app)
-        row = app.staff.create_user(me, username, parsed.value, _password(password_stdin), name)
+        row = app.staff.create_user(me, username, parsed.value, _password(password_stdin), name, rank or None)
     if json:
         emit(row)
         return
@@ -127,24 +133,22 @@ def password(username: UsernameArg, password_stdin: PasswordStdin = False) -> No
         err.print(f"the account stays disabled until a second administrator runs: openfr user approve {username}")
 
 
+@user_app.command("rank")
+@guarded
+def rank(username: UsernameArg, rank: Annotated[str, typer.Argument(help="e.g. superintendent, inspector.")]) -> None:
+    """Record an account's police rank; an authorising officer's change waits for a second administrator."""
+    app, me = signed_in()
+    row = app.staff.set_rank(me, username, rank)
+    waits = row["awaiting_approval"]
+    err.print(f"rank of {username}: {row['rank']}" + (" (awaits a second administrator's approval)" if waits else ""))
+
+
 @user_app.command("totp")
 @guarded
 def totp(username: UsernameArg) -> None:
     """Turn on the second factor; prints the otpauth:// URI for an authenticator app, once."""
     app, me = signed_in()
     print(app.staff.enable_totp(me, username))  # stdout only: for the user to scan or paste, never logged
-
-
-@user_app.command("token")
-@guarded
-def token(
-    username: UsernameArg,
-    name: Annotated[str, typer.Option(help="What the token is for.")],
-    days: Annotated[int, typer.Option(min=1, max=366, help="Days until it expires.")] = 30,
-) -> None:
-    """Issue an API bearer token; printed once, only its digest is kept."""
-    app, me = signed_in()
-    print(app.staff.issue_api_token(me, username, name, days))
 
 
 @user_app.command("tokens")

@@ -77,6 +77,14 @@ def load_templates(session: Session, gallery: Gallery) -> GalleryTemplates:
     )
 
 
+def subject_count(session: Session, gallery: Gallery) -> int:
+    """People in the gallery with a template in its space: the N of a 1:N search's identification threshold."""
+    query = select(func.count(func.distinct(Template.subject_id))).where(
+        Template.gallery_id == gallery.id, Template.space == gallery.space
+    )
+    return session.scalar(query) or 0
+
+
 def gallery_stats(session: Session) -> list[dict]:
     subjects = dict(session.execute(select(Subject.gallery_id, func.count()).group_by(Subject.gallery_id)).all())
     templates = dict(session.execute(select(Template.gallery_id, func.count()).group_by(Template.gallery_id)).all())

@@ -40,10 +40,14 @@ class AuthError(OpenFRError):
 
 
 class TooManyAttemptsError(AuthError):
-    """Too many failed sign-ins from this address (for this account, or for any): wait, then try again."""
+    """Failed sign-ins from this address have slowed it down: try again after `retry_after` seconds."""
 
-    def __init__(self) -> None:
-        super().__init__("too many failed logins from this address", "too many failed logins; try again later")
+    def __init__(self, retry_after: float = 1.0) -> None:
+        self.retry_after = max(1, round(retry_after + 0.49))
+        super().__init__(
+            "too many failed logins from this address",
+            f"too many failed sign-ins from this address: try again in {self.retry_after} s",
+        )
 
 
 class SecondFactorRequiredError(AuthError):
@@ -214,9 +218,13 @@ def _totp_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def issue_token(session: Session, user: User, kind: TokenKind, *, hours: float, label: str = "") -> str:
-    """A bearer token of `kind`, returned once; only its digest is stored. API tokens carry their label
-    (what they are for) as their name; sessions are named by their kind."""
+def issue_token(
+    session: Session, user: User, kind: TokenKind, *, hours: float, label: str = "", scope: str | None = None
+) -> str:
+    """A bearer token of `kind` for `user`, returned once; only its digest is stored. It records the user's
+    role (a token dies with a role change) and, for an owner-made API token, its scope (None: a sign-in,
+    with the whole role). API tokens carry their label (what they are for) as their name; sessions are
+    named by their kind. Who may issue one is the services' rule: only its owner."""
     prefix = {TokenKind.API: "ofr_", TokenKind.WEB: "ofs_", TokenKind.CLI: "ofc_"}[kind]
     token = prefix + secrets.token_urlsafe(32)
     name = (label or "api token") if kind is TokenKind.API else kind.value
@@ -229,8 +237,11 @@ def issue_token(session: Session, user: User, kind: TokenKind, *, hours: float, 
             digest=_digest(token),
             expires_at=_now() + timedelta(hours=hours),
             revoked=False,
+            scope=scope,
+            role=user.role,
         )
     )
+    session.flush()
     return token
 
 
@@ -238,13 +249,21 @@ def _kind_of(row: ApiToken) -> TokenKind:
     return TokenKind(row.name) if row.name in (TokenKind.WEB.value, TokenKind.CLI.value) else TokenKind.API
 
 
-def user_for_token(session: Session, token: str, kind: TokenKind) -> User | None:
-    """The active user an unexpired, unrevoked token of this kind belongs to."""
+def token_grant(session: Session, token: str, kind: TokenKind) -> tuple[User, ApiToken] | None:
+    """The active user an unexpired, unrevoked token of this kind belongs to, with the token's row; None
+    also when the user's role is no longer the one the token was issued for."""
     row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))
     if row is None or row.revoked or _aware(row.expires_at) <= _now() or _kind_of(row) is not kind:
         return None
     user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    if user is None or not user.active or (row.role is not None and row.role != user.role):
+        return None
+    return user, row
+
+
+def user_for_token(session: Session, token: str, kind: TokenKind) -> User | None:
+    grant = token_grant(session, token, kind)
+    return grant[0] if grant is not None else None
 
 
 def revoke_token(session: Session, token: str, kind: TokenKind) -> User | None:
@@ -282,6 +301,8 @@ def tokens_of(session: Session, user: User) -> list[dict]:
             "created_at": _aware(r.created_at).isoformat() if r.created_at else None,
             "expires_at": _aware(r.expires_at).isoformat(),
             "revoked": r.revoked,
+            "scope": r.scope or "sign-in",
+            "expired": _aware(r.expires_at) <= _now(),
         }
         for r in rows
         if _kind_of(r) is TokenKind.API

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from openfr.governance.seal import AuditSeal, Checkpoint
@@ -198,8 +198,8 @@ def _matching(query, *, actor=None, action=None, resource=None, since=None, unti
     text: `at >= since` and `at < until`."""
     if actor:
         query = query.where(AuditEvent.actor == actor)
-    if action:
-        query = query.where(AuditEvent.action.startswith(action))
+    if action:  # an action, and the family it names ("deployment": deployment.create, deployment.live, ...)
+        query = query.where(or_(AuditEvent.action == action, AuditEvent.action.startswith(action + ".")))
     if resource:
         query = query.where(AuditEvent.resource == resource)
     if since:

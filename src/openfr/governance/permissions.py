@@ -20,7 +20,10 @@ class Role(StrEnum):
 
 class Permission(StrEnum):
     MODELS_READ = "models.read"
-    SEARCH_RUN = "search.run"
+    # One permission per search mode, so that each mode has its own door and its own people: an officer at the
+    # roadside identifies a person (OIFR) and never browses custody images for an investigation (RFR).
+    SEARCH_OIFR = "search.oifr"
+    SEARCH_RFR = "search.rfr"
     GALLERY_READ = "gallery.read"
     GALLERY_ENROL = "gallery.enrol"
     GALLERY_DELETE = "gallery.delete"
@@ -44,7 +47,7 @@ class Permission(StrEnum):
 
 P = Permission
 MATRIX: dict[Role, frozenset[Permission]] = {
-    Role.OFFICER: frozenset({P.MODELS_READ, P.SEARCH_RUN}),
+    Role.OFFICER: frozenset({P.MODELS_READ, P.SEARCH_OIFR}),
     Role.OPERATOR: frozenset(
         {P.MODELS_READ, P.DEPLOYMENT_READ, P.DEPLOYMENT_RUN, P.DEPLOYMENT_CLOSE, P.ALERT_READ, P.ALERT_ADJUDICATE}
     ),
@@ -60,7 +63,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             P.STATS_READ,
         }
     ),
-    Role.INVESTIGATOR: frozenset({P.MODELS_READ, P.SEARCH_RUN, P.GALLERY_READ, P.GALLERY_ENROL}),
+    Role.INVESTIGATOR: frozenset({P.MODELS_READ, P.SEARCH_RFR, P.GALLERY_READ, P.GALLERY_ENROL}),
     Role.AUDITOR: frozenset(
         {P.MODELS_READ, P.GALLERY_READ, P.DEPLOYMENT_READ, P.ALERT_READ, P.STATS_READ, P.AUDIT_READ, P.SUBJECT_ACCESS}
     ),

@@ -1,48 +1,93 @@
-"""Limits on failed sign-ins per client address, on top of the per-account lockout.
+"""Failed sign-ins slow down the address they come from; they never lock a right password out for long.
 
-Two windows, failures only: one address guessing one account (10 failures in 5 minutes) waits, and so does
-one address spraying many accounts (50). Counting per account and address means a colleague's typos behind
-a control room's shared address never lock everyone else out; counting only failures means a room signing
-in together is never turned away.
+A refusal that holds for minutes lets anyone behind a control room's shared address (or a spray of made-up
+names from it) shut out every colleague signing in correctly. So failures buy delay instead: after
+FREE_PER_ADDRESS failed attempts from one address (FREE_PER_ACCOUNT for one account from one address) within
+WINDOW_S, each further attempt from there waits, the wait doubling with each failure up to MAX_DELAY_S. The
+wait is awaited by the door without holding a thread (`AccountService.wait_turn`), and the service refuses
+(429 with Retry-After) an attempt that did not wait; at most WAITING_PER_ADDRESS attempts from one address
+wait at once, so a flood cannot pile up. A right password still signs in, after the wait: a guesser gets
+one try per MAX_DELAY_S per address, a colleague a few seconds' pause. Guessing one account from many
+addresses is stopped by the account's own lockout (governance/accounts.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import defaultdict, deque
 
+FREE_PER_ADDRESS = 10  # failures from one address before its attempts are slowed (a room of typos is free)
+FREE_PER_ACCOUNT = 3  # failures for one account from one address before they are slowed
+BASE_DELAY_S = 0.5  # the first wait; each failure beyond the free ones doubles it
+MAX_DELAY_S = 10.0  # the longest wait between attempts: a person waits seconds, a guesser minutes per dozen
+WINDOW_S = 300.0  # failures older than this are forgotten
+WAITING_PER_ADDRESS = 8  # attempts from one address waiting at once; more are refused at once (429)
 
-class SlidingWindowLimit:
-    def __init__(self, attempts: int, window_s: float):
-        self.attempts, self.window_s = attempts, window_s
-        self._seen: dict[str, deque[float]] = defaultdict(deque)
+
+class TooSoon(Exception):  # noqa: N818 - a signal between the throttle and the account service
+    def __init__(self, retry_after: float):
+        self.retry_after = retry_after
+
+
+class LoginThrottle:
+    def __init__(self) -> None:
+        self._failures: dict[str, deque[float]] = defaultdict(deque)
+        self._waiting: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
 
-    def allow(self, key: str, now: float | None = None) -> bool:
-        """False once `key` has failed `attempts` times within the window."""
+    def _recent(self, key: str, now: float) -> deque[float]:
+        seen = self._failures[key]
+        while seen and now - seen[0] > WINDOW_S:
+            seen.popleft()
+        return seen
+
+    def _not_before(self, key: str, free: int, now: float) -> float:
+        seen = self._recent(key, now)
+        beyond = len(seen) - free
+        if beyond < 0:
+            return 0.0
+        return seen[-1] + min(MAX_DELAY_S, BASE_DELAY_S * 2**beyond)
+
+    def wait_s(self, address: str, username: str, now: float | None = None) -> float:
+        """How long an attempt from `address` for `username` must wait before it may be tried (0: now)."""
         now = time.monotonic() if now is None else now
         with self._lock:
-            seen = self._seen[key]
-            while seen and now - seen[0] > self.window_s:
-                seen.popleft()
-            return len(seen) < self.attempts
+            until = max(
+                self._not_before(address, FREE_PER_ADDRESS, now),
+                self._not_before(f"{address}\0{username.lower()}", FREE_PER_ACCOUNT, now),
+            )
+        return max(0.0, until - now)
 
-    def failed(self, key: str, now: float | None = None) -> None:
+    def check(self, address: str, username: str) -> None:
+        """TooSoon if an attempt comes before its wait is over (a door that did not wait)."""
+        wait = self.wait_s(address, username)
+        if wait > 0.05:  # a scheduler's jitter is not an attempt to jump the queue
+            raise TooSoon(wait)
+
+    async def wait(self, address: str, username: str) -> None:
+        """Sleep out the wait without holding a thread; TooSoon when the address already has too many waiting."""
+        wait = self.wait_s(address, username)
+        if wait <= 0:
+            return
         with self._lock:
-            self._seen[key].append(time.monotonic() if now is None else now)
+            if self._waiting[address] >= WAITING_PER_ADDRESS:
+                raise TooSoon(wait)
+            self._waiting[address] += 1
+        try:
+            await asyncio.sleep(wait)
+        finally:
+            with self._lock:
+                self._waiting[address] -= 1
 
+    def failed(self, address: str, username: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for key in (address, f"{address}\0{username.lower()}"):
+                self._recent(key, now).append(now)
 
-class LoginGuard:
-    """Per (address, account) and per address: both must allow a sign-in attempt."""
-
-    def __init__(self, per_account: int = 10, per_address: int = 50, window_s: float = 300):
-        self.accounts = SlidingWindowLimit(per_account, window_s)
-        self.addresses = SlidingWindowLimit(per_address, window_s)
-
-    def allow(self, address: str, username: str) -> bool:
-        return self.accounts.allow(f"{address}\0{username.lower()}") and self.addresses.allow(address)
-
-    def failed(self, address: str, username: str) -> None:
-        self.accounts.failed(f"{address}\0{username.lower()}")
-        self.addresses.failed(address)
+    def forget(self) -> None:
+        """Clear every count (tests; an administrator after an incident)."""
+        with self._lock:
+            self._failures.clear()

@@ -30,8 +30,13 @@ class SecretBox:
     def __init__(self, key: bytes):
         if len(key) < 16:
             raise ValueError("the secrets key must be at least 16 bytes")
-        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"openfr stored secrets").derive(key)
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._key = key
+        self._fernet = Fernet(base64.urlsafe_b64encode(self.derive(b"openfr stored secrets")))
+
+    def derive(self, purpose: bytes) -> bytes:
+        """A key for one purpose (encryption, signing view grants), derived from the secrets key with HKDF:
+        one secret to keep outside the database, independent keys inside."""
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(self._key)
 
     @classmethod
     def for_home(cls, home: Path, key_text: str | None = None) -> SecretBox:

@@ -4,7 +4,8 @@ A gallery carries a set of approved uses from this fixed list. Each door that re
 service layer, and the service refuses a use the gallery is not approved for: an officer's phone search
 reaches only custody images approved for it, never a live watchlist or a case file; a deployment's watchlist
 is drawn only from a gallery approved as a live source. A refusal is a state of the gallery, not of the
-person asking, so it is a ConflictError (HTTP 409) that names the uses the gallery does have.
+person asking, so it is a PurposeLimitationError (a ConflictError, HTTP 409, and a recorded refusal) that
+names the uses the gallery does have.
 
 Which uses a gallery has is a governance decision (a DPIA covers each): changing them takes `gallery.manage`
 and a recorded reason. Whoever may enrol may create a gallery for retrospective search alone (the default);
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from openfr.errors import BadInputError, ConflictError
+from openfr.errors import BadInputError, PurposeLimitationError
 
 
 class GalleryUse(StrEnum):
@@ -65,10 +66,12 @@ def describe(uses: Iterable[str]) -> str:
 
 
 def require_use(gallery: str, uses: Iterable[str] | None, use: GalleryUse) -> None:
-    """Refuse (ConflictError, 409) unless `use` is among the gallery's approved `uses`."""
+    """Refuse (PurposeLimitationError, 409) unless `use` is among the gallery's approved `uses`."""
     approved = list(uses or [])
     if use.value not in approved:
-        raise ConflictError(f"gallery {gallery} is not approved for {ACTIVITY[use]} (its uses: {describe(approved)})")
+        raise PurposeLimitationError(
+            f"gallery {gallery} is not approved for {ACTIVITY[use]} (its uses: {describe(approved)})"
+        )
 
 
 def check_gallery_use(session, gallery: str, use: GalleryUse) -> None:
@@ -86,3 +89,19 @@ def check_gallery_use(session, gallery: str, use: GalleryUse) -> None:
 def catalogue() -> list[dict]:
     """The list for pages and the API: key and description of each use."""
     return [{"key": u.value, "label": DESCRIPTIONS[u]} for u in GalleryUse]
+
+
+def check_enrolment(gallery: str, uses: Iterable[str] | None, categories: Iterable[str | None]) -> None:
+    """Refuse (PurposeLimitationError, 409) adding people to a gallery approved for no use at all (withdrawn:
+    its images are kept, not added to), or giving them a watchlist category in a gallery that is not a live
+    source: a category marks someone for live watchlists, and only a gallery approved for `live` feeds them."""
+    approved = list(uses or [])
+    if not approved:
+        raise PurposeLimitationError(f"gallery {gallery} is approved for no use (withdrawn): nothing may be enrolled")
+    marked = sorted({c for c in categories if c})
+    if marked and GalleryUse.LIVE.value not in approved:
+        raise PurposeLimitationError(
+            f"gallery {gallery} is not approved as a live source (its uses: {describe(approved)}): the watchlist "
+            f"categor{'y' if len(marked) == 1 else 'ies'} {', '.join(marked)} belong only in a live source; enrol "
+            "without a category, or have the gallery approved for live"
+        )

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openfr.bus import InProcessBus
-from openfr.errors import BadInputError, ConflictError, NotFoundError
+from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
 from openfr.live.deployments import now_utc
 from openfr.live.worker import AlertEvidence
 from openfr.store import Alert, Database, Deployment
@@ -218,7 +218,9 @@ def adjudicate(session: Session, alert_id: int, *, confirmed: bool, by: str, not
     two_person = session.scalar(select(Deployment.two_person).where(Deployment.id == alert.deployment_id))
     if alert.state == "awaiting-second":
         if by == alert.adjudicated_by:
-            raise ConflictError(f"alert {alert_id} needs a second operator: {by} confirmed it already")
+            raise PermissionDeniedError(  # separation of duties: a refusal, recorded
+                f"alert {alert_id} needs a second operator: {by} confirmed it already; nothing was changed"
+            )
         alert.verified_by, alert.verified_at = by, now_utc()
         alert.state = "confirmed" if confirmed else "rejected"
     elif alert.state == "pending":

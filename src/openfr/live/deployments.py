@@ -25,7 +25,8 @@ import numpy as np
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
-from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
+from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError, SafeguardMissingError
+from openfr.governance import ranks
 from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.names import check_name
 from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry, WatchlistMember
@@ -33,6 +34,9 @@ from openfr.store.live import CATEGORIES, COUNTED, NOTICES
 from openfr.thresholds import check_threshold
 
 DEFAULT_WINDOW = timedelta(hours=8)  # a deployment planned without an end runs for one shift
+# A window "starting now" typed into a form a few minutes ago, or sent from a clock slightly behind, still
+# starts now; anything earlier would authorise scanning that has (or has not) already happened.
+START_GRACE = timedelta(minutes=10)
 
 
 class DeploymentStateError(ConflictError):
@@ -75,8 +79,9 @@ class DeploymentPlan:
         if self.threshold is None:
             self.threshold = default_threshold
 
-    def check(self, floor: float) -> None:
-        """Every missing safeguard, in one message (call after `resolve`)."""
+    def check(self, floor: float, *, now: datetime, max_window: timedelta) -> None:
+        """Every missing safeguard, in one message (call after `resolve`): the window must start now or later
+        and last at most `max_window`."""
         p: list[str] = []
         try:
             self.name = check_name("deployment", self.name)
@@ -95,6 +100,11 @@ class DeploymentPlan:
         assert self.starts_at is not None and self.ends_at is not None
         if aware(self.ends_at) <= aware(self.starts_at):
             p.append("the time window must end after it starts")
+        elif aware(self.ends_at) - aware(self.starts_at) > max_window:
+            hours = max_window.total_seconds() / 3600
+            p.append(f"the time window may last at most {hours:g} h (live.max_window_hours): plan the rest separately")
+        if aware(self.starts_at) < now - START_GRACE:
+            p.append(f"the time window must start now or later, not {aware(self.starts_at):%Y-%m-%d %H:%M} UTC")
         if not self.cameras:
             p.append("at least one camera is needed")
         elif any(not name.strip() for name in self.cameras):
@@ -110,11 +120,13 @@ class DeploymentPlan:
         if not 1 <= self.consistent_shots <= 10:
             p.append("consistent shots must be between 1 and 10")
         if p:
-            raise BadInputError("; ".join(p))
+            raise SafeguardMissingError("; ".join(p))
 
 
-def create(session: Session, plan: DeploymentPlan, *, created_by: str, floor: float) -> Deployment:
-    plan.check(floor)
+def create(
+    session: Session, plan: DeploymentPlan, *, created_by: str, floor: float, now: datetime, max_window: timedelta
+) -> Deployment:
+    plan.check(floor, now=now, max_window=max_window)
     if session.scalar(select(Deployment.id).where(Deployment.name == plan.name)) is not None:
         raise ConflictError(f"a deployment named '{plan.name}' exists")
     if session.scalar(select(Gallery.id).where(Gallery.name == plan.source_gallery)) is None:
@@ -201,11 +213,20 @@ def confirmed_checklist(answers: Mapping[str, bool] | None) -> dict[str, str]:
             f"unknown checklist item(s): {', '.join(unknown)} (the items are {', '.join(AUTHORISATION_CHECKLIST)})"
         )
     if missing := [key for key in AUTHORISATION_CHECKLIST if answers.get(key) is not True]:
-        raise BadInputError(
+        raise SafeguardMissingError(
             f"confirm every item of the authorisation checklist before authorising (not confirmed: "
             f"{', '.join(missing)}); nothing was changed"
         )
     return dict(AUTHORISATION_CHECKLIST)
+
+
+def check_rank(rank: str | None, minimum: str) -> None:
+    """The authorising officer's recorded rank is at least `minimum` (governance/ranks.py)."""
+    if not ranks.at_least(rank, minimum):
+        raise PermissionDeniedError(
+            f"authorising a deployment needs the rank of {ranks.label(minimum).lower()} or above; your account "
+            f"records {ranks.label(rank).lower()} (an administrator sets the rank, a second one approves it)"
+        )
 
 
 def check_authorisable(deployment: Deployment, officer: str) -> None:
@@ -228,6 +249,8 @@ def authorise(
     space: str,
     floor_for: Callable[[int], float],
     checklist: Mapping[str, bool] | None = None,
+    *,
+    rank: str | None = None,
 ) -> tuple[int, int, float | None]:
     """Record the authorising officer and freeze the watchlist snapshot; returns (entries, subjects, the
     threshold it had if it was raised to the live floor for the snapshot's size, else None). `checklist`:
@@ -285,6 +308,7 @@ def authorise(
         raised_from, deployment.threshold = deployment.threshold, floor
     deployment.state, deployment.space, deployment.watchlist_size = "authorised", space, len(members)
     deployment.authorised_by, deployment.authorised_at, deployment.authorisation_note = officer, now, note
+    deployment.authorised_rank = rank
     return len(rows), len(members), raised_from
 
 

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from openfr.errors import BadInputError, PermissionDeniedError
+from openfr.errors import BadInputError, PermissionDeniedError, SafeguardMissingError
 from openfr.governance import accounts, audit
 from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
 from openfr.governance.permissions import Role
-from openfr.governance.ratelimit import LoginGuard
+from openfr.governance.ratelimit import LoginThrottle, TooSoon
+from openfr.governance.scopes import MAX_TOKEN_DAYS, Scope, catalogue, granted, parse_scope, useful
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.store import User
 
 
@@ -30,8 +32,14 @@ class SignIn:
     hours: float
 
 
-def principal_of(user: User) -> Principal:
-    return Principal(user.username, Role(user.role), user.id, must_change_password=user.must_change_password)
+def principal_of(user: User, scope: str | None = None) -> Principal:
+    """The acting principal of `user`; with a token's `scope`, restricted to it (within the role)."""
+    role = Role(user.role)
+    permissions = granted(role, Scope(scope)) if scope else None
+    return Principal(
+        user.username, role, user.id, must_change_password=user.must_change_password, scope=permissions,
+        scope_name=scope,
+    )  # fmt: skip
 
 
 def user_row(user: User) -> dict:
@@ -46,16 +54,20 @@ def user_row(user: User) -> dict:
         # Dual control: who asked for this privileged account to be activated, and why it waits.
         "awaiting_approval": user.approval_for,
         "requested_by": user.approval_requested_by,
+        "requesters": list(user.approval_requesters or []),
+        "rank": user.rank,
     }
 
 
-class AccountService:
+class AccountService(UseCases):
+    use_case_prefix = "accounts"  # refusals name their use case "accounts.<method>"
+
     API_TOKEN_HOURS = 24.0  # a token from POST /api/login lasts a day
 
     def __init__(self, runtime: Runtime):
         self.rt = runtime
-        # Failed sign-ins per (address, account) and per address, on top of the account lockout.
-        self.guard = LoginGuard(per_account=10, per_address=50, window_s=300)
+        # Failed sign-ins slow their address down (per account, and for any), on top of the account lockout.
+        self.throttle = LoginThrottle()
 
     # -- signing in and out (no principal yet) ------------------------------------------------------------
 
@@ -64,15 +76,27 @@ class AccountService:
     ) -> SignIn:
         """Check the password (and code) and open a session of `kind`. A refusal is committed with its
         audit event and failure count, then raised (rolling it back would undo the lockout). `address`: the
-        client's, for the sign-in limits (TooManyAttemptsError beyond them)."""
-        if address is not None and not self.guard.allow(address, username):
-            raise TooManyAttemptsError
+        client's, whose failures slow it down (governance/ratelimit.py): an attempt that did not wait its
+        turn (`wait_turn`) is refused with TooManyAttemptsError and its Retry-After."""
+        if address is not None:
+            try:
+                self.throttle.check(address, username)
+            except TooSoon as soon:
+                raise TooManyAttemptsError(soon.retry_after) from None
         try:
             return self._sign_in(username, password, totp, kind)
         except AuthError:
             if address is not None:
-                self.guard.failed(address, username)
+                self.throttle.failed(address, username)
             raise
+
+    async def wait_turn(self, address: str, username: str) -> None:
+        """What a web door awaits before `sign_in`: the wait that earlier failures from `address` impose, slept
+        without holding a thread (TooManyAttemptsError when that address already has too many waiting)."""
+        try:
+            await self.throttle.wait(address, username)
+        except TooSoon as soon:
+            raise TooManyAttemptsError(soon.retry_after) from None
 
     def _sign_in(self, username: str, password: str, totp: str | None, kind: TokenKind) -> SignIn:
         refused: AuthError | None = None
@@ -99,8 +123,8 @@ class AccountService:
 
     def principal_for_token(self, token: str, kind: TokenKind) -> Principal | None:
         with self.rt.db.read() as session:
-            user = accounts.user_for_token(session, token, kind)
-            return principal_of(user) if user is not None else None
+            grant = accounts.token_grant(session, token, kind)
+            return principal_of(grant[0], grant[1].scope) if grant is not None else None
 
     def sign_out(self, token: str, kind: TokenKind) -> None:
         with self.rt.db.transaction() as session:
@@ -201,6 +225,59 @@ class AccountService:
                 raise BadInputError("a code from your current authenticator is needed to replace it")
             accounts.confirm_totp(user, secret, code, box)
             audit.record(session, principal.username, "user.totp", f"user:{principal.username}")
+
+    # -- each user's own API tokens: only the owner makes one ---------------------------------------------
+
+    def token_scopes(self, principal: Principal) -> list[dict]:
+        """The scopes a token of this account could carry, with what each grants its role (for a form)."""
+        return catalogue(principal.role) if principal.role is not None else []
+
+    def issue_own_token(
+        self, principal: Principal, label: str, scope: str, days: int, *, password: str, totp: str | None = None
+    ) -> dict:
+        """An API token for the signed-in person themself, never for anyone else: no account acts for
+        another. It needs the person signed in now (not another token) and the password again (and a fresh
+        code when the account has a second factor), lasts at most MAX_TOKEN_DAYS, carries one scope within
+        the role (governance/scopes.py) and dies if the role changes. The token is returned once."""
+        principal.require_interactive("making an API token")
+        chosen = parse_scope(scope)
+        what = (label or "").strip()
+        if not what or len(what) > 100:
+            raise BadInputError("name the token after what it is for (1-100 characters)")
+        if not 1 <= days <= MAX_TOKEN_DAYS:
+            raise BadInputError(f"a token lasts 1 to {MAX_TOKEN_DAYS} days")
+        role = principal.role
+        if role is None or not useful(role, chosen):
+            raise BadInputError(f"a {chosen.value} token would let your role do nothing more than read: choose read")
+        refused = None
+        with self.rt.db.transaction() as session:
+            user = accounts.get_user(session, principal.username)
+            if not accounts.verify_password(user, password or ""):
+                refused = SafeguardMissingError("the password is wrong: no token was made")
+            elif user.totp_secret and not accounts.check_current_code(user, totp or "", self.rt.secret_box):
+                refused = SafeguardMissingError("a fresh code from your authenticator app is needed: no token was made")
+            else:
+                token = accounts.issue_token(
+                    session, user, TokenKind.API, hours=days * 24, label=what, scope=chosen.value
+                )
+                row = accounts.tokens_of(session, user)[-1]
+                audit.record(
+                    session, principal.username, "token.issue", f"user:{principal.username}", name=what,
+                    scope=chosen.value, days=days, id=row["id"],
+                )  # fmt: skip
+                return {**row, "token": token}
+        raise refused
+
+    def my_tokens(self, principal: Principal) -> list[dict]:
+        """The signed-in person's own API tokens (never the tokens themselves)."""
+        with self.rt.db.read() as session:
+            return accounts.tokens_of(session, accounts.get_user(session, principal.username))
+
+    def revoke_own_token(self, principal: Principal, token_id: int) -> None:
+        """Revoke one of one's own API tokens at once (a phone lost, an integration retired)."""
+        with self.rt.db.transaction() as session:
+            accounts.revoke_token_id(session, accounts.get_user(session, principal.username), token_id)
+            audit.record(session, principal.username, "token.revoke", f"user:{principal.username}", id=token_id)
 
 
 def _channel(kind: TokenKind) -> str:

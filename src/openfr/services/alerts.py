@@ -22,6 +22,7 @@ from openfr.live import alerts, deployments
 from openfr.live.alerts import scene_path_for
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.store import Alert, Deployment, WatchlistEntry
 
 WAITING = ("pending", "awaiting-second")  # both still need an operator's decision
@@ -55,7 +56,9 @@ def score_band(score: float, threshold: float) -> dict:
     return {"label": label, "meaning": meaning, "text": text}
 
 
-class AlertService:
+class AlertService(UseCases):
+    use_case_prefix = "alerts"  # refusals name their use case "alerts.<method>"
+
     def __init__(self, runtime: Runtime):
         self.rt = runtime
 
@@ -133,6 +136,21 @@ class AlertService:
         with self.rt.db.read() as session:
             return self._views(session, [alerts.get_alert(session, alert_id)])[0]
 
+    def shown(self, principal: Principal, views: list[dict]) -> list[dict]:
+        """Alert cards a console is about to show, each with its faces (the crop, the scene, the watchlist
+        image): recorded as ONE event naming the alerts, and handed the grants their images are fetched with
+        (governance/grants.py), so the images add no event of their own."""
+        principal.require(Permission.ALERT_READ)
+        if not views:
+            return views
+        with self.rt.db.transaction() as session:
+            audit.record(session, principal.username, "alert.view", "alerts", alerts=[v["id"] for v in views])
+        grants = self.rt.view_grants
+        return [
+            {**v, "grants": {which: grants.grant(principal.username, "alert", v["id"], which) for which in IMAGES}}
+            for v in views
+        ]
+
     def _views(self, session: Session, rows) -> list[dict]:
         rows = list(rows)
         ids = {a.deployment_id for a in rows}
@@ -191,9 +209,10 @@ class AlertService:
             removed += 1
         return removed
 
-    def image(self, principal: Principal, alert_id: int, which: str) -> Path:
+    def image(self, principal: Principal, alert_id: int, which: str, *, grant: str | None = None) -> Path:
         """The live face crop ('crop'), the scene frame it was cut from ('scene': the face outlined, other
-        faces pixelated) or the watchlist image it matched ('watchlist'; gone once the snapshot is erased)."""
+        faces pixelated) or the watchlist image it matched ('watchlist'; gone once the snapshot is erased).
+        Every look is recorded: with the grant of the card that showed it (`shown`), by that card's event."""
         principal.require(Permission.ALERT_READ)
         if which not in IMAGES:
             raise BadInputError(f"which image: {', '.join(IMAGES)}")
@@ -212,5 +231,6 @@ class AlertService:
             if path is None or not path.is_file():
                 raise NotFoundError("no such image")
             # Every look at a face is on record: who saw which alert's image, and when.
-            audit.record(session, principal.username, "alert.image.view", f"alert:{alert.id}", image=which)
+            if not self.rt.view_grants.covers(grant, principal.username, "alert", alert.id, which):
+                audit.record(session, principal.username, "alert.image.view", f"alert:{alert.id}", image=which)
         return path

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from openfr.errors import BadInputError
-from openfr.governance import audit
+from openfr.governance import actions, audit
 from openfr.governance.permissions import Permission
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 
 MAX_ROWS = 5000  # a page of events; exports are not capped
 PAGE_ROWS = 500  # the console's page: enough to scan, small enough to render at once
@@ -49,7 +50,9 @@ class EventPage:
         return max(1, -(-self.total // self.limit))
 
 
-class AuditService:
+class AuditService(UseCases):
+    use_case_prefix = "audit"  # refusals name their use case "audit.<method>"
+
     def __init__(self, runtime: Runtime):
         self.rt = runtime
 
@@ -57,6 +60,11 @@ class AuditService:
         principal.require(Permission.AUDIT_READ)
         with self.rt.db.read() as session:
             return audit.verify(session, expect_head)
+
+    def actions(self, principal: Principal) -> list[dict]:
+        """The actions an event can record, with their meaning: what the action filter offers."""
+        principal.require(Permission.AUDIT_READ)
+        return actions.catalogue()
 
     def head(self, principal: Principal) -> dict:
         principal.require(Permission.AUDIT_READ)
@@ -130,6 +138,7 @@ def _filters(filters: dict[str, str | None]) -> dict[str, str | None]:
     if unknown:
         raise BadInputError(f"unknown filter(s): {', '.join(sorted(unknown))}")
     clean = {k: (v.strip() or None) if isinstance(v, str) else None for k, v in filters.items()}
+    clean["action"] = actions.check_filter(clean.get("action"))  # a known action or family, never free text
     bounds = _bounds(clean)
     if bounds.get("since") and bounds.get("until") and bounds["since"] >= bounds["until"]:  # type: ignore[operator]
         raise BadInputError(f"since ({clean['since']}) must be before until ({clean['until']})")

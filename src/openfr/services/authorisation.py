@@ -19,7 +19,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from openfr.errors import NotFoundError
-from openfr.governance import audit
+from openfr.governance import accounts, audit
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_gallery_use
 from openfr.live import deployments
@@ -28,6 +28,7 @@ from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentStateErro
 from openfr.runtime import Runtime
 from openfr.services.deployment_view import DeploymentView
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.store import Deployment, Gallery, SourceImage, Subject
 from openfr.store.live import CATEGORIES
 from openfr.thresholds import expected_false_alerts, group_rates
@@ -36,8 +37,10 @@ FACES_PAGE = 24  # people per page of faces: enough to scan, few enough that eac
 FACES_PAGE_MAX = 100
 
 
-class DeploymentAuthorisation:
+class DeploymentAuthorisation(UseCases):
     """Part of DeploymentService (which brings `rt`, `live_floor` and `_view`)."""
+
+    use_case_prefix = "deployments"
 
     rt: Runtime
     live_floor: Callable[[int], float]
@@ -142,17 +145,22 @@ class DeploymentAuthorisation:
                     images[subject_id].append(image_id)
             audit.record(
                 session, principal.username, "deployment.watchlist.view", f"deployment:{d.name}",
-                offset=offset, shown=len(page), total=total,
+                offset=offset, shown=len(page), total=total, subjects=[r.external_id for r in page],
             )  # fmt: skip
+        grants = self.rt.view_grants  # the page's event above lists who is shown; their images come with it
         people = [
-            {"subject": r.external_id, "name": r.display_name, "category": r.category, "images": images[r.id]}
+            {
+                "subject": r.external_id, "name": r.display_name, "category": r.category, "images": images[r.id],
+                "grants": {i: grants.grant(principal.username, "watchlist", name, i) for i in images[r.id]},
+            }
             for r in page
-        ]
+        ]  # fmt: skip
         return {"deployment": name, "total": total, "offset": offset, "limit": limit, "people": people}
 
-    def watchlist_face(self, principal: Principal, name: str, image_id: int) -> Path:
+    def watchlist_face(self, principal: Principal, name: str, image_id: int, *, grant: str | None = None) -> Path:
         """One image of someone the plan would put on its watchlist (and no other image), for the officer
-        who may authorise it; each look is recorded (who saw which subject's image, and when)."""
+        who may authorise it; each look is recorded (who saw which subject's image, and when): with the grant
+        of the recorded page that showed it, by that page's event."""
         principal.require(Permission.DEPLOYMENT_AUTHORISE)
         space = self.rt.engine.space
         with self.rt.db.transaction() as session:
@@ -165,10 +173,11 @@ class DeploymentAuthorisation:
             path = self.rt.home / row.stored_path if row is not None and row.stored_path else None
             if path is None or not path.is_file():
                 raise NotFoundError(f"no image {image_id} on the watchlist deployment '{d.name}' would take")
-            audit.record(
-                session, principal.username, "deployment.watchlist.image.view", f"deployment:{d.name}",
-                image=image_id, subject=row.external_id,
-            )  # fmt: skip
+            if not self.rt.view_grants.covers(grant, principal.username, "watchlist", name, image_id):
+                audit.record(
+                    session, principal.username, "deployment.watchlist.image.view", f"deployment:{d.name}",
+                    image=image_id, subject=row.external_id,
+                )  # fmt: skip
         return path
 
     def authorise(
@@ -183,8 +192,10 @@ class DeploymentAuthorisation:
             d = deployments.get(session, name, for_update=True)
             # The gallery may have lost its approval as a live source since the plan was drafted.
             check_gallery_use(session, d.source_gallery, GalleryUse.LIVE)
+            rank = accounts.get_user(session, principal.username).rank
+            deployments.check_rank(rank, self.rt.settings.live.authoriser_min_rank)
             entries, subjects, raised_from = deployments.authorise(
-                session, self.rt.home, d, principal.username, note, space, self.live_floor, checklist
+                session, self.rt.home, d, principal.username, note, space, self.live_floor, checklist, rank=rank
             )
             audit.record(
                 session,
@@ -197,6 +208,7 @@ class DeploymentAuthorisation:
                 threshold=d.threshold,
                 threshold_raised_from=raised_from,
                 two_person=d.two_person,
+                rank=rank,
                 checklist=deployments.confirmed_checklist(checklist),
             )
             return self._view(session, d)

@@ -57,6 +57,9 @@ class Demo:
     deployment: str | None
 
 
+DEMO_RANKS = {"authorising-officer": "superintendent"}  # the rank an authorising officer needs by default
+
+
 def sample(name: str):
     pinned = SAMPLES[name]
     return load_image(verify(pinned.locate(), pinned.sha256))
@@ -78,12 +81,15 @@ def prepare_accounts(app: Application, password: str | None = None) -> str:
         for username, role in ACCOUNTS.items():
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
-                accounts.create_user(session, username, role, password, created_by="openfr demo", must_change=False)
+                user = accounts.create_user(
+                    session, username, role, password, created_by="openfr demo", must_change=False
+                )
                 audit.record(session, "openfr demo", "user.create", f"user:{username}", role=role)
             else:
                 accounts.set_password(user, password, must_change=False)
                 user.active, user.approval_for, user.approval_requested_by = True, None, None
                 audit.record(session, "openfr demo", "user.password", f"user:{username}")
+            user.rank = DEMO_RANKS.get(role)
     return password
 
 

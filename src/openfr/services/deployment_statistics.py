@@ -26,6 +26,7 @@ from openfr.live import alerts, deployments
 from openfr.live.deployments import aware
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.services.reports import parse_day, unlikely_by_chance
 from openfr.store import Alert, Deployment
 from openfr.store.live import OUTCOMES
@@ -117,8 +118,10 @@ def totals(rows: list[dict], times_to_alert: list[float]) -> dict:
     }
 
 
-class DeploymentStatistics:
+class DeploymentStatistics(UseCases):
     """Part of DeploymentService (which brings `rt`)."""
+
+    use_case_prefix = "deployments"
 
     rt: Runtime
 

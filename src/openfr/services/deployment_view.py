@@ -41,6 +41,7 @@ class DeploymentView:
     two_person: bool = False
     expected_false_alerts: float | None = None  # per 100,000 strangers at this threshold and watchlist size
     group_fmr: list[dict] | None = None  # per demographic group, the false-match rate at this threshold
+    authorised_rank: str | None = None  # the authorising officer's rank when they authorised it
 
     def summary(self) -> dict:
         return {
@@ -57,6 +58,7 @@ class DeploymentView:
             "expected_false_alerts_per_100k": self.expected_false_alerts,
             "two_person": self.two_person,
             "authorised_by": self.authorised_by,
+            "authorised_rank": self.authorised_rank,
             "cameras": [c["name"] for c in self.cameras],
         }
 

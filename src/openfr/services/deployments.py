@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openfr.errors import BadInputError, ConflictError
+from openfr.errors import ConflictError, SafeguardMissingError
 from openfr.gallery import repository
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
@@ -35,6 +35,8 @@ from openfr.thresholds import expected_false_alerts, group_rates, live_floor
 
 
 class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStatistics):
+    use_case_prefix = "deployments"  # refusals name their use case "deployments.<method>"
+
     def __init__(self, runtime: Runtime):
         self.rt = runtime
 
@@ -91,6 +93,7 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
             authorised_by=d.authorised_by,
             authorised_at=_aware(d.authorised_at),
             authorisation_note=d.authorisation_note,
+            authorised_rank=d.authorised_rank,
             closed_at=_aware(d.closed_at),
             close_reason=d.close_reason,
             snapshot_erased_at=_aware(d.snapshot_erased_at),
@@ -130,6 +133,7 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
                 for n in (100, 1_000, 2_000, 10_000, 100_000)
             ],
             "window": deployments.DEFAULT_WINDOW,
+            "max_window": timedelta(hours=self.rt.settings.live.max_window_hours),
         }
 
     def plan(self, principal: Principal, plan: DeploymentPlan) -> DeploymentView:
@@ -142,8 +146,11 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
                 session, plan.source_gallery, plan.categories, self.rt.engine.space
             )
             floor = self.live_floor(subjects)
-            plan.resolve(now_utc(), floor)
-            d = deployments.create(session, plan, created_by=principal.username, floor=floor)
+            now, window = now_utc(), timedelta(hours=self.rt.settings.live.max_window_hours)
+            plan.resolve(now, floor)
+            d = deployments.create(
+                session, plan, created_by=principal.username, floor=floor, now=now, max_window=window
+            )
             audit.record(
                 session,
                 principal.username,
@@ -166,7 +173,7 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
         """End the deployment now, stopping its cameras wherever they run; the snapshot is erased on schedule."""
         principal.require(Permission.DEPLOYMENT_CLOSE)
         if not (reason or "").strip():
-            raise BadInputError("say why the deployment is closed (it is recorded)")
+            raise SafeguardMissingError("say why the deployment is closed (it is recorded)")
         with self.rt.db.transaction() as session:
             d = deployments.get(session, name, for_update=True)
             if not deployments.close(d, reason.strip()):

@@ -14,16 +14,24 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from openfr.engine.batch import ImageResult, analyse_paths
-from openfr.errors import BadInputError, ConflictError, EnrolmentRejectedError, NotFoundError, UploadTooLargeError
+from openfr.errors import (
+    BadInputError,
+    ConflictError,
+    EnrolmentRejectedError,
+    NotFoundError,
+    SafeguardMissingError,
+    UploadTooLargeError,
+)
 from openfr.gallery import enrol, files, reembed, repository
 from openfr.gallery.browse import PER_PAGE, SubjectPage, first_enrolled_image, subject_page
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
+from openfr.governance.uses import GalleryUse, check_enrolment
 from openfr.imageio import IMAGE_SUFFIXES, load_image
 from openfr.live.deployments import remove_from_snapshots
 from openfr.names import check_name, check_reference
 from openfr.runtime import Runtime
-from openfr.services.gallery_uses import GalleryUses
+from openfr.services.gallery_uses import GalleryUses, approved_galleries
 from openfr.services.principal import Principal
 from openfr.store import Gallery, SourceImage, Subject, Template
 
@@ -44,6 +52,8 @@ PURPOSE_MAX = 2000  # characters: a paragraph, as in a DPIA's description of the
 
 
 class GalleryService(GalleryUses):
+    use_case_prefix = "galleries"  # refusals name their use case "galleries.<method>"
+
     def __init__(self, runtime: Runtime):
         self.rt = runtime
 
@@ -52,11 +62,12 @@ class GalleryService(GalleryUses):
         with self.rt.db.read() as session:
             return repository.gallery_stats(session)
 
-    def names(self, principal: Principal) -> list[str]:
-        """Gallery names alone, for the roles that search (no counts, no subjects)."""
-        principal.require(Permission.SEARCH_RUN)
+    def searchable(self, principal: Principal) -> list[str]:
+        """The galleries a retrospective search may reach (approved for `rfr`), names alone, for the search
+        form: no counts, no subjects, and never a live watchlist's source or an OIFR-only custody set."""
+        principal.require(Permission.SEARCH_RFR)
         with self.rt.db.read() as session:
-            return [g["name"] for g in repository.gallery_stats(session)]
+            return approved_galleries(session, GalleryUse.RFR)
 
     def create(self, principal: Principal, name: str, purpose: str, uses: Iterable[str] | None = None) -> dict:
         """A new, empty gallery, in its own step: enrolment never creates one, so a mistyped name is refused
@@ -72,7 +83,7 @@ class GalleryService(GalleryUses):
         checked = check_name("gallery", name)
         why = (purpose or "").strip()
         if not why:
-            raise BadInputError("say what the gallery is for (purpose): it is recorded with the gallery")
+            raise SafeguardMissingError("say what the gallery is for (purpose): it is recorded with the gallery")
         if len(why) > PURPOSE_MAX:
             raise BadInputError(f"the purpose is longer than {PURPOSE_MAX} characters")
         space = self.rt.engine.space
@@ -114,21 +125,28 @@ class GalleryService(GalleryUses):
         principal.require(Permission.GALLERY_READ)
         with self.rt.db.transaction() as session:
             found = subject_page(session, gallery, q=q, page=page, per_page=per_page)
+            with_images = [row["subject"] for row in found.rows if row["images"]]
             audit.record(
                 session, principal.username, "gallery.view", f"gallery:{gallery}", query=bool(q),
-                offset=(found.page - 1) * per_page, shown=len(found.rows), total=found.total,
+                offset=(found.page - 1) * per_page, shown=len(found.rows), total=found.total, images=with_images,
             )  # fmt: skip
-            return found
+        grants = self.rt.view_grants
+        for row in found.rows:  # the page's thumbnails were recorded with it (one event, listing them)
+            row["grant"] = grants.grant(principal.username, "subject", gallery, row["subject"])
+        return found
 
-    def subject_image(self, principal: Principal, gallery: str, subject: str) -> Path:
+    def subject_image(self, principal: Principal, gallery: str, subject: str, *, grant: str | None = None) -> Path:
         """The subject's first enrolled image (the console shows it as a thumbnail). Every look at a face is
-        on record: who saw which subject's image, and when, one event per image served."""
+        on record: with the grant of a recorded page that listed it (subjects_page), by that page's event;
+        without one, by an event of its own (who saw which subject's image, and when)."""
         principal.require(Permission.GALLERY_READ)
+        listed = self.rt.view_grants.covers(grant, principal.username, "subject", gallery, subject)
         with self.rt.db.transaction() as session:
             relative = first_enrolled_image(session, gallery, subject)
             if relative is None:
                 raise NotFoundError(f"no enrolled image of '{subject}' in gallery '{gallery}'")
-            audit.record(session, principal.username, "subject.image.view", f"gallery:{gallery}", subject=subject)
+            if not listed:
+                audit.record(session, principal.username, "subject.image.view", f"gallery:{gallery}", subject=subject)
         return self.rt.home / relative
 
     def enrol_folder(
@@ -159,6 +177,8 @@ class GalleryService(GalleryUses):
         with self.rt.db.read() as session:
             found = enrol.target_gallery(session, name, engine.space)
             done = enrol.enrolled_keys(session, found.id)
+            subjects = {subject for subject, _ in entries}
+            check_enrolment(name, found.uses, (row.get("category") for s, row in meta.items() if s in subjects))
         items, already = enrol.folder_items(entries, done)
         report = enrol.ImportReport(name, seen=len(entries), already=already)
         if progress:
@@ -193,8 +213,9 @@ class GalleryService(GalleryUses):
         self.check_upload_size(data)
         engine = self.rt.engine
         with self.rt.db.read() as session:  # before the image is analysed: a typo is refused at once
-            gallery_id = enrol.target_gallery(session, name, engine.space).id
-            done = enrol.enrolled_keys(session, gallery_id)
+            target = enrol.target_gallery(session, name, engine.space)
+            check_enrolment(name, target.uses, [row["category"]])
+            done = enrol.enrolled_keys(session, target.id)
         item = enrol.EnrolItem(subject, files.sha256_bytes(data), filename, suffix, data=data)
         try:
             image = load_image(
@@ -229,6 +250,8 @@ class GalleryService(GalleryUses):
         try:
             with self.rt.db.transaction() as session:
                 gallery = enrol.target_gallery(session, name, self.rt.engine.space, for_update=True)
+                # Again, under the gallery's lock: its uses may have changed since the images were read.
+                check_enrolment(name, gallery.uses, (meta.get(item.subject, {}).get("category") for item, _ in pairs))
                 enrolled, rejected = enrol.commit_batch(
                     session, self.rt.home, gallery, pairs, meta, provenance, created
                 )
@@ -293,7 +316,7 @@ class GalleryService(GalleryUses):
         deployment."""
         principal.require(Permission.GALLERY_DELETE)
         if not (reason or "").strip():
-            raise BadInputError("a reason is required to delete a subject (it is recorded)")
+            raise SafeguardMissingError("a reason is required to delete a subject (it is recorded)")
         with self.rt.db.transaction() as session:
             found = repository.get_gallery(session, gallery, for_update=True)
             gone = repository.delete_subject(session, found, subject)

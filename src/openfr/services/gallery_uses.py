@@ -8,19 +8,21 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from openfr.errors import BadInputError
+from openfr.errors import BadInputError, SafeguardMissingError
 from openfr.gallery import repository
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import DEFAULT_USES, GalleryUse, catalogue, describe, parse_uses
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.store import Gallery
 
 REASON_MAX = 2000  # characters, as for a purpose
 
 
-class GalleryUses:
+class GalleryUses(UseCases):
+    use_case_prefix = "galleries"
     rt: Runtime
 
     def use_catalogue(self) -> list[dict]:
@@ -48,7 +50,7 @@ class GalleryUses:
         chosen = parse_uses(uses)
         why = (reason or "").strip()
         if not why:
-            raise BadInputError("say why the gallery's uses change (reason): it is recorded")
+            raise SafeguardMissingError("say why the gallery's uses change (reason): it is recorded")
         if len(why) > REASON_MAX:
             raise BadInputError(f"the reason is longer than {REASON_MAX} characters")
         with self.rt.db.transaction() as session:
@@ -62,12 +64,6 @@ class GalleryUses:
                 previous=before, added=sorted(set(chosen) - set(before)), removed=sorted(set(before) - set(chosen)),
             )  # fmt: skip
             return {"name": gallery.name, "uses": chosen, "previous": before, "changed": True}
-
-    def approved_for(self, principal: Principal, use: GalleryUse) -> list[str]:
-        """Names of the galleries approved for `use`, for a search form's choice (no counts, no subjects)."""
-        principal.require(Permission.SEARCH_RUN)
-        with self.rt.db.read() as session:
-            return approved_galleries(session, use)
 
 
 def approved_galleries(session, use: GalleryUse) -> list[str]:

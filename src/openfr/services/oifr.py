@@ -6,7 +6,9 @@ The rules, all here, whatever the door (phone page, API, command line):
   required) and optionally where it happened; all three are recorded with the search and its audit event;
 - only a gallery approved for operator-initiated searches is reached (governance/uses.py); without a
   choice, the one such gallery; the check itself is SearchService's, so no door can go round it;
-- the top candidates (TOP, 6 unless asked) at or above the threshold are listed, each a "possible match"
+- the top candidates (TOP, 6 unless asked) at or above the identification threshold for the gallery's size
+  (search.oifr_target_fpir: the chance that a search of someone NOT in the gallery lists anyone) are listed,
+  each a "possible match"
   (POSSIBLE_MATCH) whose custody image only the searching officer may see (SearchService.candidate_image);
 - the officer records what came of it (RESULTS), once, in the search record and the audit trail.
 
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 import numpy as np
 from sqlalchemy import select
 
-from openfr.errors import BadInputError, ConflictError, NotFoundError
+from openfr.errors import BadInputError, ConflictError, NotFoundError, SafeguardMissingError
 from openfr.gallery.search import Candidate
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
@@ -31,8 +33,10 @@ from openfr.governance.uses import GalleryUse
 from openfr.runtime import Runtime
 from openfr.services.gallery_uses import approved_galleries
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.services.searches import SearchRequest, SearchService
 from openfr.store import SearchRecord
+from openfr.thresholds import describe_chance
 
 GROUNDS: dict[str, str] = {
     "injury": "Unable to give details through injury or incapacity",
@@ -64,13 +68,17 @@ class OifrResult:
     elapsed_ms: float  # photo in -> candidates recorded, on the server
     top: int
     faces: list[dict] = field(default_factory=list)  # boxes of the faces found (searched: the largest)
+    gallery_size: int = 0  # people in the gallery: what the threshold was set for
+    false_candidate_chance: float | None = None  # that a search of someone not in it lists anyone
+    grants: dict[int, str] = field(default_factory=dict)  # rank -> grant to fetch that custody image
     # The decoded photo, for a page that draws it in memory; never stored, never printed.
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
     wording: str = POSSIBLE_MATCH
 
     def image_url(self, rank: int) -> str:
-        """Where the searching officer's client fetches a candidate's custody image (audited, theirs only)."""
-        return f"/api/searches/{self.search_id}/candidates/{rank}/image"
+        """Where the searching officer's client fetches a candidate's custody image (theirs only; recorded with
+        the search, whose event lists its candidates, through the grant)."""
+        return f"/api/searches/{self.search_id}/candidates/{rank}/image?grant={self.grants.get(rank, '')}"
 
     def _candidate(self, c: Candidate) -> dict:
         # Every one listed reached the threshold: an OIFR search never lists the ranking below it.
@@ -86,6 +94,8 @@ class OifrResult:
             "grounds": self.grounds,
             "wording": self.wording,
             "threshold": round(self.threshold, 4),
+            "gallery_size": self.gallery_size,
+            "false_candidates": describe_chance(self.false_candidate_chance),
             "probe_quality": self.probe_quality,
             "warning": self.warning,
             "top": self.top,
@@ -94,14 +104,16 @@ class OifrResult:
         }
 
 
-class OifrService:
+class OifrService(UseCases):
+    use_case_prefix = "oifr"  # refusals name their use case "oifr.<method>"
+
     def __init__(self, runtime: Runtime, searches: SearchService):
         self.rt, self.searches = runtime, searches
 
     def grounds(self, principal: Principal | None = None) -> list[dict]:
         """The approved grounds, key and wording, for a form (checked against `principal` when given)."""
         if principal is not None:
-            principal.require(Permission.SEARCH_RUN)
+            principal.require(Permission.SEARCH_OIFR)
         return [{"key": key, "label": label} for key, label in GROUNDS.items()]
 
     def results(self) -> list[dict]:
@@ -120,27 +132,28 @@ class OifrService:
         top: int = TOP,
     ) -> OifrResult:
         """Search the photo on the grounds given. Refused before the photo is looked at: a role without
-        search.run (403), unknown grounds, no details, a bad `top` (400), no gallery approved for OIFR or
-        one that is not (409), several approved and none chosen (400)."""
-        principal.require(Permission.SEARCH_RUN)
+        search.oifr (403), unknown grounds, no details, a bad `top` (400), no gallery approved for OIFR or
+        one that is not (409), several approved and none chosen (400: the doors offer `galleries`)."""
+        principal.require(Permission.SEARCH_OIFR)
         key, words, where = _checked_grounds(grounds, details, location)
         if not 1 <= top <= TOP_MAX:
             raise BadInputError(f"top must be between 1 and {TOP_MAX}")
         started = time.perf_counter()
         target = (gallery or "").strip() or self._only_approved_gallery()
         request = SearchRequest(target, words, mode=MODE, top=top, grounds=key, location=where)
-        found = self.searches.search(principal, request, image, name="photo")
+        found = self.searches.probes.run(principal, request, image, name="photo")
         assert found.search_id is not None
         return OifrResult(
             found.search_id, target, key, found.candidates, found.threshold, found.probe_quality, found.warning,
-            (time.perf_counter() - started) * 1000, top, found.faces, found.image,
+            (time.perf_counter() - started) * 1000, top, found.faces, found.gallery_size,
+            found.false_candidate_chance, found.grants, found.image,
         )  # fmt: skip
 
     def record_result(self, principal: Principal, search_id: int, result: str, note: str = "") -> dict:
         """What came of the search, recorded once, by the officer who made it: someone else's search, or one
         that is not an operator-initiated search, is a 404 (its existence is not theirs to learn); a second
         result is a 409. The note (optional) is the audit event's reason."""
-        principal.require(Permission.SEARCH_RUN)
+        principal.require(Permission.SEARCH_OIFR)
         key = (result or "").strip().lower()
         if key not in RESULTS:
             raise BadInputError(f"result must be one of: {', '.join(RESULTS)}")
@@ -162,6 +175,12 @@ class OifrService:
             )  # fmt: skip
         return {"search_id": search_id, "result": key, "result_at": now.isoformat()}
 
+    def galleries(self, principal: Principal) -> list[str]:
+        """The galleries approved for operator-initiated searches, for the phone page's choice (names only)."""
+        principal.require(Permission.SEARCH_OIFR)
+        with self.rt.db.read() as session:
+            return approved_galleries(session, GalleryUse.OIFR)
+
     def _only_approved_gallery(self) -> str:
         with self.rt.db.read() as session:
             names = approved_galleries(session, GalleryUse.OIFR)
@@ -180,10 +199,12 @@ class OifrService:
 def _checked_grounds(grounds: str, details: str, location: str) -> tuple[str, str, str | None]:
     key = (grounds or "").strip().lower()
     if key not in GROUNDS:
-        raise BadInputError(f"grounds must be one of: {', '.join(GROUNDS)}")
+        raise SafeguardMissingError(f"grounds must be one of: {', '.join(GROUNDS)}")
     words = (details or "").strip()
     if not words:
-        raise BadInputError("describe the grounds in your own words (details): they are recorded with the search")
+        raise SafeguardMissingError(
+            "describe the grounds in your own words (details): they are recorded with the search"
+        )
     if len(words) > DETAILS_MAX:
         raise BadInputError(f"the details are longer than {DETAILS_MAX} characters")
     where = (location or "").strip()

@@ -21,10 +21,12 @@ from sqlalchemy import select
 
 from openfr.csvsafe import to_csv
 from openfr.errors import BadInputError
+from openfr.governance import audit
 from openfr.governance.permissions import Permission
 from openfr.live.deployments import aware, now_utc
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.store import Alert, Deployment
 from openfr.thresholds import expected_false_alerts
 
@@ -60,7 +62,12 @@ def unlikely_by_chance(observed: int, expected: float | None) -> bool:
     return _flagged(observed, expected)
 
 
-class ReportService:
+REPORT_FORMATS = ("json", "csv", "table", "html")  # how a transparency report leaves openfr (recorded)
+
+
+class ReportService(UseCases):
+    use_case_prefix = "reports"  # refusals name their use case "reports.<method>"
+
     def __init__(self, runtime: Runtime):
         self.rt = runtime
 
@@ -72,9 +79,14 @@ class ReportService:
         until: date | None = None,
         deployment: str | None = None,
         public: bool = False,
+        fmt: str = "json",
     ) -> dict:
-        """Rows (one per deployment that went live in the period, `until` inclusive) and totals."""
+        """Rows (one per deployment that went live in the period, `until` inclusive) and totals. Every report
+        produced is recorded (who, the period, public or not, `fmt`: the form it leaves in), so a copy of the
+        internal version, which names officers, can always be traced."""
         principal.require(Permission.STATS_READ)
+        if fmt not in REPORT_FORMATS:
+            raise BadInputError(f"format must be one of {', '.join(REPORT_FORMATS)}")
         if since and until and until < since:
             raise BadInputError("the period ends before it starts")
         start = datetime.combine(since, time.min, UTC) if since else None
@@ -94,6 +106,12 @@ class ReportService:
         summed = ("hours", "faces_seen", "alerts", "confirmed", "false_alerts", "engagements", "arrests")
         totals = {c: round(sum(r[c] for r in rows), 2) for c in summed}
         totals["false_alert_rate"] = totals["false_alerts"] / totals["faces_seen"] if totals["faces_seen"] else None
+        with self.rt.db.transaction() as session:
+            audit.record(
+                session, principal.username, "report.export", "report:transparency", format=fmt, public=public,
+                since=since.isoformat() if since else None, until=until.isoformat() if until else None,
+                deployment=deployment, rows=len(rows),
+            )  # fmt: skip
         return {"columns": list(columns), "rows": rows, "totals": totals, "public": public}
 
     def _row(self, d: Deployment, alerts: list[Alert]) -> dict:

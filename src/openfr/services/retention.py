@@ -27,12 +27,15 @@ from openfr.live.deployments import now_utc
 from openfr.runtime import Runtime
 from openfr.services.deployments import DeploymentService
 from openfr.services.principal import SYSTEM, Principal
+from openfr.services.refusals import UseCases
 from openfr.store import Alert, SearchRecord
 
 log = logging.getLogger(__name__)
 
 
-class RetentionService:
+class RetentionService(UseCases):
+    use_case_prefix = "retention"  # refusals name their use case "retention.<method>"
+
     def __init__(self, runtime: Runtime, deployments: DeploymentService):
         self.rt, self.deployments = runtime, deployments
 

@@ -28,6 +28,7 @@ from openfr.live.runner import Renewal, RunResult, RunSpec, run_cameras
 from openfr.live.supervisor import Run
 from openfr.runtime import Runtime
 from openfr.services.principal import SYSTEM, Principal
+from openfr.services.refusals import UseCases
 from openfr.store import Deployment
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,10 @@ class StartResult:
     result: RunResult = field(default_factory=RunResult)
 
 
-class DeploymentRuns:
+class DeploymentRuns(UseCases):
     """Part of DeploymentService (which brings `rt` and `purge`)."""
+
+    use_case_prefix = "deployments"
 
     rt: Runtime
     purge: Callable[[Principal], dict]  # housekeeping before each start: expired windows close, snapshots go

@@ -15,10 +15,17 @@ candidates actually listed are recorded as returned (a subject ranked below the 
 not put in front of anyone). The detected faces' boxes come back with the result so that a door can draw
 the probe in memory; the decoded photo is handed back for that and never written anywhere.
 
+One door per mode. `SearchService.search` is the retrospective search (RFR: `search.rfr`, investigators)
+and refuses operator-initiated mode: an officer's phone search has its own use case with its own rules
+(services/oifr.py: `search.oifr`, approved grounds, top six), which runs the same `ProbeSearch` below.
 Purpose limitation (governance/uses.py): a retrospective search reaches only a gallery approved for `rfr`, an
 operator-initiated one only a gallery approved for `oifr`, checked before the photo is even decoded and again
-in the snapshot that ranks. Operator-initiated searches also record their approved grounds and location
-(services/oifr.py builds them).
+in the snapshot that ranks.
+
+The threshold is an identification threshold for the gallery's size (thresholds.identification_threshold),
+not the 1:1 verification threshold: comparing a stranger with a million custody images at a 1:1 threshold
+lists look-alikes every time. Each mode has its target false-candidate rate (search.rfr_target_fpir,
+search.oifr_target_fpir); the result states the threshold and that rate in words.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from openfr.errors import BadInputError, NoFaceError, NotFoundError
+from openfr.errors import BadInputError, NoFaceError, NotFoundError, SafeguardMissingError
 from openfr.gallery import repository
 from openfr.gallery.browse import first_enrolled_image
 from openfr.gallery.search import Candidate
@@ -39,9 +46,15 @@ from openfr.governance.uses import MODE_USE, require_use
 from openfr.imageio import load_image
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.store import SearchRecord
+from openfr.thresholds import describe_chance, false_match_chance, identification_threshold
 
 MODES = ("RFR", "OIFR")  # retrospective | operator-initiated (live matching belongs to deployments)
+OIFR_DOOR = (
+    "operator-initiated searches have their own door, with approved grounds: POST /api/oifr/search, "
+    "the /oifr page, or `openfr oifr search`; nothing was searched"
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,9 @@ class SearchResult:
     threshold: float = 0.0
     show_all: bool = True
     reached: int = 0  # candidates at or above the threshold
+    gallery_size: int = 0  # people compared: what the identification threshold was set for
+    grants: dict[int, str] = field(default_factory=dict)  # rank -> grant to fetch that candidate's image
+    false_candidate_chance: float | None = None  # of a search of someone not in the gallery (None: unknown)
     faces: list[dict] = field(default_factory=list)  # every face found: box, quality, searched (the largest)
     # The decoded probe (RGB, working size), for a door that draws it in memory; never stored, never printed.
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -93,6 +109,9 @@ class SearchResult:
             "candidates": [c.as_dict() for c in self.candidates],
             "probe": {"quality": self.probe_quality, "warning": self.warning, "faces": self.faces},
             "threshold": round(self.threshold, 4),
+            "gallery_size": self.gallery_size,
+            "false_candidate_chance": self.false_candidate_chance,
+            "false_candidates": describe_chance(self.false_candidate_chance),
             "show_all": self.show_all,
             "reached": self.reached,
             "elapsed_ms": round(self.elapsed_ms, 2),
@@ -100,14 +119,68 @@ class SearchResult:
         }
 
 
-class SearchService:
+class SearchService(UseCases):
+    use_case_prefix = "search"  # refusals name their use case "search.<method>"
+
     def __init__(self, runtime: Runtime):
         self.rt = runtime
+        self.probes = ProbeSearch(runtime)
 
     def search(self, principal: Principal, request: SearchRequest, photo: bytes, *, name: str = "probe"):
-        principal.require(Permission.SEARCH_RUN)
+        """A retrospective search (investigators): candidates at or above the identification threshold for
+        the gallery's size, or the whole ranking of `top` when asked (recorded)."""
+        principal.require(Permission.SEARCH_RFR)
+        if request.mode != "RFR":  # an attempt to skip the OIFR rules: a refusal, recorded
+            raise SafeguardMissingError(f"mode {request.mode!r} is not a retrospective search: {OIFR_DOOR}")
+        return self.probes.run(principal, request, photo, name=name)
+
+    def candidate_image(self, principal: Principal, search_id: int, rank: int, *, grant: str | None = None) -> Path:
+        """The enrolled image of a candidate that one of the searcher's own searches listed, for the result's
+        thumbnail. Only the searcher, only candidates the search returned (not the rest of the gallery: an
+        officer may search without browsing custody images), and every look is recorded: by the search's own
+        event, which lists its candidates, when fetched with the grant the result carries; else on its own."""
+        if not (principal.may(Permission.SEARCH_RFR) or principal.may(Permission.SEARCH_OIFR)):
+            principal.require(Permission.SEARCH_RFR)  # refused, in the words of the permission
+        with self.rt.db.transaction() as session:
+            record = session.get(SearchRecord, search_id) if 0 < search_id < 2**63 else None
+            # Someone else's search reads as no search at all: its existence is not for this principal.
+            if record is None or record.actor != principal.username:
+                raise NotFoundError(f"no search {search_id} of yours")
+            principal.require(Permission.SEARCH_OIFR if record.mode == "OIFR" else Permission.SEARCH_RFR)
+            listed = record.candidates or []
+            if not 1 <= rank <= len(listed):
+                raise NotFoundError(f"search {search_id} listed no candidate ranked {rank}")
+            subject = listed[rank - 1]["subject"]
+            relative = first_enrolled_image(session, record.gallery, subject)
+            if relative is None:
+                raise NotFoundError(f"candidate {rank} of search {search_id} has no enrolled image any more")
+            if not self.rt.view_grants.covers(grant, principal.username, "candidate", search_id, rank):
+                audit.record(
+                    session, principal.username, "search.candidate-image.view", f"search:{search_id}", rank=rank,
+                    subject=subject,
+                )  # fmt: skip
+        return self.rt.home / relative
+
+
+class ProbeSearch:
+    """What every 1:N photo search does, whichever use case asks (RFR here, OIFR in services/oifr.py): the
+    checks of the request, the probe decoded in memory and searched at the mode's identification threshold,
+    the search record and its audit event in one transaction. Not a use case: its callers check the
+    principal's permission for their mode first."""
+
+    def __init__(self, runtime: Runtime):
+        self.rt = runtime
+        self._sizes: dict[tuple[int, int], int] = {}  # (gallery id, generation) -> people in it
+
+    def target(self, mode: str) -> float:
+        search = self.rt.settings.search
+        return search.oifr_target_fpir if mode == "OIFR" else search.rfr_target_fpir
+
+    def run(self, principal: Principal, request: SearchRequest, photo: bytes, *, name: str = "probe") -> SearchResult:
         if not request.reason.strip():
-            raise BadInputError("a search needs a reason (and a crime reference where there is one); it is recorded")
+            raise SafeguardMissingError(
+                "a search needs a reason (and a crime reference where there is one); it is recorded"
+            )
         if request.mode not in MODES:
             raise BadInputError(f"mode must be one of {', '.join(MODES)}")
         if not 1 <= request.top <= 200:
@@ -129,7 +202,7 @@ class SearchService:
         quality = probe.quality.as_dict() if probe.quality is not None else {"usable": True, "reasons": []}
         poor_reason = request.poor_probe_reason.strip() or None
         if not quality["usable"] and self.rt.settings.search.poor_probe_needs_reason and poor_reason is None:
-            raise BadInputError(
+            raise SafeguardMissingError(
                 f"{name}: the face fails the quality gate ({'; '.join(quality['reasons'])}); searching it "
                 "anyway needs a recorded reason (poor probe reason)"
             )
@@ -138,9 +211,11 @@ class SearchService:
         with self.rt.db.read() as session:  # a consistent snapshot: the index and the labels agree
             gallery = _approved_gallery(session, request)  # again: its uses may have changed meanwhile
             ranked = self.rt.searcher.rank(session, gallery, probe.embedding, request.top)
-            space = gallery.space
+            space, size = gallery.space, self._size(session, gallery)
         elapsed = (time.perf_counter() - started) * 1000
-        threshold = self.rt.engine.threshold
+        engine = self.rt.engine
+        threshold = identification_threshold(engine.card, size, self.target(request.mode), at_least=engine.threshold)
+        chance = false_match_chance(engine.card, threshold, size)
         reached = [c for c in ranked if c.score >= threshold]
         candidates = ranked if request.show_all else reached
         crime_ref = (request.crime_ref or "").strip() or None
@@ -172,6 +247,7 @@ class SearchService:
                 candidates=len(candidates),
                 reached=len(reached),
                 threshold=round(threshold, 4),
+                gallery_size=size,
                 show_all=request.show_all,
                 probe_usable=quality["usable"],
                 poor_probe_reason=record.poor_probe_reason,
@@ -180,33 +256,23 @@ class SearchService:
             )
             search_id = record.id
         boxes = [_face_summary(face, searched=face is probe) for face in faces]
+        # The search event lists its candidates: their images are seen with it, under these grants.
+        grants = {
+            c.rank: self.rt.view_grants.grant(principal.username, "candidate", search_id, c.rank) for c in candidates
+        }
         return SearchResult(
             request.gallery, candidates, quality, elapsed, search_id, threshold, request.show_all, len(reached),
-            boxes, image,
+            size, grants, chance, boxes, image,
         )  # fmt: skip
 
-    def candidate_image(self, principal: Principal, search_id: int, rank: int) -> Path:
-        """The enrolled image of a candidate that one of the searcher's own searches listed, for the result's
-        thumbnail. Only the searcher, only candidates the search returned (not the rest of the gallery: an
-        officer may search without browsing custody images), and every look is recorded."""
-        principal.require(Permission.SEARCH_RUN)
-        with self.rt.db.transaction() as session:
-            record = session.get(SearchRecord, search_id)
-            # Someone else's search reads as no search at all: its existence is not for this principal.
-            if record is None or record.actor != principal.username:
-                raise NotFoundError(f"no search {search_id} of yours")
-            listed = record.candidates or []
-            if not 1 <= rank <= len(listed):
-                raise NotFoundError(f"search {search_id} listed no candidate ranked {rank}")
-            subject = listed[rank - 1]["subject"]
-            relative = first_enrolled_image(session, record.gallery, subject)
-            if relative is None:
-                raise NotFoundError(f"candidate {rank} of search {search_id} has no enrolled image any more")
-            audit.record(
-                session, principal.username, "search.candidate-image.view", f"search:{search_id}", rank=rank,
-                subject=subject,
-            )  # fmt: skip
-        return self.rt.home / relative
+    def _size(self, session, gallery) -> int:
+        """People in the gallery, counted once per generation (every enrolment and deletion bumps it)."""
+        key = (gallery.id, gallery.generation or 0)
+        if key not in self._sizes:
+            if len(self._sizes) > 64:
+                self._sizes.clear()
+            self._sizes[key] = repository.subject_count(session, gallery)
+        return self._sizes[key]
 
 
 def _approved_gallery(session, request: SearchRequest):

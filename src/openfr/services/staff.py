@@ -11,17 +11,20 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
+from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError, SafeguardMissingError
 from openfr.governance import accounts, audit
-from openfr.governance.accounts import TokenKind
 from openfr.governance.permissions import PRIVILEGED, Permission, Role, parse_role
+from openfr.governance.ranks import RANKS, parse_rank
 from openfr.runtime import Runtime
 from openfr.services.accounts import user_row
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.store import User
 
 
-class StaffService:
+class StaffService(UseCases):
+    use_case_prefix = "staff"  # refusals name their use case "staff.<method>"
+
     def __init__(self, runtime: Runtime):
         self.rt = runtime
 
@@ -31,12 +34,23 @@ class StaffService:
             return [user_row(u) for u in session.scalars(select(User).order_by(User.username))]
 
     def create_user(
-        self, principal: Principal, username: str, role: str, password: str, display_name: str = ""
+        self,
+        principal: Principal,
+        username: str,
+        role: str,
+        password: str,
+        display_name: str = "",
+        rank: str | None = None,
     ) -> dict:
         """A new account, whose owner replaces the password at first sign-in; a privileged one stays
-        disabled until a second administrator approves it."""
+        disabled until a second administrator approves it. An authorising officer's rank is required: it is
+        what their authority rests on, recorded with each authorisation."""
         principal.require(Permission.USERS_MANAGE)
-        privileged = parse_role(role) in PRIVILEGED
+        parsed = parse_role(role)
+        privileged = parsed in PRIVILEGED
+        chosen_rank = parse_rank(rank) if (rank or "").strip() else None
+        if parsed is Role.AUTHORISING_OFFICER and chosen_rank is None:
+            raise BadInputError(f"an authorising officer's rank is required (one of: {', '.join(RANKS)})")
         try:
             with self.rt.db.transaction() as session:
                 if privileged:
@@ -44,6 +58,7 @@ class StaffService:
                 user = accounts.create_user(
                     session, username, role, password, created_by=principal.username, display_name=display_name
                 )
+                user.rank = chosen_rank
                 if privileged:
                     _await_approval(user, principal, "creation")
                 audit.record(
@@ -52,6 +67,7 @@ class StaffService:
                     "user.create",
                     f"user:{user.username}",
                     role=user.role,
+                    rank=chosen_rank,
                     awaiting_approval=privileged,
                 )
                 return user_row(user)
@@ -79,7 +95,7 @@ class StaffService:
         if not active and username == principal.username:
             raise ConflictError("you cannot disable your own account")
         if not active and not why:
-            raise BadInputError("say why the account is disabled (reason): it is recorded; nothing was changed")
+            raise SafeguardMissingError("say why the account is disabled (reason): it is recorded; nothing was changed")
         with self.rt.db.transaction() as session:
             user = accounts.get_user(session, username)
             if active and user.active:
@@ -91,7 +107,12 @@ class StaffService:
                     session, principal.username, "user.enable", f"user:{username}", why, awaiting_approval=True
                 )
                 return user_row(user)
-            user.active, user.approval_for, user.approval_requested_by = active, None, None
+            user.active, user.approval_for, user.approval_requested_by, user.approval_requesters = (
+                active,
+                None,
+                None,
+                [],
+            )
             # Revoked, not only refused while disabled: enabling the account again must not revive them.
             ended = accounts.revoke_all(session, user) if not active else 0
             action = "user.enable" if active else "user.disable"
@@ -105,9 +126,10 @@ class StaffService:
             user = accounts.get_user(session, username)
             if user.approval_for is None:
                 raise NotFoundError(f"'{username}' awaits no approval")
-            if user.approval_requested_by == principal.username:
+            if principal.username in _requesters(user) or principal.username == user.username:
                 raise PermissionDeniedError(
-                    "you asked for this: a second administrator must approve it (dual control); nothing was changed"
+                    "you asked for this (or it is your own account): a second administrator, one who did not ask, "
+                    "must approve it (dual control); nothing was changed"
                 )
             audit.record(
                 session,
@@ -116,9 +138,10 @@ class StaffService:
                 f"user:{username}",
                 user.approval_for,
                 requested_by=user.approval_requested_by,
+                requesters=_requesters(user),
                 role=user.role,
             )
-            user.active, user.approval_for, user.approval_requested_by = True, None, None
+            user.active, user.approval_for, user.approval_requested_by, user.approval_requesters = True, None, None, []
             return user_row(user)
 
     def set_password(self, principal: Principal, username: str, password: str) -> dict:
@@ -146,6 +169,28 @@ class StaffService:
             )
             return user_row(user)
 
+    def set_rank(self, principal: Principal, username: str, rank: str) -> dict:
+        """Record an account's rank. For a privileged account (an authorising officer's rank is what lets
+        them authorise) the change waits, disabled, for a second administrator's approval."""
+        principal.require(Permission.USERS_MANAGE)
+        chosen = parse_rank(rank)
+        if username == principal.username:
+            raise ConflictError("another administrator records your rank, not you")
+        with self.rt.db.transaction() as session:
+            user = accounts.get_user(session, username)
+            if user.rank == chosen:
+                return user_row(user)
+            privileged = Role(user.role) in PRIVILEGED
+            if privileged:
+                _second_administrator_possible(session)
+                _await_approval(user, principal, "rank change")
+            before, user.rank = user.rank, chosen
+            audit.record(
+                session, principal.username, "user.rank", f"user:{username}", rank=chosen, previous=before,
+                awaiting_approval=privileged,
+            )  # fmt: skip
+            return user_row(user)
+
     def enable_totp(self, principal: Principal, username: str) -> str:
         """Turn on a user's second factor; the otpauth:// URI is returned once, for their app."""
         principal.require(Permission.USERS_MANAGE)
@@ -153,16 +198,6 @@ class StaffService:
             uri = accounts.enable_totp(accounts.get_user(session, username), self.rt.secret_box)
             audit.record(session, principal.username, "user.totp", f"user:{username}")
             return uri
-
-    def issue_api_token(self, principal: Principal, username: str, label: str, days: int) -> str:
-        principal.require(Permission.USERS_MANAGE)
-        if not 1 <= days <= 366:
-            raise BadInputError("a token lasts 1 to 366 days")
-        with self.rt.db.transaction() as session:
-            user = accounts.get_user(session, username)
-            token = accounts.issue_token(session, user, TokenKind.API, hours=days * 24, label=label.strip())
-            audit.record(session, principal.username, "token.issue", f"user:{username}", name=label, days=days)
-            return token
 
     def tokens(self, principal: Principal, username: str) -> list[dict]:
         """A user's API tokens: label, dates, whether revoked (never the token)."""
@@ -184,7 +219,7 @@ class StaffService:
         """Revoke one API token at once (a leaked or retired integration)."""
         principal.require(Permission.USERS_MANAGE)
         if not (reason or "").strip():
-            raise BadInputError("say why the token is revoked (it is recorded)")
+            raise SafeguardMissingError("say why the token is revoked (it is recorded)")
         with self.rt.db.transaction() as session:
             accounts.revoke_token_id(session, accounts.get_user(session, username), token_id)
             audit.record(session, principal.username, "token.revoke", f"user:{username}", reason.strip(), id=token_id)
@@ -198,5 +233,22 @@ def _second_administrator_possible(session) -> None:
         )
 
 
+def _requesters(user: User) -> list[str]:
+    """Every administrator who asked for the pending change (the original requester first)."""
+    listed = list(user.approval_requesters or [])
+    if user.approval_requested_by and user.approval_requested_by not in listed:
+        listed.insert(0, user.approval_requested_by)
+    return listed
+
+
 def _await_approval(user: User, principal: Principal, what: str) -> None:
-    user.active, user.approval_for, user.approval_requested_by = False, what, principal.username
+    """Leave the account disabled until approved. A request belongs to whoever made it for life: asking again
+    (another administrator's "enable" of a pending account, a second reset) adds the new requester to those
+    who may not approve it; it never hands the request over, so its first author can never approve it."""
+    pending = user.approval_for is not None
+    requesters = _requesters(user) if pending else []
+    if principal.username not in requesters:
+        requesters.append(principal.username)
+    user.active, user.approval_requesters = False, requesters  # a new list: the JSON column sees the change
+    if not pending:
+        user.approval_for, user.approval_requested_by = what, principal.username

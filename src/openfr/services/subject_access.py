@@ -1,9 +1,16 @@
 """Subject access: "was I on a watchlist?" answered from the records, with a photo or a reference.
 
 A permitted role (the auditor: data protection work reads and changes nothing) gives a reason and either
-the person's reference in a gallery or their photo. A photo is searched, in memory only, against every
-current gallery at the pack's 1:1 threshold (a verification question: is this the same person?); the
-subjects it matches, or the reference given, are then looked up in
+the person's reference in a gallery or their photo. A photo is a 1:N search of every current gallery, so it
+is compared at an identification threshold for the number of people compared
+(`search.subject_access_target_fpir`), not the 1:1 one: at 1:1, a large store always holds a look-alike, and
+disclosing a look-alike's records discloses a third party. Even then a match is a candidate: nothing is
+disclosed until the auditor has looked at each candidate's enrolled image beside the photo and confirmed
+which are the person (`match`, then `report` with the confirmed ones and the match's ticket). The ticket
+is the candidate list sealed with the installation's secrets key (governance/secretbox.py): it binds the
+confirmation to what the photo matched, for that auditor, for an hour, without storing anything.
+
+The subjects confirmed, or the reference given, are then looked up in
 - current galleries (subject records, their category and provenance),
 - the watchlist history of every deployment (`WatchlistMember`, kept without biometrics after the snapshot
   is erased), including when they were taken off,
@@ -15,18 +22,26 @@ asked, why, how many records were found), never the photo.
 
 from __future__ import annotations
 
+import json
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 
-from openfr.errors import BadInputError
+from openfr.errors import BadInputError, NotFoundError, SafeguardMissingError
+from openfr.gallery import repository
+from openfr.gallery.browse import first_enrolled_image
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
+from openfr.governance.secretbox import SecretKeyError, is_sealed
 from openfr.imageio import load_image
 from openfr.live.deployments import aware
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
+from openfr.services.refusals import UseCases
 from openfr.store import Alert, Deployment, Gallery, SearchRecord, Subject, WatchlistMember
+from openfr.thresholds import describe_chance, false_match_chance, identification_threshold
 
 
 @dataclass
@@ -34,6 +49,34 @@ class AccessRequest:
     reason: str  # why the request is made (e.g. the DPO's case number): recorded
     reference: str | None = None  # the person's reference in a gallery
     gallery: str | None = None  # narrows a reference to one gallery
+    # A photo's candidates the auditor confirmed as the person ("gallery/reference"), with the match's ticket.
+    confirmed: tuple[str, ...] = ()
+    ticket: str | None = None
+
+
+TICKET_S = 3600  # how long an auditor has to compare the candidates and confirm
+
+
+@dataclass
+class PhotoMatch:
+    """A photo's candidates, for the auditor to confirm or not; nothing about their records yet."""
+
+    ticket: str  # sealed: the candidates, the auditor, the expiry
+    candidates: list[dict]  # gallery, reference, name, score, image (index for candidate_image)
+    threshold: float
+    compared: int  # people compared with the photo
+    false_matches: str  # the chance that a stranger's photo matches anyone, in words
+
+    def as_dict(self) -> dict:
+        return {
+            "step": "confirm",
+            "ticket": self.ticket,
+            "candidates": self.candidates,
+            "threshold": round(self.threshold, 4),
+            "compared": self.compared,
+            "false_matches": self.false_matches,
+            "disclosed": "nothing yet: confirm which candidates are the person (POST /api/subject-access/confirm)",
+        }
 
 
 def _named(keys: set[tuple[str | None, str]], gallery: str, reference: str | None) -> bool:
@@ -42,11 +85,20 @@ def _named(keys: set[tuple[str | None, str]], gallery: str, reference: str | Non
     return (gallery, reference) in keys or (None, reference) in keys
 
 
+def _reason(request: AccessRequest) -> str:
+    reason = (request.reason or "").strip()
+    if not reason:
+        raise SafeguardMissingError("a subject access request needs a reason (it is recorded)")
+    return reason
+
+
 def _when(moment) -> str | None:
     return aware(moment).isoformat() if moment is not None else None
 
 
-class SubjectAccessService:
+class SubjectAccessService(UseCases):
+    use_case_prefix = "subject_access"  # refusals name their use case "subject_access.<method>"
+
     def __init__(self, runtime: Runtime):
         self.rt = runtime
 
@@ -56,15 +108,73 @@ class SubjectAccessService:
         with self.rt.db.read() as session:
             return list(session.scalars(select(Gallery.name).order_by(Gallery.name)))
 
-    def report(self, principal: Principal, request: AccessRequest, photo: bytes | None = None) -> dict:
+    def match(self, principal: Principal, request: AccessRequest, photo: bytes) -> PhotoMatch:
+        """Step one of a request by photo: the candidates at or above the identification threshold, each with
+        its enrolled image to compare (candidate_image). Nothing about their records is disclosed; the
+        request (who, why, how many candidates) is recorded, never the photo."""
         principal.require(Permission.SUBJECT_ACCESS)
-        if not request.reason.strip():
-            raise BadInputError("a subject access request needs a reason (it is recorded)")
+        reason = _reason(request)
+        if not photo:
+            raise BadInputError("give the person's photo")
+        found, threshold, compared = self._by_photo(photo)
+        candidates = [{**c, "image": i} for i, c in enumerate(found)]
+        sealed = {"by": principal.username, "until": time.time() + TICKET_S, "candidates": found}
+        ticket = self.rt.secret_box.seal(json.dumps(sealed, separators=(",", ":")))
+        with self.rt.db.transaction() as session:
+            audit.record(
+                session, principal.username, "subject-access.match", "subjects", reason, candidates=len(found),
+                compared=compared, threshold=round(threshold, 4),
+            )  # fmt: skip
+        chance = false_match_chance(self.rt.engine.card, threshold, compared)
+        return PhotoMatch(
+            ticket, candidates, threshold, compared, describe_chance(chance).replace("searches", "photos")
+        )
+
+    def candidate_image(self, principal: Principal, ticket: str, index: int) -> Path:
+        """The enrolled image of one of a match's candidates, for the auditor who asked (shown once listed:
+        the match's event records what was put in front of them)."""
+        principal.require(Permission.SUBJECT_ACCESS)
+        found = self._ticket(principal, ticket)
+        if not 0 <= index < len(found):
+            raise NotFoundError(f"the match has no candidate {index}")
+        with self.rt.db.read() as session:
+            relative = first_enrolled_image(session, found[index]["gallery"], found[index]["reference"])
+        if relative is None:
+            raise NotFoundError("that candidate has no enrolled image any more")
+        return self.rt.home / relative
+
+    def report(self, principal: Principal, request: AccessRequest, photo: bytes | None = None) -> dict:
+        """Everything the records hold about the person named by a reference, or about the candidates of a
+        photo match that the auditor confirmed (`request.confirmed` with `request.ticket`). A photo given
+        here is step one (`match`): refused, so that no door can disclose without the confirmation."""
+        principal.require(Permission.SUBJECT_ACCESS)
+        reason = _reason(request)
+        if photo:
+            raise BadInputError("a photo is matched first (its candidates are confirmed before any disclosure)")
         reference = (request.reference or "").strip()
-        if bool(reference) == bool(photo):
+        if request.ticket is not None:
+            if reference:
+                raise BadInputError("give either the person's reference or a photo match's confirmation")
+            matched = self._confirmed(principal, request)
+        elif not reference:
             raise BadInputError("give either the person's reference or their photo")
-        matched = self._by_photo(photo) if photo else self._by_reference(reference, request.gallery)
-        keys = {(m["gallery"], m["reference"]) for m in matched} or {(request.gallery, reference)}
+        else:
+            matched = self._by_reference(reference, request.gallery)
+        keys = {(m["gallery"], m["reference"]) for m in matched} or (
+            {(request.gallery, reference)} if reference else set()
+        )
+        report = self._records(keys)
+        with self.rt.db.transaction() as session:
+            audit.record(
+                session, principal.username, "subject-access", "subjects", reason,
+                by="photo" if request.ticket is not None else "reference", subjects=len(matched),
+                watchlists=len(report["watchlists"]), alerts=len(report["alerts"]),
+                searches=len(report["searches_returning"]),
+            )  # fmt: skip
+        return {"subjects": matched, **report}
+
+    def _records(self, keys: set[tuple[str | None, str]]) -> dict:
+        """What the records hold about the (gallery, reference) pairs: watchlists, alerts, searches."""
         refs = {ref for _, ref in keys}
         with self.rt.db.read() as session:
             listings = [
@@ -110,14 +220,28 @@ class SubjectAccessService:
                         searches.append(
                             {"at": _when(record.at), "mode": record.mode, "gallery": record.gallery, "rank": rank}
                         )
-        report = {"subjects": matched, "watchlists": listings, "alerts": alerts, "searches_returning": searches}
-        with self.rt.db.transaction() as session:
-            audit.record(
-                session, principal.username, "subject-access", "subjects", request.reason.strip(),
-                by="photo" if photo else "reference", subjects=len(matched), watchlists=len(listings),
-                alerts=len(alerts), searches=len(searches),
-            )  # fmt: skip
-        return report
+        return {"watchlists": listings, "alerts": alerts, "searches_returning": searches}
+
+    def _confirmed(self, principal: Principal, request: AccessRequest) -> list[dict]:
+        """The photo match's candidates the auditor confirmed (each must be one of the match's own)."""
+        found = self._ticket(principal, request.ticket or "")
+        offered = {f"{c['gallery']}/{c['reference']}": c for c in found}
+        unknown = [key for key in request.confirmed if key not in offered]
+        if unknown:
+            raise BadInputError(f"not a candidate of this photo match: {', '.join(unknown)[:200]}")
+        return [offered[key] for key in dict.fromkeys(request.confirmed)]
+
+    def _ticket(self, principal: Principal, ticket: str) -> list[dict]:
+        """The candidates sealed in a match's ticket, if it is this auditor's and has not expired."""
+        try:
+            sealed = json.loads(self.rt.secret_box.open(ticket)) if is_sealed(ticket) else None
+        except (SecretKeyError, ValueError):
+            sealed = None
+        if not isinstance(sealed, dict) or sealed.get("by") != principal.username:
+            raise BadInputError("that is not a photo match of yours: match the photo again")
+        if sealed.get("until", 0) < time.time():
+            raise BadInputError("the photo match has expired (after an hour): match the photo again")
+        return list(sealed["candidates"])
 
     def _by_reference(self, reference: str, gallery: str | None) -> list[dict]:
         with self.rt.db.read() as session:
@@ -126,7 +250,9 @@ class SubjectAccessService:
                 query = query.where(Gallery.name == gallery)
             return [self._subject(s, g, None) for s, g in session.execute(query)]
 
-    def _by_photo(self, photo: bytes) -> list[dict]:
+    def _by_photo(self, photo: bytes) -> tuple[list[dict], float, int]:
+        """Candidates in every gallery of this model's space, the threshold used, and how many people were
+        compared: the threshold is an identification one for all of them together."""
         image = load_image(
             photo,
             max_pixels=self.rt.settings.engine.max_image_pixels,
@@ -134,12 +260,15 @@ class SubjectAccessService:
         )
         probe = self.rt.engine.probe(image, name="subject access photo", require_usable=False)
         assert probe.embedding is not None
-        threshold = self.rt.engine.card.threshold  # "is this the same person?" is a 1:1 question
         found = []
         with self.rt.db.read() as session:
-            for gallery in session.scalars(select(Gallery).order_by(Gallery.name)):
-                if gallery.space != probe.embedding.space:
-                    continue  # another model's gallery: searched with that model's pack
+            galleries = [g for g in session.scalars(select(Gallery).order_by(Gallery.name))]
+            galleries = [g for g in galleries if g.space == probe.embedding.space]  # others: with their own pack
+            compared = sum(repository.subject_count(session, g) for g in galleries)
+            target = self.rt.settings.search.subject_access_target_fpir
+            engine = self.rt.engine
+            threshold = identification_threshold(engine.card, compared, target, at_least=engine.threshold)
+            for gallery in galleries:
                 for c in self.rt.searcher.rank(session, gallery, probe.embedding, 20):
                     if c.score >= threshold:
                         subject = session.scalars(
@@ -147,7 +276,8 @@ class SubjectAccessService:
                         ).first()
                         if subject is not None:
                             found.append(self._subject(subject, gallery, c.score))
-        return found  # the probe and its vector go out of scope here: never stored
+        found.sort(key=lambda c: -c["score"])
+        return found, threshold, compared  # the probe and its vector go out of scope here: never stored
 
     @staticmethod
     def _subject(subject: Subject, gallery: Gallery, score: float | None) -> dict:

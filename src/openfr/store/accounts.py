@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openfr.store.models import Base, utcnow
@@ -30,6 +30,12 @@ class User(Base):
     # until a second one approves; who asked, and for what.
     approval_requested_by: Mapped[str | None] = mapped_column(String(100))
     approval_for: Mapped[str | None] = mapped_column(String(40))
+    # Every administrator who asked for the pending change (a request belongs to its requester for life): none
+    # of them may approve it, so an administrator re-asking cannot hand the request back to its first author.
+    approval_requesters: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Police rank (governance/ranks.py): what an authorising officer's authority rests on, recorded with
+    # every authorisation. Set by an administrator; for a privileged account, approved by a second one.
+    rank: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -42,3 +48,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # An owner-made API token's scope (governance/scopes.py); None: a sign-in's, with the whole role.
+    scope: Mapped[str | None] = mapped_column(String(20))
+    # The owner's role when it was issued: a token dies when the role changes (it was granted for that role).
+    role: Mapped[str | None] = mapped_column(String(40))

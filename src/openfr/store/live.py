@@ -59,6 +59,7 @@ class Deployment(Base):
     authorised_by: Mapped[str | None] = mapped_column(String(200))
     authorised_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     authorisation_note: Mapped[str | None] = mapped_column(Text)
+    authorised_rank: Mapped[str | None] = mapped_column(String(40))  # the authorising officer's rank then
     live_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     close_reason: Mapped[str | None] = mapped_column(Text)

@@ -46,8 +46,9 @@ async def openfr_error(request: Request, exc: Exception) -> Response:
     """JSON for the API and htmx, a page for people; the message is the error's own one-line reason."""
     assert isinstance(exc, OpenFRError)
     code = status_for(exc)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyAttemptsError) else None
     if _wants_json(request):
-        return JSONResponse({"detail": str(exc)}, code)
+        return JSONResponse({"detail": str(exc)}, code, headers=headers)
     return render(request, "error.html", None, code, message=str(exc), code=code)
 
 

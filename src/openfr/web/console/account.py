@@ -9,13 +9,15 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
 from openfr.errors import BadInputError
 from openfr.governance.accounts import TokenKind
+from openfr.governance.scopes import MAX_TOKEN_DAYS
 from openfr.web.deps import AppDep
+from openfr.web.errors import status_for
 from openfr.web.pages import render
 from openfr.web.sessions import COOKIE, ConsoleUser
 
@@ -23,7 +25,10 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(request, me, app, code: int = 200, **extra) -> Response:
-    return render(request, "account.html", me, code, has_totp=app.accounts.me(me)["totp"], **extra)
+    return render(
+        request, "account.html", me, code, has_totp=app.accounts.me(me)["totp"], tokens=app.accounts.my_tokens(me),
+        scopes=app.accounts.token_scopes(me), max_days=MAX_TOKEN_DAYS, **extra,
+    )  # fmt: skip
 
 
 @router.get("/account")
@@ -72,3 +77,34 @@ def confirm_totp(
     except BadInputError as exc:
         return _page(request, me, app, 400, error=str(exc))
     return _page(request, me, app, message="Two-factor sign-in is on: you will be asked for a code.")
+
+
+@router.post("/account/tokens")
+def issue_token(
+    request: Request,
+    me: ConsoleUser,
+    app: AppDep,
+    name: Annotated[str, Form(max_length=100)] = "",
+    scope: Annotated[str, Form(max_length=20)] = "",
+    days: Annotated[int, Form(ge=1, le=MAX_TOKEN_DAYS)] = 30,
+    password: Annotated[str, Form(max_length=1000)] = "",
+    totp: Annotated[str, Form(max_length=12)] = "",
+) -> Response:
+    """An API token for yourself: shown once on the answer page, never again (the page is not cached)."""
+    form = {"name": name, "scope": scope, "days": days}
+    try:
+        made = app.accounts.issue_own_token(me, name, scope, days, password=password, totp=totp or None)
+    except BadInputError as exc:
+        return _page(request, me, app, status_for(exc), token_error=str(exc), token_form=form)
+    page = _page(request, me, app, 201, new_token=made)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, me: ConsoleUser, app: AppDep):
+    try:
+        app.accounts.revoke_own_token(me, token_id)
+    except BadInputError as exc:
+        return _page(request, me, app, status_for(exc), token_error=str(exc))
+    return _page(request, me, app, token_message=f"Token {token_id} revoked.")

@@ -13,8 +13,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from openfr.csvsafe import to_csv
-from openfr.errors import BadInputError
+from openfr.errors import BadInputError, SafeguardMissingError
+from openfr.governance.actions import FAMILIES
 from openfr.governance.permissions import Role
+from openfr.governance.ranks import RANKS
 from openfr.services import Principal
 from openfr.services.audit_trail import PAGE_ROWS
 from openfr.web.deps import AppDep
@@ -27,7 +29,7 @@ router = APIRouter(include_in_schema=False)
 
 def _users_page(request: Request, me: Principal, app, code: int = 200, **extra) -> Response:
     users = app.staff.list_users(me)
-    return render(request, "users.html", me, code, users=users, roles=[r.value for r in Role], **extra)
+    return render(request, "users.html", me, code, users=users, roles=[r.value for r in Role], ranks=RANKS, **extra)
 
 
 @router.get("/users")
@@ -44,14 +46,27 @@ def create_user(
     role: Annotated[str, Form(max_length=40)],
     password: Annotated[str, Form(max_length=1000)],
     display_name: Annotated[str, Form(max_length=200)] = "",
+    rank: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     try:
-        row = app.staff.create_user(me, username, role, password, display_name)
+        row = app.staff.create_user(me, username, role, password, display_name, rank or None)
     except BadInputError as exc:
-        form = {"username": username, "role": role}
+        form = {"username": username, "role": role, "rank": rank}
         return _users_page(request, me, app, status_for(exc), error=str(exc), form=form)
     waits = " It stays disabled until a second administrator approves it." if row["awaiting_approval"] else ""
     return _users_page(request, me, app, 201, message=f"Created {row['username']} ({row['role']}).{waits}")
+
+
+@router.post("/users/{username}/rank")
+def set_rank(
+    username: str, request: Request, app: AppDep, me: ConsoleUser, rank: Annotated[str, Form(max_length=40)] = ""
+) -> Response:
+    try:
+        row = app.staff.set_rank(me, username, rank)
+    except BadInputError as exc:
+        return _users_page(request, me, app, status_for(exc), error=str(exc))
+    waits = " It awaits a second administrator's approval." if row["awaiting_approval"] else ""
+    return _users_page(request, me, app, message=f"Rank of {username}: {row['rank']}.{waits}")
 
 
 @router.post("/users/{username}/approve")
@@ -78,7 +93,7 @@ def set_active(
             return _confirm_disable(request, me, app, username, reason)
         row = app.staff.set_active(me, username, active, reason)
     except BadInputError as exc:
-        if not active and type(exc) is BadInputError:  # plain bad input, the reason: asked again, same step
+        if not active and type(exc) in (BadInputError, SafeguardMissingError):  # the reason: asked again, same step
             return _confirm_disable(request, me, app, username, reason, 400, error=str(exc))
         return _users_page(request, me, app, status_for(exc), error=str(exc))
     done = (
@@ -125,7 +140,7 @@ def revoke_token(
             return _confirm_revoke(request, me, app, username, token_id, reason)
         app.staff.revoke_api_token(me, username, token_id, reason)
     except BadInputError as exc:
-        if type(exc) is BadInputError:  # plain bad input, the reason: asked again, same step
+        if type(exc) in (BadInputError, SafeguardMissingError):  # the reason: asked again, same step
             return _confirm_revoke(request, me, app, username, token_id, reason, 400, error=str(exc))
         rows = app.staff.tokens(me, username)
         return render(request, "user_tokens.html", me, status_for(exc), username=username, tokens=rows, error=str(exc))
@@ -163,8 +178,11 @@ def audit_page(request: Request, me: ConsoleUser, app: AppDep, verify: bool = Fa
         listing = app.audit.page(me, **filters, limit=PAGE_ROWS, offset=(number - 1) * PAGE_ROWS)
     except BadInputError as exc:
         return render(request, "audit.html", me, status_for(exc), listing=None, filters=filters, check=check,
-                      head=head, qs=qs, error=str(exc))  # fmt: skip
-    return render(request, "audit.html", me, listing=listing, filters=filters, check=check, head=head, qs=qs)
+                      head=head, qs=qs, error=str(exc), actions=app.audit.actions(me), families=FAMILIES)  # fmt: skip
+    return render(
+        request, "audit.html", me, listing=listing, filters=filters, check=check, head=head, qs=qs,
+        actions=app.audit.actions(me), families=FAMILIES,
+    )  # fmt: skip
 
 
 def _page_number(text: str) -> int:

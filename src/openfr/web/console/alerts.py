@@ -40,6 +40,8 @@ SESSION_CHECK_S = 15.0
 @router.get("/console")
 def console(request: Request, me: ConsoleUser, app: AppDep) -> Response:
     pending, recent = app.alerts.queue(me)
+    shown = app.alerts.shown(me, pending + recent)  # one recorded view of every card on the page
+    pending, recent = shown[: len(pending)], shown[len(pending) :]
     return render(
         request,
         "console.html",
@@ -95,7 +97,8 @@ async def events(
     marks = [m for m in (after, int(header) if header.isdigit() and len(header) < 19 else None) if m is not None]
     replayed: set[int] = set()
     if marks:
-        for view in await run_in_threadpool(app.alerts.since, me, max(marks)):
+        missed = await run_in_threadpool(app.alerts.since, me, max(marks))
+        for view in await run_in_threadpool(app.alerts.shown, me, missed):
             replayed.add(view["id"])
             yield _card_event(request, me, view)
     while True:
@@ -117,7 +120,9 @@ async def events(
             if event.data["id"] in replayed:
                 continue  # stored after the subscription and before the replay read it: sent already
             with contextlib.suppress(NotFoundError):  # purged since: nothing to show
-                yield _card_event(request, me, await run_in_threadpool(app.alerts.get, me, event.data["id"]))
+                view = await run_in_threadpool(app.alerts.get, me, event.data["id"])
+                (card,) = await run_in_threadpool(app.alerts.shown, me, [view])
+                yield _card_event(request, me, card)
         elif event.topic in ("camera.health", "deployment.live", "deployment.stopped"):
             html = templates.get_template("_health.html").render(topic=event.topic, data=event.data, at=event.at)
             yield ServerSentEvent(raw_data=html.replace("\n", " "), event="health")
@@ -178,24 +183,28 @@ def _act(request: Request, app, me: Principal, alert_id: int, action) -> Respons
         raise
     except BadInputError as exc:
         summary, error = app.alerts.get(me, alert_id), str(exc)
-    return Response(_card_html(request, me, summary, error), media_type="text/html")
+    (card,) = app.alerts.shown(me, [summary])
+    return Response(_card_html(request, me, card, error), media_type="text/html")
+
+
+Grant = Annotated[str | None, Query(max_length=64)]  # from the card that showed the image (recorded with it)
 
 
 @router.get("/alerts/{alert_id}/crop.jpg")
-def crop(alert_id: int, app: AppDep, me: ConsoleUser) -> Response:
-    return _private_file(app.alerts.image(me, alert_id, "crop"))
+def crop(alert_id: int, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
+    return _private_file(app.alerts.image(me, alert_id, "crop", grant=grant))
 
 
 @router.get("/alerts/{alert_id}/scene.jpg")
-def scene(alert_id: int, app: AppDep, me: ConsoleUser) -> Response:
+def scene(alert_id: int, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
     """The frame the alert was raised on, scaled down: the matched face outlined, every other face pixelated."""
-    return _private_file(app.alerts.image(me, alert_id, "scene"))
+    return _private_file(app.alerts.image(me, alert_id, "scene", grant=grant))
 
 
 @router.get("/alerts/{alert_id}/watchlist.jpg")
-def watchlist_image(alert_id: int, app: AppDep, me: ConsoleUser) -> Response:
+def watchlist_image(alert_id: int, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
     """The watchlist image the alert matched, from the deployment's snapshot (gone once it is erased)."""
-    return _private_file(app.alerts.image(me, alert_id, "watchlist"))
+    return _private_file(app.alerts.image(me, alert_id, "watchlist", grant=grant))
 
 
 def _private_file(path) -> Response:

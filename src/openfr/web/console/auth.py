@@ -27,7 +27,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     app: AppDep,
     username: Annotated[str, Form(max_length=100)],
@@ -40,11 +40,14 @@ def login(
 
     address = request.client.host if request.client else "?"
     try:
-        done = heavy(request).call(
+        await app.accounts.wait_turn(address, username)  # failures from this address slow it down
+        done = await heavy(request).run(
             app.accounts.sign_in, username, password, totp or None, TokenKind.WEB, address=address
         )
-    except TooManyAttemptsError:
-        return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)
+    except TooManyAttemptsError as exc:
+        page = refuse(f"Too many failed sign-ins from this address: try again in {exc.retry_after} s.", 429)
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     except AuthError:
         return refuse("Sign-in refused: wrong username, password or code, or the account is locked.", 401)
     # A password an administrator chose is replaced first: every other page refuses until then.

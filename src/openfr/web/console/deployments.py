@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from openfr.errors import BadInputError
@@ -187,9 +187,11 @@ def watchlist_faces(name: str, request: Request, me: ConsoleUser, app: AppDep, p
 
 
 @router.get("/deployments/{name}/watchlist/{image_id}")
-def watchlist_face(name: str, image_id: int, me: ConsoleUser, app: AppDep) -> Response:
-    """One image on that watchlist, never cached; each look is recorded."""
-    path = app.deployments.watchlist_face(me, name, image_id)
+def watchlist_face(
+    name: str, image_id: int, me: ConsoleUser, app: AppDep, grant: Annotated[str | None, Query(max_length=64)] = None
+) -> Response:
+    """One image on that watchlist, never cached; each look is recorded (with its page, through the grant)."""
+    path = app.deployments.watchlist_face(me, name, image_id, grant=grant)
     return FileResponse(path, headers={"Cache-Control": "no-store, private"})
 
 

@@ -7,10 +7,10 @@ import re
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from openfr.errors import BadInputError
+from openfr.errors import BadInputError, SafeguardMissingError
 from openfr.services import Principal
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest, SearchResult
@@ -104,9 +104,11 @@ def gallery(name: str, request: Request, me: ConsoleUser, app: AppDep, q: str = 
 
 
 @router.get("/galleries/{name}/subjects/{subject}/image.jpg")
-def subject_image(name: str, subject: str, app: AppDep, me: ConsoleUser) -> Response:
+def subject_image(
+    name: str, subject: str, app: AppDep, me: ConsoleUser, grant: Annotated[str | None, Query(max_length=64)] = None
+) -> Response:
     """A subject's thumbnail for the gallery page: refused without gallery.read, recorded when served."""
-    return _thumbnail(app, app.galleries.subject_image(me, name, subject))
+    return _thumbnail(app, app.galleries.subject_image(me, name, subject, grant=grant))
 
 
 def _thumbnail(app, path) -> Response:
@@ -159,7 +161,7 @@ def delete(
             return _confirm_delete(request, me, app, name, subject, reason)
         app.galleries.delete_subject(me, name, subject, reason)
     except BadInputError as exc:
-        if type(exc) is BadInputError:  # plain bad input, the reason: asked again, same step
+        if type(exc) in (BadInputError, SafeguardMissingError):  # the reason: asked again, same step
             return _confirm_delete(request, me, app, name, subject, reason, 400, error=str(exc))
         return _gallery_page(request, me, app, name, code=status_for(exc), error=str(exc))
     return _gallery_page(request, me, app, name, message=f"Deleted {subject} with every image and template.")
@@ -181,7 +183,7 @@ def _confirm_delete(request, me: Principal, app, name: str, subject: str, reason
 
 @router.get("/search")
 def search_page(request: Request, me: ConsoleUser, app: AppDep) -> Response:
-    return render(request, "search.html", me, galleries=app.galleries.names(me), threshold=app.runtime.engine.threshold)
+    return render(request, "search.html", me, galleries=app.galleries.searchable(me))
 
 
 @router.post("/search")
@@ -193,25 +195,24 @@ async def search(
     reason: Annotated[str, Form(max_length=2000)],
     image: Annotated[UploadFile, File()],
     crime_ref: Annotated[str, Form(max_length=200)] = "",
-    mode: Annotated[str, Form()] = "RFR",  # most galleries are approved for it; OIFR reaches only its own (409)
     poor_probe_reason: Annotated[str, Form(max_length=2000)] = "",
     show_all: Annotated[bool, Form()] = False,
 ) -> Response:
-    """The photo is read into memory, searched and dropped: it is never written to disk. It comes back drawn
-    into the page itself (an inline JPEG with SVG face boxes), so no URL can fetch it again."""
-    names = app.galleries.names(me)
-    form = {"gallery": gallery, "reason": reason, "crime_ref": crime_ref, "mode": mode, "show_all": show_all}
+    """A retrospective search (an officer's phone search is /oifr). The photo is read into memory, searched
+    and dropped: it is never written to disk. It comes back drawn into the page itself (an inline JPEG with
+    SVG face boxes), so no URL can fetch it again."""
+    names = app.galleries.searchable(me)
+    form = {"gallery": gallery, "reason": reason, "crime_ref": crime_ref, "show_all": show_all}
     form["poor_probe_reason"] = poor_probe_reason
     try:
         data = await read_upload(image, app.settings.web.upload_max_mb)
         wanted = SearchRequest(
-            gallery, reason, crime_ref or None, mode, poor_probe_reason=poor_probe_reason, show_all=show_all
+            gallery, reason, crime_ref or None, "RFR", poor_probe_reason=poor_probe_reason, show_all=show_all
         )
         result, probe = await heavy(request).run(_search_and_draw, app, me, wanted, data)
     except BadInputError as exc:
         return render(
             request, "search.html", me, status_for(exc), galleries=names, error=str(exc), form=form,
-            threshold=app.runtime.engine.threshold,
         )  # fmt: skip
     page = render(
         request, "search.html", me, galleries=names, form=form, result=result, candidates=result.candidates,
@@ -223,9 +224,11 @@ async def search(
 
 
 @router.get("/searches/{search_id}/candidates/{rank}/image.jpg")
-def candidate_image(search_id: int, rank: int, app: AppDep, me: ConsoleUser) -> Response:
+def candidate_image(
+    search_id: int, rank: int, app: AppDep, me: ConsoleUser, grant: Annotated[str | None, Query(max_length=64)] = None
+) -> Response:
     """The thumbnail beside a candidate: only for the searcher, only candidates the search listed; recorded."""
-    return _thumbnail(app, app.search.candidate_image(me, search_id, rank))
+    return _thumbnail(app, app.search.candidate_image(me, search_id, rank, grant=grant))
 
 
 def _search_and_draw(app, me: Principal, wanted: SearchRequest, data: bytes) -> tuple[SearchResult, ProbeView]:

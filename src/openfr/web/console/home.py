@@ -105,8 +105,9 @@ def _statistics_charts(report: dict) -> dict[str, Markup]:
     }
 
 
-def _report(app, me, since: str | None, until: str | None, public: bool) -> dict:
-    return app.reports.transparency(me, since=parse_day(since, "from"), until=parse_day(until, "to"), public=public)
+def _report(app, me, since: str | None, until: str | None, public: bool, fmt: str) -> dict:
+    period = {"since": parse_day(since, "from"), "until": parse_day(until, "to")}
+    return app.reports.transparency(me, **period, public=public, fmt=fmt)
 
 
 @router.get("/reports/transparency")
@@ -115,7 +116,7 @@ def transparency(
     public: bool = False,
 ) -> Response:  # fmt: skip
     """The transparency report, printable; the public version has no personal data."""
-    report = _report(app, me, since, until, public)
+    report = _report(app, me, since, until, public, "html")
     return render(request, "transparency.html", me, report=report, q={"since": since, "until": until})
 
 
@@ -124,4 +125,6 @@ def transparency_csv(
     me: ConsoleUser, app: AppDep, since: str | None = None, until: str | None = None, public: bool = False
 ) -> Response:
     headers = {"Content-Disposition": 'attachment; filename="transparency.csv"'}
-    return PlainTextResponse(as_csv(_report(app, me, since, until, public)), media_type="text/csv", headers=headers)
+    return PlainTextResponse(
+        as_csv(_report(app, me, since, until, public, "csv")), media_type="text/csv", headers=headers
+    )

@@ -46,7 +46,7 @@ def _page(request: Request, me: Principal, app, code: int = 200, **context) -> R
     context.setdefault("form", {})
     return render(
         request, "oifr.html", me, code, grounds=app.oifr.grounds(me), results=_results(app),
-        send_max_side=SEND_MAX_SIDE, timeout_s=TIMEOUT_S, **context,
+        galleries=app.oifr.galleries(me), send_max_side=SEND_MAX_SIDE, timeout_s=TIMEOUT_S, **context,
     )  # fmt: skip
 
 
@@ -69,10 +69,12 @@ async def oifr_search(
     grounds: Annotated[str, Form(max_length=100)] = "",
     details: Annotated[str, Form(max_length=2000)] = "",
     location: Annotated[str, Form(max_length=300)] = "",
+    gallery: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     """Search the photo; the answer page carries the probe inline and is never cached. A refusal (no face,
-    grounds not on the list, no details, too large) answers the form again with the reason and what was typed."""
-    form = {"grounds": grounds, "details": details, "location": location}
+    grounds not on the list, no details, too large) answers the form again with the reason and what was typed.
+    Where several galleries are approved for OIFR, the officer chooses one (the form offers them)."""
+    form = {"grounds": grounds, "details": details, "location": location, "gallery": gallery}
     try:
         data = await read_upload(image, app.settings.web.upload_max_mb)
         result, probe = await heavy(request).run(_search_and_draw, app, me, data, form)
@@ -106,8 +108,9 @@ def record_result(
 def _search_and_draw(app, me: Principal, data: bytes, form: dict) -> tuple:
     """One heavy job: the search, then the probe drawn for the page (never a search without its picture)."""
     result = app.oifr.search(
-        me, data, grounds=form["grounds"], details=form["details"], location=form["location"], top=TOP
-    )
+        me, data, grounds=form["grounds"], details=form["details"], location=form["location"],
+        gallery=form["gallery"] or None, top=TOP,
+    )  # fmt: skip
     return result, probe_view(result.image, result.faces)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from openfr.errors import BadInputError
@@ -13,6 +13,7 @@ from openfr.web.admission import heavy
 from openfr.web.deps import AppDep
 from openfr.web.errors import status_for
 from openfr.web.pages import render
+from openfr.web.pictures import thumbnail_jpeg
 from openfr.web.sessions import ConsoleUser
 from openfr.web.uploads import read_upload
 
@@ -21,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/subject-access")
 def subject_access_form(request: Request, me: ConsoleUser, app: AppDep) -> Response:
-    return render(request, "subject_access.html", me, form={}, galleries=app.subject_access.galleries(me))
+    return _page(request, me, app, form={})
 
 
 @router.post("/subject-access")
@@ -34,16 +35,57 @@ async def subject_access(
     gallery: Annotated[str, Form()] = "",
     photo: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    """With a reference: the report. With a photo: its candidates, each beside its enrolled image, for the
+    auditor to confirm which (if any) are the person before anything about them is shown."""
     form = {"reason": reason, "reference": reference, "gallery": gallery}
     try:
         data = (
             await read_upload(photo, app.settings.web.upload_max_mb) if photo is not None and photo.filename else None
         )
         ask = AccessRequest(reason, reference or None, gallery or None)
-        report = await heavy(request).run(app.subject_access.report, me, ask, data)
+        if data is not None:
+            found = await heavy(request).run(app.subject_access.match, me, ask, data)
+            page = _page(request, me, app, form=form, match=found.as_dict())
+            page.headers["Cache-Control"] = "no-store"
+            return page
+        report = await heavy(request).run(app.subject_access.report, me, ask, None)
     except BadInputError as exc:
-        return render(request, "subject_access.html", me, status_for(exc), form=form, error=str(exc))
-    return render(request, "subject_access.html", me, form=form, report=report)
+        return _page(request, me, app, status_for(exc), form=form, error=str(exc))
+    return _page(request, me, app, form=form, report=report)
+
+
+@router.post("/subject-access/confirm")
+def subject_access_confirm(
+    request: Request,
+    me: ConsoleUser,
+    app: AppDep,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    ticket: Annotated[str, Form(max_length=20000)] = "",
+    confirmed: Annotated[list[str] | None, Form(max_length=100)] = None,
+) -> Response:
+    """The records of the candidates the auditor ticked as the person (none ticked: nothing disclosed)."""
+    form = {"reason": reason}
+    try:
+        ask = AccessRequest(reason, confirmed=tuple(confirmed or ()), ticket=ticket)
+        report = app.subject_access.report(me, ask)
+    except BadInputError as exc:
+        return _page(request, me, app, status_for(exc), form=form, error=str(exc))
+    return _page(request, me, app, form=form, report=report, confirmed=len(confirmed or ()))
+
+
+@router.get("/subject-access/candidates/{index}/image.jpg")
+def subject_access_candidate(
+    index: Annotated[int, Path(ge=0, le=1000)], ticket: Annotated[str, Query(max_length=20000)], app: AppDep,
+    me: ConsoleUser,
+) -> Response:  # fmt: skip
+    data = thumbnail_jpeg(
+        app.subject_access.candidate_image(me, ticket, index), max_pixels=app.settings.engine.max_image_pixels
+    )
+    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"})
+
+
+def _page(request: Request, me, app, code: int = 200, **context) -> Response:
+    return render(request, "subject_access.html", me, code, galleries=app.subject_access.galleries(me), **context)
 
 
 @router.post("/retention/purge")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
@@ -97,15 +97,19 @@ async def search(
     gallery: Annotated[str, Form()],
     reason: Annotated[str, Form(description="Why the search is made (recorded).")],
     crime_ref: Annotated[str, Form()] = "",
-    mode: Annotated[Literal["OIFR", "RFR"], Form()] = "RFR",
+    mode: Annotated[
+        Literal["OIFR", "RFR"], Form(description="RFR only: OIFR is refused here (its door is POST /api/oifr/search).")
+    ] = "RFR",
     top: Annotated[int, Form(ge=1, le=200)] = 10,
     poor_probe_reason: Annotated[str, Form(description="Why a photo below the quality gate is searched.")] = "",
     show_all: Annotated[
         bool, Form(description="List the whole ranking of `top`, below the threshold too (recorded).")
     ] = False,
 ) -> dict:
-    """Candidates at or above the threshold (the whole ranking with `show_all`, each then with `reached`):
-    investigative leads for a trained reviewer, never identifications. A photo whose face fails the quality
+    """A retrospective search: candidates at or above the identification threshold for the gallery's size (the
+    whole ranking with `show_all`, each then with `reached`): investigative leads for a trained reviewer, never
+    identifications. `false_candidates` says in words how often a search of someone who is not in the gallery
+    lists anyone at that threshold. A photo whose face fails the quality
     gate is searched too; `warning` then says why the candidates deserve extra caution. `faces` are the boxes
     of every face found ([x1, y1, x2, y2] in pixels of the photo as searched: upright, and shrunk by a whole
     factor if larger than `engine.working_pixels`), the searched one (the largest) marked."""
@@ -119,14 +123,22 @@ async def search(
         "warning": result.warning,
         "faces": result.faces,
         "threshold": round(result.threshold, 4),
+        "gallery_size": result.gallery_size,
+        "false_candidates": result.as_dict()["false_candidates"],
         "show_all": result.show_all,
-        "candidates": [{**c.as_dict(), "reached": c.score >= result.threshold} for c in result.candidates],
+        "candidates": [
+            {**c.as_dict(), "reached": c.score >= result.threshold, "grant": result.grants.get(c.rank)}
+            for c in result.candidates
+        ],
     }
 
 
 @router.get("/searches/{search_id}/candidates/{rank}/image")
-def candidate_image(search_id: int, rank: int, app: AppDep, me: CurrentUser) -> FileResponse:
+def candidate_image(
+    search_id: int, rank: int, app: AppDep, me: CurrentUser, grant: Annotated[str | None, Query(max_length=64)] = None
+) -> FileResponse:
     """The enrolled image (the stored file) of a candidate that one of your searches listed; every look is
-    recorded. Someone else's search, or a rank it did not list, is a 404."""
-    path = app.search.candidate_image(me, search_id, rank)
+    recorded (with the `grant` the search answered with, by the search's own event). Someone else's search,
+    or a rank it did not list, is a 404."""
+    path = app.search.candidate_image(me, search_id, rank, grant=grant)
     return FileResponse(path, headers={"Cache-Control": "no-store, private"})

@@ -14,7 +14,10 @@ router = APIRouter(prefix="/api", tags=["governance"])
 
 class AuditFilters(BaseModel):
     actor: str | None = None
-    action: Annotated[str | None, Field(description="Actions starting with this, e.g. 'deployment'.")] = None
+    action: Annotated[
+        str | None,
+        Field(max_length=60, description="An action or a family of them, e.g. 'deployment' (GET /api/audit/actions)."),
+    ] = None
     resource: str | None = None
     since: Annotated[str | None, Field(description="From this UTC date or time (ISO 8601, e.g. 2026-11-22).")] = None
     until: Annotated[
@@ -34,6 +37,12 @@ def audit_events(
     page = app.audit.page(me, limit=limit, offset=offset, newest_first=False, **filters.model_dump())
     response.headers["X-Total-Count"] = str(page.total)
     return page.events
+
+
+@router.get("/audit/actions")
+def audit_actions(app: AppDep, me: CurrentUser) -> list[dict]:
+    """Every action an audit event can record, with its meaning (the values the `action` filter takes)."""
+    return app.audit.actions(me)
 
 
 @router.get("/audit/verify")
@@ -57,11 +66,24 @@ class NewUser(BaseModel):
     role: Annotated[str, Field(max_length=40)]
     password: Annotated[str, Field(max_length=1000)]
     display_name: Annotated[str, Field(max_length=200)] = ""
+    rank: Annotated[str | None, Field(max_length=40, description="Police rank; required for authorising officers.")] = (
+        None
+    )
 
 
 @router.post("/users", status_code=201)
 def create_user(body: NewUser, app: AppDep, me: CurrentUser) -> dict:
-    return app.staff.create_user(me, body.username, body.role, body.password, body.display_name)
+    return app.staff.create_user(me, body.username, body.role, body.password, body.display_name, body.rank)
+
+
+class RankChange(BaseModel):
+    rank: Annotated[str, Field(max_length=40, description="e.g. superintendent.")]
+
+
+@router.post("/users/{username}/rank")
+def set_rank(username: str, body: RankChange, app: AppDep, me: CurrentUser) -> dict:
+    """Record the account's rank; for an administrator or authorising officer it awaits a second administrator."""
+    return app.staff.set_rank(me, username, body.rank)
 
 
 class Activity(BaseModel):

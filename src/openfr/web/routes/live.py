@@ -83,9 +83,11 @@ def watchlist_faces(
 
 
 @router.get("/deployments/{name}/watchlist/{image_id}")
-def watchlist_face(name: str, image_id: int, app: AppDep, me: CurrentUser) -> FileResponse:
+def watchlist_face(
+    name: str, image_id: int, app: AppDep, me: CurrentUser, grant: Annotated[str | None, Query(max_length=64)] = None
+) -> FileResponse:
     """One image of someone on the plan's watchlist, never cached; each look is recorded."""
-    path = app.deployments.watchlist_face(me, name, image_id)
+    path = app.deployments.watchlist_face(me, name, image_id, grant=grant)
     return FileResponse(path, headers={"Cache-Control": "no-store, private"})
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import BaseModel, Field
 
 from openfr.services.reports import as_csv, parse_day
 from openfr.services.subject_access import AccessRequest
@@ -29,8 +30,9 @@ def transparency(
     """One row per deployment that went live in the period (days inclusive, YYYY-MM-DD); `public=true`
     leaves out everything about people, for publication."""
     report = app.reports.transparency(
-        me, since=parse_day(since, "since"), until=parse_day(until, "until"), deployment=deployment, public=public
-    )
+        me, since=parse_day(since, "since"), until=parse_day(until, "until"), deployment=deployment, public=public,
+        fmt=format,
+    )  # fmt: skip
     if format == "csv":
         return PlainTextResponse(as_csv(report), media_type="text/csv")
     return report
@@ -51,10 +53,42 @@ async def subject_access(
     gallery: Annotated[str, Form(description="Only this gallery's reference.")] = "",
     photo: Annotated[UploadFile | None, File(description="The person's photo (never stored).")] = None,
 ) -> dict:
-    """Was this person on a watchlist? Either a reference or a photo."""
+    """Was this person on a watchlist? With a reference: the report. With a photo: step one, the candidates
+    at the identification threshold (`step: confirm`), each with its enrolled image to compare, and a
+    `ticket`; nothing about their records is disclosed until POST /api/subject-access/confirm."""
     data = await read_upload(photo, app.settings.web.upload_max_mb) if photo is not None else None
     ask = AccessRequest(reason, reference or None, gallery or None)
-    return await heavy(request).run(app.subject_access.report, me, ask, data)
+    if data is not None:
+        found = await heavy(request).run(app.subject_access.match, me, ask, data)
+        return found.as_dict()
+    return await heavy(request).run(app.subject_access.report, me, ask, None)
+
+
+class Confirmation(BaseModel):
+    reason: Annotated[str, Field(max_length=2000, description="Why the request is made (recorded).")]
+    ticket: Annotated[str, Field(max_length=20000, description="The photo match's ticket.")]
+    confirmed: Annotated[
+        list[Annotated[str, Field(max_length=420)]],
+        Field(max_length=100, description='The candidates that are the person, as "gallery/reference".'),
+    ] = []
+
+
+@router.post("/subject-access/confirm")
+def subject_access_confirm(body: Confirmation, app: AppDep, me: CurrentUser) -> dict:
+    """Step two of a request by photo: the records of the candidates the auditor confirmed are the person
+    (none confirmed: nothing is disclosed)."""
+    ask = AccessRequest(body.reason, confirmed=tuple(body.confirmed), ticket=body.ticket)
+    return app.subject_access.report(me, ask)
+
+
+@router.get("/subject-access/candidates/{index}/image")
+def subject_access_candidate(
+    index: Annotated[int, Path(ge=0, le=1000)], ticket: Annotated[str, Query(max_length=20000)], app: AppDep,
+    me: CurrentUser,
+) -> FileResponse:  # fmt: skip
+    """A photo match's candidate's enrolled image, for the auditor who made the match; never cached."""
+    path = app.subject_access.candidate_image(me, ticket, index)
+    return FileResponse(path, headers={"Cache-Control": "no-store, private"})
 
 
 @router.post("/retention/purge")

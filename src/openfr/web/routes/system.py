@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from openfr.governance.accounts import TokenKind
+from openfr.governance.scopes import MAX_TOKEN_DAYS
 from openfr.web.admission import heavy
 from openfr.web.deps import AppDep, CurrentToken, CurrentUser
 
@@ -32,12 +33,14 @@ class LoginRequest(BaseModel):
 
 
 @router.post("/login")
-def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
-    """A bearer token valid for one day. Five failures lock the account; ten failures for one account, or
-    fifty for any, from one address within five minutes make that address wait (429)."""
+async def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
+    """A bearer token valid for one day. Five failures lock the account (an account with a second factor
+    still signs in with a fresh code); failures from one address slow its later attempts down, up to ten
+    seconds each (429 with Retry-After only when too many wait at once)."""
     address = request.client.host if request.client else "?"
     credentials = (body.username, body.password, body.totp, TokenKind.API)
-    done = heavy(request).call(app.accounts.sign_in, *credentials, address=address)
+    await app.accounts.wait_turn(address, body.username)
+    done = await heavy(request).run(app.accounts.sign_in, *credentials, address=address)
     role = done.principal.role.value if done.principal.role else ""
     # True: the password was set by an administrator; every other call answers 403 until POST /api/me/password.
     must_change = done.principal.must_change_password
@@ -60,3 +63,38 @@ def change_password(body: PasswordChange, app: AppDep, me: CurrentUser, token: C
     """Replace your own password (the current one is required); every other session and token ends."""
     app.accounts.change_own_password(me, body.current, body.new, keep=token)
     return {"username": me.username, "password_changed": True}
+
+
+class NewToken(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=100, description="What the token is for.")]
+    scope: Annotated[str, Field(max_length=20, description="read, search, enrol or live (GET /api/me/token-scopes).")]
+    days: Annotated[int, Field(ge=1, le=MAX_TOKEN_DAYS, description="Days until it expires.")] = 30
+    password: Annotated[str, Field(max_length=1000, description="Your password, again.")]
+    totp: Annotated[str | None, Field(max_length=12, description="A fresh code, if you have a second factor.")] = None
+
+
+@router.post("/me/tokens", status_code=201)
+def issue_token(body: NewToken, app: AppDep, me: CurrentUser) -> dict:
+    """An API token for yourself (never for anyone else), with one scope within your role, for at most 90
+    days; needs a sign-in token (from POST /api/login, not another API token) and your password again. The
+    token is in the answer once; only its digest is kept."""
+    return app.accounts.issue_own_token(me, body.name, body.scope, body.days, password=body.password, totp=body.totp)
+
+
+@router.get("/me/tokens")
+def my_tokens(app: AppDep, me: CurrentUser) -> list[dict]:
+    """Your API tokens: id, label, scope, dates, state (never the token)."""
+    return app.accounts.my_tokens(me)
+
+
+@router.get("/me/token-scopes")
+def token_scopes(app: AppDep, me: CurrentUser) -> list[dict]:
+    """The scopes a token of yours can carry, with what each grants your role."""
+    return app.accounts.token_scopes(me)
+
+
+@router.delete("/me/tokens/{token_id}")
+def revoke_my_token(token_id: Annotated[int, Path(ge=1, le=2**62)], app: AppDep, me: CurrentUser) -> dict:
+    """Revoke one of your API tokens at once."""
+    app.accounts.revoke_own_token(me, token_id)
+    return {"token": token_id, "revoked": True}
