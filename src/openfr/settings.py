@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from openfr.outcomes import OUTCOMES
+
 ENV_PREFIX = "OPENFR_"
 
 
@@ -524,8 +526,6 @@ class RetentionSettings(_Section):
     @field_validator("keep_outcomes")
     @classmethod
     def _known_outcomes(cls, value: list[str]) -> list[str]:
-        from openfr.store.live import OUTCOMES
-
         if unknown := sorted(set(value) - set(OUTCOMES)):
             raise ValueError(f"unknown outcomes {unknown}; known: {', '.join(OUTCOMES)}")
         return value
