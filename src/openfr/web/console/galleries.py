@@ -16,7 +16,7 @@ from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest, SearchResult
 from openfr.store.live import CATEGORIES
 from openfr.web.admission import heavy
-from openfr.web.deps import AppDep
+from openfr.web.deps import AppDep, Rank, RowId
 from openfr.web.errors import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import ProbeView, probe_view, quality_notes, thumbnail_jpeg
@@ -223,7 +223,7 @@ async def search(
 
 
 @router.get("/searches/{search_id}/candidates/{rank}/image.jpg")
-def candidate_image(search_id: int, rank: int, app: AppDep, me: ConsoleUser) -> Response:
+def candidate_image(search_id: RowId, rank: Rank, app: AppDep, me: ConsoleUser) -> Response:
     """The thumbnail beside a candidate: only for the searcher, only candidates the search listed; recorded."""
     return _thumbnail(app, app.search.candidate_image(me, search_id, rank))
 

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from openfr.errors import BadInputError
 from openfr.services import Principal
 from openfr.web.admission import heavy
-from openfr.web.deps import AppDep
+from openfr.web.deps import AppDep, RowId
 from openfr.web.errors import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import FaceBox, ProbeView, probe_view
@@ -85,7 +85,7 @@ async def oifr_search(
 
 @router.post("/oifr/searches/{search_id}/result")
 def record_result(
-    search_id: int,
+    search_id: RowId,
     request: Request,
     app: AppDep,
     me: ConsoleUser,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest
 from openfr.web.admission import heavy
-from openfr.web.deps import AppDep, CurrentUser
+from openfr.web.deps import AppDep, CurrentUser, Offset, Rank, RowId
 from openfr.web.uploads import read_upload
 
 router = APIRouter(prefix="/api", tags=["galleries and search"])
@@ -56,7 +56,10 @@ def set_gallery_uses(name: str, body: GalleryUsesChange, app: AppDep, me: Curren
 
 
 @router.get("/galleries/{name}/subjects")
-def subjects(name: str, app: AppDep, me: CurrentUser, q: str = "", offset: int = 0, limit: int = 100) -> list[dict]:
+def subjects(
+    name: str, app: AppDep, me: CurrentUser, q: str = "", offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict]:  # fmt: skip
     return app.galleries.subjects(me, name, q=q, offset=offset, limit=limit)
 
 
@@ -125,7 +128,7 @@ async def search(
 
 
 @router.get("/searches/{search_id}/candidates/{rank}/image")
-def candidate_image(search_id: int, rank: int, app: AppDep, me: CurrentUser) -> FileResponse:
+def candidate_image(search_id: RowId, rank: Rank, app: AppDep, me: CurrentUser) -> FileResponse:
     """The enrolled image (the stored file) of a candidate that one of your searches listed; every look is
     recorded. Someone else's search, or a rank it did not list, is a 404."""
     path = app.search.candidate_image(me, search_id, rank)
