@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep
 from openfr.web.pages import render
 from openfr.web.sessions import COOKIE, clear_session_cookie, set_session_cookie
@@ -27,7 +27,7 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 
 @router.post("/login")
-def login(
+async def login(
     request: Request,
     app: AppDep,
     username: Annotated[str, Form(max_length=100)],
@@ -40,8 +40,8 @@ def login(
 
     address = request.client.host if request.client else "?"
     try:
-        done = heavy(request).call(
-            app.accounts.sign_in, username, password, totp or None, TokenKind.WEB, address=address
+        done = await heavy(request).run(
+            RequestKind.SIGN_IN, app.accounts.sign_in, username, password, totp or None, TokenKind.WEB, address=address
         )
     except TooManyAttemptsError:
         return refuse("Too many failed sign-ins from this address. Wait a few minutes.", 429)

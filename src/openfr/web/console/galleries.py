@@ -15,7 +15,7 @@ from openfr.services import Principal
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest, SearchResult
 from openfr.store.live import CATEGORIES
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, Rank, RowId
 from openfr.web.errors import status_for
 from openfr.web.pages import render
@@ -131,7 +131,9 @@ async def enrol(
     try:
         data = await read_upload(image, app.settings.web.upload_max_mb)
         name = image.filename or ""
-        report = await heavy(request).run(app.galleries.enrol_upload, me, fields, filename=name, data=data)
+        report = await heavy(request).run(
+            RequestKind.ENROLMENT, app.galleries.enrol_upload, me, fields, filename=name, data=data
+        )
     except BadInputError as exc:
         return _galleries_page(request, me, app, status_for(exc), error=str(exc), form=asdict(fields))
     result = report.as_dict()
@@ -207,7 +209,7 @@ async def search(
         wanted = SearchRequest(
             gallery, reason, crime_ref or None, mode, poor_probe_reason=poor_probe_reason, show_all=show_all
         )
-        result, probe = await heavy(request).run(_search_and_draw, app, me, wanted, data)
+        result, probe = await heavy(request).run(RequestKind.SEARCH, _search_and_draw, app, me, wanted, data)
     except BadInputError as exc:
         return render(
             request, "search.html", me, status_for(exc), galleries=names, error=str(exc), form=form,

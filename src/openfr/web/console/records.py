@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from openfr.errors import BadInputError
 from openfr.services.subject_access import AccessRequest
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep
 from openfr.web.errors import status_for
 from openfr.web.pages import render
@@ -40,7 +40,7 @@ async def subject_access(
             await read_upload(photo, app.settings.web.upload_max_mb) if photo is not None and photo.filename else None
         )
         ask = AccessRequest(reason, reference or None, gallery or None)
-        report = await heavy(request).run(app.subject_access.report, me, ask, data)
+        report = await heavy(request).run(RequestKind.SUBJECT_ACCESS, app.subject_access.report, me, ask, data)
     except BadInputError as exc:
         return render(request, "subject_access.html", me, status_for(exc), form=form, error=str(exc))
     return render(request, "subject_access.html", me, form=form, report=report)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, CurrentUser, Offset, Rank, RowId
 from openfr.web.uploads import read_upload
 
@@ -81,7 +81,9 @@ async def enrol(
     fields = EnrolFields(name, subject, source, display_name, category, legal_basis)
     data = await read_upload(image, app.settings.web.upload_max_mb)
     filename = image.filename or ""
-    report = await heavy(request).run(app.galleries.enrol_upload, me, fields, filename=filename, data=data)
+    report = await heavy(request).run(
+        RequestKind.ENROLMENT, app.galleries.enrol_upload, me, fields, filename=filename, data=data
+    )
     return report.as_dict()
 
 
@@ -114,7 +116,9 @@ async def search(
     factor if larger than `engine.working_pixels`), the searched one (the largest) marked."""
     data = await read_upload(image, app.settings.web.upload_max_mb)
     request = SearchRequest(gallery, reason, crime_ref or None, mode, top, poor_probe_reason, show_all)
-    result = await heavy(http).run(app.search.search, me, request, data, name=image.filename or "probe")
+    result = await heavy(http).run(
+        RequestKind.SEARCH, app.search.search, me, request, data, name=image.filename or "probe"
+    )
     return {
         "gallery": gallery,
         "search_id": result.search_id,

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from openfr.services.oifr import TOP, TOP_MAX
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, CurrentUser, RowId
 from openfr.web.uploads import read_upload
 
@@ -47,8 +47,8 @@ async def search(
     large; 503 + Retry-After: the server is busy, try again."""
     data = await read_upload(image, app.settings.web.upload_max_mb)
     found = await heavy(http).run(
-        app.oifr.search, me, data, grounds=grounds, details=details, location=location, gallery=gallery or None,
-        top=top,
+        RequestKind.OIFR, app.oifr.search, me, data, grounds=grounds, details=details, location=location,
+        gallery=gallery or None, top=top,
     )  # fmt: skip
     del data  # not kept past the search (the request's own buffers go with it)
     return JSONResponse(found.as_dict(), headers=NO_STORE)

@@ -9,7 +9,7 @@ from fastapi.responses import PlainTextResponse
 
 from openfr.services.reports import as_csv, parse_day
 from openfr.services.subject_access import AccessRequest
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, CurrentUser
 from openfr.web.uploads import read_upload
 
@@ -54,7 +54,7 @@ async def subject_access(
     """Was this person on a watchlist? Either a reference or a photo."""
     data = await read_upload(photo, app.settings.web.upload_max_mb) if photo is not None else None
     ask = AccessRequest(reason, reference or None, gallery or None)
-    return await heavy(request).run(app.subject_access.report, me, ask, data)
+    return await heavy(request).run(RequestKind.SUBJECT_ACCESS, app.subject_access.report, me, ask, data)
 
 
 @router.post("/retention/purge")

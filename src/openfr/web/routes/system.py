@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from openfr.governance.accounts import TokenKind
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, CurrentToken, CurrentUser
 
 router = APIRouter(prefix="/api", tags=["system"])
@@ -32,12 +32,12 @@ class LoginRequest(BaseModel):
 
 
 @router.post("/login")
-def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
+async def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
     """A bearer token valid for one day. Five failures lock the account; ten failures for one account, or
     fifty for any, from one address within five minutes make that address wait (429)."""
     address = request.client.host if request.client else "?"
     credentials = (body.username, body.password, body.totp, TokenKind.API)
-    done = heavy(request).call(app.accounts.sign_in, *credentials, address=address)
+    done = await heavy(request).run(RequestKind.SIGN_IN, app.accounts.sign_in, *credentials, address=address)
     role = done.principal.role.value if done.principal.role else ""
     # True: the password was set by an administrator; every other call answers 403 until POST /api/me/password.
     must_change = done.principal.must_change_password
