@@ -10,6 +10,9 @@ if [ ! -x /usr/bin/chromium ]; then
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
 .venv/bin/ruff check src tests benchmarks
+# The architecture's boundaries (pyproject.toml [tool.importlinter]): doors never import each other, services
+# never import doors, the engine imports no store.
+.venv/bin/lint-imports --no-cache
 .venv/bin/openfr config docs --check || { echo "docs/configuration.md is stale: openfr config docs > docs/configuration.md" >&2; exit 1; }
 # Two workers (pytest-xdist): the suite is CPU-bound and the machine has two cores; PYTEST_WORKERS=0 runs it
 # in one process (e.g. to debug with -x or --pdb).

@@ -6,24 +6,21 @@ closed from the command line stops its cameras in the server within seconds."""
 
 from __future__ import annotations
 
-import io
 import shutil
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from PIL import Image
 
-from actors import PASSWORD, cli_login, make_app, openfr, staff
-from gallery_data import crop, team_faces
+import burst_data
+from actors import cli_login, make_app, openfr, staff
 from live_data import team_clip
 from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
-from openfr.settings import LiveSettings, WebSettings
+from openfr.settings import LiveSettings
 from openfr.store import Template
 from web_server import running_console
 
@@ -33,14 +30,9 @@ CONFIRMED = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # every checklist item
 @pytest.fixture(scope="module")
 def faces(engine, samples, sample_paths) -> list[bytes]:
     """One JPEG per usable face of the team photo: different people, real faces."""
-    team = Image.open(sample_paths["players"]).convert("RGB")
-    out = []
-    for box in team_faces(engine, samples):
-        buffer = io.BytesIO()
-        crop(team, box, size=224).save(buffer, format="JPEG", quality=95)
-        out.append(buffer.getvalue())
-    assert len(out) >= 8
-    return out
+    photos = burst_data.face_photos(engine, samples, sample_paths["players"])
+    assert len(photos) >= 8
+    return photos
 
 
 @pytest.fixture(scope="module")
@@ -49,20 +41,12 @@ def clip(tmp_path_factory, samples) -> Path:
 
 
 def _server_app(home: Path, database_url: str | None, clip: Path, heartbeat_s: float = 2.0):
-    # Every request waits its turn here (no deliberate 503): these tests check consistency, test_faults.py
-    # the refusals under load.
-    web = WebSettings(heavy_queue=100, heavy_wait_s=240)
-    app = make_app(home, database_url, live=LiveSettings(heartbeat_s=heartbeat_s, allow_loopback_cameras=True), web=web)
+    # The server's own admission settings (the defaults): a burst of 50 must all be answered, none refused.
+    app = make_app(home, database_url, live=LiveSettings(heartbeat_s=heartbeat_s, allow_loopback_cameras=True))
     people = staff(app)
     (app.runtime.home / "videos").mkdir()
     shutil.copy(clip, app.runtime.home / "videos" / clip.name)
     return app, people
-
-
-def _token(client: httpx.Client, name: str) -> dict:
-    done = client.post("/api/login", json={"username": name, "password": PASSWORD})
-    assert done.status_code == 200, done.text
-    return {"Authorization": f"Bearer {done.json()['token']}"}
 
 
 def _plan(name: str, camera: str) -> DeploymentPlan:
@@ -81,62 +65,22 @@ def _plan(name: str, camera: str) -> DeploymentPlan:
 def test_fifty_parallel_requests_give_no_server_error_and_one_audit_event_per_success(
     database_url, tmp_path, faces, clip
 ):
+    """The server's default admission settings answer the whole burst: nothing refused (no 503), nothing
+    failed; the audit chain verifies and holds exactly one event per successful action."""
     app, people = _server_app(tmp_path / "home", database_url, clip)
-    admin = people[Role.ADMINISTRATOR]
-    from openfr.services.galleries import EnrolFields
-
-    fields = EnrolFields("custody", "wanted-1", "test", category="wanted-serious-offence")
-    app.galleries.create(admin, "custody", "test gallery", ["rfr", "live"])
-    app.galleries.enrol_upload(admin, fields, filename="w.jpg", data=faces[0])
-    app.deployments.plan(admin, _plan("busy-day", clip.name))
-    app.deployments.authorise(people[Role.AUTHORISING_OFFICER], "busy-day", "ok", CONFIRMED)
-    app.runtime.engine  # noqa: B018 - the model is loaded before the crowd arrives, as in a running server
+    burst_data.prepare(app, people, faces[0], clip.name)
     with app.runtime.db.read() as session:
         start_events = len(audit.events(session))
-    with running_console(app) as base, httpx.Client(base_url=base, timeout=120) as client:
-        headers = {
-            role: _token(client, name)
-            for role, name in (
-                (Role.INVESTIGATOR, "investigator"),
-                (Role.OPERATOR, "operator"),
-                (Role.AUDITOR, "auditor"),
-            )
-        }
-
-        def login(i: int):
-            password = PASSWORD if i % 2 == 0 else "not the password"
-            return "login", client.post("/api/login", json={"username": "auditor", "password": password})
-
-        def search(i: int):
-            data = {"gallery": "custody", "reason": f"concurrency {i}"}
-            files = {"image": ("p.jpg", faces[i % len(faces)], "image/jpeg")}
-            return "search", client.post("/api/search", data=data, files=files, headers=headers[Role.INVESTIGATOR])
-
-        def enrol(i: int):
-            data = {"subject": f"S-{i:03d}", "source": "concurrency test"}
-            files = {"image": ("p.jpg", faces[i % len(faces)], "image/jpeg")}
-            return "enrol", client.post(
-                "/api/galleries/custody/enrol", data=data, files=files, headers=headers[Role.INVESTIGATOR]
-            )
-
-        def start_or_stop(i: int):
-            verb = "start" if i % 2 == 0 else "stop"
-            return verb, client.post(f"/api/deployments/busy-day/{verb}", headers=headers[Role.OPERATOR])
-
-        def read_audit(i: int):
-            return "audit", client.get("/api/audit/events", params={"limit": 50}, headers=headers[Role.AUDITOR])
-
-        kinds = (login, search, enrol, start_or_stop, read_audit)
-        calls = [(kinds[i % 5], i) for i in range(50)]
-        with ThreadPoolExecutor(max_workers=50) as pool:
-            answers = list(pool.map(lambda call: call[0](call[1]), calls))
-        last_stop = client.post("/api/deployments/busy-day/stop", headers=headers[Role.OPERATOR]).status_code
-        assert last_stop in (200, 409)
-    statuses = Counter((kind, answer.status_code) for kind, answer in answers)
+    with running_console(app) as base, httpx.Client(base_url=base, timeout=300) as client:
+        headers = {name: burst_data.token(client, name) for name in burst_data.SIGNED_IN}
+        answers = burst_data.burst(client, faces, headers)
+        last_stop = client.post(f"/api/deployments/{burst_data.DEPLOYMENT}/stop", headers=headers["operator"])
+        assert last_stop.status_code in (200, 409)
+    statuses = Counter((a.kind, a.response.status_code) for a in answers)
     assert all(code < 500 for _, code in statuses), statuses
-    ok = Counter(kind for kind, answer in answers if answer.status_code == 200)
-    started = sum(1 for kind, answer in answers if kind == "start" and answer.json().get("started"))
-    assert ok["search"] == 10 and ok["enrol"] == 10 and ok["audit"] == 10 and ok["login"] == 5
+    ok = Counter(a.kind for a in answers if a.response.status_code == 200)
+    started = sum(1 for a in answers if a.kind == "start" and a.response.json().get("started"))
+    assert ok["search"] == 10 and ok["enrol"] == 10 and ok["audit"] == 10 and ok["login"] == 5, statuses
     assert statuses[("login", 401)] == 5 and started >= 1
     assert {code for (kind, code) in statuses if kind == "stop"} <= {200, 409}  # 409: it was not running
     with app.runtime.db.read() as session:
@@ -146,9 +90,9 @@ def test_fifty_parallel_requests_give_no_server_error_and_one_audit_event_per_su
     actions = Counter(e["action"] for e in events)
     assert actions["search"] == ok["search"] and actions["enrol"] == ok["enrol"]
     assert actions["login.failed"] == 5 and actions["login"] == ok["login"] + 3  # +3: the fixture's own logins
-    starts = [(a.status_code, a.text[:100]) for kind, a in answers if kind == "start"]
+    starts = [(a.response.status_code, a.response.text[:100]) for a in answers if a.kind == "start"]
     assert actions["deployment.start"] == started, (starts, [e for e in events if e["action"].startswith("deploy")])
-    assert actions["deployment.stop"] == ok["stop"] + (last_stop == 200)
+    assert actions["deployment.stop"] == ok["stop"] + (last_stop.status_code == 200)
     assert actions["deployment.live"] == 1  # it went live once, however many Starts raced
     app.close()
 
@@ -160,7 +104,7 @@ def test_a_server_never_returns_a_deleted_subject(database_url, tmp_path, faces,
     app, people = _server_app(tmp_path / "home", database_url, clip)
     app.galleries.create(people[Role.INVESTIGATOR], "custody", "test gallery")
     with running_console(app) as base, httpx.Client(base_url=base, timeout=120) as client:
-        investigator, admin = _token(client, "investigator"), _token(client, "administrator")
+        investigator, admin = burst_data.token(client, "investigator"), burst_data.token(client, "administrator")
 
         def enrol(subject: str, photo: bytes) -> None:
             files = {"image": ("p.jpg", photo, "image/jpeg")}
@@ -231,7 +175,7 @@ def test_stop_and_close_from_the_command_line_reach_the_cameras_in_the_server(tm
     env = {"OPENFR_HOME": str(home), "OPENFR_LIVE__HEARTBEAT_S": "0.5"}
     cli_login(env, "operator")
     with running_console(app) as base, httpx.Client(base_url=base, timeout=60) as client:
-        headers = _token(client, "operator")
+        headers = burst_data.token(client, "operator")
         commands = {
             "first": ["deployment", "stop", "first"],
             "second": ["deployment", "close", "second", "--reason", "x"],

@@ -329,6 +329,7 @@ def test_heavy_requests_beyond_the_budget_are_told_to_come_back(tmp_path):
     from fastapi.testclient import TestClient
 
     from openfr.settings import WebSettings
+    from openfr.web.admission import RequestKind
     from openfr.web.app import create_app
 
     app = make_app(tmp_path, web=WebSettings(heavy_requests=1, heavy_queue=0, heavy_wait_s=0.2))
@@ -336,14 +337,12 @@ def test_heavy_requests_beyond_the_budget_are_told_to_come_back(tmp_path):
     client = TestClient(create_app(app))
     admission = client.app.state.admission
     release = threading.Event()
-    running = admission.pool.submit(release.wait, 10)  # one sign-in under way already: the budget is spent
-    admission._admit()
+    running = admission.submit(RequestKind.SIGN_IN, release.wait, 10)  # one under way: the budget is spent
     try:
         busy = client.post("/api/login", json={"username": "auditor", "password": PASSWORD})
         assert busy.status_code == 503 and int(busy.headers["Retry-After"]) >= 1
     finally:
         release.set()
         running.result()
-        admission._done()
     assert client.post("/api/login", json={"username": "auditor", "password": PASSWORD}).status_code == 200
     assert client.get("/api/health").status_code == 200  # light requests are never queued

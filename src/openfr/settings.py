@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from openfr.outcomes import OUTCOMES
+
 ENV_PREFIX = "OPENFR_"
 
 
@@ -557,8 +559,6 @@ class RetentionSettings(_Section):
     @field_validator("keep_outcomes")
     @classmethod
     def _known_outcomes(cls, value: list[str]) -> list[str]:
-        from openfr.store.live import OUTCOMES
-
         if unknown := sorted(set(value) - set(OUTCOMES)):
             raise ValueError(f"unknown outcomes {unknown}; known: {', '.join(OUTCOMES)}")
         return value
@@ -686,26 +686,34 @@ class WebSettings(_Section):
         title="Searches, enrolments and sign-ins at once",
         description=(
             "How many CPU-heavy requests the server runs side by side (0 = the machine's cores minus one, at "
-            "least one); each runs the model on one thread. Fewer leaves more of the machine to the cameras "
-            "running in the server and makes a crowd of clients wait longer."
+            "least one); each runs the model on one thread, below the cameras' scheduling priority. Fewer "
+            "leaves more of the machine to the cameras running in the server and makes a crowd of clients wait "
+            "longer."
         ),
     )
     heavy_queue: int = Field(
-        16,
+        80,
         ge=0,
         le=1000,
         title="Heavy requests waiting at most",
         description=(
-            "Beyond the requests running, at most this many wait for a turn; more are answered 503 with "
-            "Retry-After at once. Longer queues absorb bursts and hold each waiting upload in memory."
+            "Beyond the requests running, at most this many wait for a turn, the most urgent first (OIFR, then "
+            "sign-ins, then searches, enrolments and subject access, which may fill three quarters of it); "
+            "more are answered 503 with Retry-After at once. 80 takes a burst of 50 mixed requests on two "
+            "cores without a refusal. Each waiting upload is held in memory (up to upload_max_mb each): "
+            "a longer queue absorbs bigger bursts and costs memory, a shorter one refuses sooner."
         ),
     )
     heavy_wait_s: float = Field(
-        10.0,
+        120.0,
         gt=0,
-        le=300,
+        le=600,
         title="Longest wait for a turn (s)",
-        description="A heavy request that waited this long without a turn is answered 503 with Retry-After.",
+        description=(
+            "A heavy request that waited this long without a turn is answered 503 with Retry-After: its client "
+            "has likely given up (the officer's phone page waits 60 s). Longer lets a burst drain on a slow or "
+            "busy machine; shorter spends less time on answers nobody reads."
+        ),
     )
     video_folder: Path | None = Field(
         None,

@@ -63,7 +63,7 @@ def scopes() -> None:
 @token_app.command("revoke")
 @guarded
 def revoke(
-    token_id: Annotated[int, typer.Argument(min=1, max=2**62, help="The token's id (openfr token list).")],
+    token_id: Annotated[int, typer.Argument(min=1, max=2**31 - 1, help="The token's id (openfr token list).")],
 ) -> None:
     """Revoke one of your API tokens now."""
     app, me = signed_in()

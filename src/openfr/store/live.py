@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from openfr.outcomes import OUTCOMES  # noqa: F401 - re-exported: the store's vocabulary
 from openfr.store.models import Base, utcnow
 
 STATES = ("draft", "authorised", "live", "closed")
@@ -27,14 +28,6 @@ CATEGORIES = (
 )
 NOTICES = ("signage", "leaflets", "web-page", "social-media", "press-release")
 COUNTED = ("frames", "faces", "tracks", "alerts", "embeddings")  # what a deployment keeps per camera: numbers
-OUTCOMES = (
-    "not-engaged",  # no officer engaged (e.g. could not be located in time)
-    "engaged-not-the-person",  # engaged: the person was not the subject (a false alert found on the street)
-    "engaged-no-further-action",  # the subject, no further action
-    "engaged-arrest",  # the subject, arrested
-    "engaged-safeguarding",  # the subject, safeguarded (missing or vulnerable person)
-    "engaged-other",  # the subject, other outcome (see note)
-)
 
 
 class Deployment(Base):

@@ -9,13 +9,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from openfr.governance.accounts import TokenKind
 from openfr.services import Application, Principal
 
 _bearer = HTTPBearer(auto_error=False)
+
+# Every whole number a request carries has both bounds (tests/test_integer_bounds.py walks every route): an
+# unbounded one reached SQLite as an OverflowError, a 500. Ids are INTEGER columns (PostgreSQL's int4), and no
+# table holds more rows than its ids can number, so ids and offsets share one ceiling.
+ROW_ID_MAX = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
+Offset = Annotated[int, Query(ge=0, le=ROW_ID_MAX, description="How many rows to skip.")]
+Page = Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")]  # pages of >= 24 rows
+Rank = Annotated[int, Path(ge=1, le=200, description="The candidate's rank in the search (1 = best; at most 200).")]
+# The grant a recorded page view gave for one of the faces it showed (governance/grants.py): with it, the image
+# is part of that page's audit event; without it, the image is recorded on its own.
+Grant = Annotated[str | None, Query(max_length=64, description="From the page or answer that listed the image.")]
 
 
 def get_app(request: Request) -> Application:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Path, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 
 from openfr.errors import BadInputError
 from openfr.governance.accounts import TokenKind
 from openfr.governance.scopes import MAX_TOKEN_DAYS
-from openfr.web.deps import AppDep
+from openfr.web.deps import AppDep, RowId
 from openfr.web.errors import status_for
 from openfr.web.pages import render
 from openfr.web.sessions import COOKIE, ConsoleUser
@@ -102,7 +102,7 @@ def issue_token(
 
 
 @router.post("/account/tokens/{token_id}/revoke")
-def revoke_token(token_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, me: ConsoleUser, app: AppDep):
+def revoke_token(token_id: RowId, request: Request, me: ConsoleUser, app: AppDep):
     try:
         app.accounts.revoke_own_token(me, token_id)
     except BadInputError as exc:

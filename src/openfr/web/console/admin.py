@@ -19,7 +19,7 @@ from openfr.governance.permissions import Role
 from openfr.governance.ranks import RANKS
 from openfr.services import Principal
 from openfr.services.audit_trail import PAGE_ROWS
-from openfr.web.deps import AppDep
+from openfr.web.deps import AppDep, RowId
 from openfr.web.errors import status_for
 from openfr.web.pages import render
 from openfr.web.sessions import ConsoleUser
@@ -128,7 +128,7 @@ def user_tokens(username: str, request: Request, app: AppDep, me: ConsoleUser) -
 @router.post("/users/{username}/tokens/{token_id}/revoke")
 def revoke_token(
     username: str,
-    token_id: int,
+    token_id: RowId,
     request: Request,
     app: AppDep,
     me: ConsoleUser,

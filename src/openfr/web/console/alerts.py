@@ -27,7 +27,7 @@ from openfr.governance.accounts import TokenKind
 from openfr.governance.permissions import Permission
 from openfr.services import Principal
 from openfr.store.live import OUTCOMES
-from openfr.web.deps import AppDep
+from openfr.web.deps import AppDep, Grant, RowId
 from openfr.web.pages import csrf_token, render, templates
 from openfr.web.sessions import COOKIE, ConsoleUser
 
@@ -145,7 +145,7 @@ def _card_html(request: Request, me: Principal, summary: dict, error: str = "") 
 
 @router.post("/alerts/{alert_id}/decision")
 def decide(
-    alert_id: int,
+    alert_id: RowId,
     request: Request,
     app: AppDep,
     me: ConsoleUser,
@@ -165,7 +165,7 @@ def decide(
 
 @router.post("/alerts/{alert_id}/outcome")
 def outcome(
-    alert_id: int,
+    alert_id: RowId,
     request: Request,
     app: AppDep,
     me: ConsoleUser,
@@ -187,22 +187,19 @@ def _act(request: Request, app, me: Principal, alert_id: int, action) -> Respons
     return Response(_card_html(request, me, card, error), media_type="text/html")
 
 
-Grant = Annotated[str | None, Query(max_length=64)]  # from the card that showed the image (recorded with it)
-
-
 @router.get("/alerts/{alert_id}/crop.jpg")
-def crop(alert_id: int, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
+def crop(alert_id: RowId, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
     return _private_file(app.alerts.image(me, alert_id, "crop", grant=grant))
 
 
 @router.get("/alerts/{alert_id}/scene.jpg")
-def scene(alert_id: int, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
+def scene(alert_id: RowId, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
     """The frame the alert was raised on, scaled down: the matched face outlined, every other face pixelated."""
     return _private_file(app.alerts.image(me, alert_id, "scene", grant=grant))
 
 
 @router.get("/alerts/{alert_id}/watchlist.jpg")
-def watchlist_image(alert_id: int, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
+def watchlist_image(alert_id: RowId, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
     """The watchlist image the alert matched, from the deployment's snapshot (gone once it is erased)."""
     return _private_file(app.alerts.image(me, alert_id, "watchlist", grant=grant))
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep
 from openfr.web.pages import render
 from openfr.web.sessions import COOKIE, clear_session_cookie, set_session_cookie
@@ -42,7 +42,7 @@ async def login(
     try:
         await app.accounts.wait_turn(address, username)  # failures from this address slow it down
         done = await heavy(request).run(
-            app.accounts.sign_in, username, password, totp or None, TokenKind.WEB, address=address
+            RequestKind.SIGN_IN, app.accounts.sign_in, username, password, totp or None, TokenKind.WEB, address=address
         )
     except TooManyAttemptsError as exc:
         page = refuse(f"Too many failed sign-ins from this address: try again in {exc.retry_after} s.", 429)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from openfr.errors import BadInputError
@@ -16,7 +16,7 @@ from openfr.live.deployments import DeploymentPlan
 from openfr.services import Principal
 from openfr.services.authorisation import FACES_PAGE
 from openfr.store.live import NOTICES
-from openfr.web.deps import AppDep
+from openfr.web.deps import AppDep, Grant, Page, RowId
 from openfr.web.errors import status_for
 from openfr.web.pages import render
 from openfr.web.sessions import ConsoleUser
@@ -177,19 +177,16 @@ def authorise(
 
 
 @router.get("/deployments/{name}/watchlist")
-def watchlist_faces(name: str, request: Request, me: ConsoleUser, app: AppDep, page: int = 1) -> Response:
+def watchlist_faces(name: str, request: Request, me: ConsoleUser, app: AppDep, page: Page = 1) -> Response:
     """The faces of the people a plan would put on its watchlist, a page at a time, for the officer who may
     authorise it (each page and each image is recorded)."""
-    page = max(page, 1)
     faces = app.deployments.watchlist_faces(me, name, offset=(page - 1) * FACES_PAGE, limit=FACES_PAGE)
     pages = max(1, -(-faces["total"] // FACES_PAGE))
     return render(request, "deployment_watchlist.html", me, name=name, faces=faces, page=page, pages=pages)
 
 
 @router.get("/deployments/{name}/watchlist/{image_id}")
-def watchlist_face(
-    name: str, image_id: int, me: ConsoleUser, app: AppDep, grant: Annotated[str | None, Query(max_length=64)] = None
-) -> Response:
+def watchlist_face(name: str, image_id: RowId, me: ConsoleUser, app: AppDep, grant: Grant = None) -> Response:
     """One image on that watchlist, never cached; each look is recorded (with its page, through the grant)."""
     path = app.deployments.watchlist_face(me, name, image_id, grant=grant)
     return FileResponse(path, headers={"Cache-Control": "no-store, private"})

@@ -7,7 +7,7 @@ import re
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from openfr.errors import BadInputError, SafeguardMissingError
@@ -15,8 +15,8 @@ from openfr.services import Principal
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest, SearchResult
 from openfr.store.live import CATEGORIES
-from openfr.web.admission import heavy
-from openfr.web.deps import AppDep
+from openfr.web.admission import RequestKind, heavy
+from openfr.web.deps import AppDep, Grant, Rank, RowId
 from openfr.web.errors import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import ProbeView, probe_view, quality_notes, thumbnail_jpeg
@@ -104,9 +104,7 @@ def gallery(name: str, request: Request, me: ConsoleUser, app: AppDep, q: str = 
 
 
 @router.get("/galleries/{name}/subjects/{subject}/image.jpg")
-def subject_image(
-    name: str, subject: str, app: AppDep, me: ConsoleUser, grant: Annotated[str | None, Query(max_length=64)] = None
-) -> Response:
+def subject_image(name: str, subject: str, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
     """A subject's thumbnail for the gallery page: refused without gallery.read, recorded when served."""
     return _thumbnail(app, app.galleries.subject_image(me, name, subject, grant=grant))
 
@@ -133,7 +131,9 @@ async def enrol(
     try:
         data = await read_upload(image, app.settings.web.upload_max_mb)
         name = image.filename or ""
-        report = await heavy(request).run(app.galleries.enrol_upload, me, fields, filename=name, data=data)
+        report = await heavy(request).run(
+            RequestKind.ENROLMENT, app.galleries.enrol_upload, me, fields, filename=name, data=data
+        )
     except BadInputError as exc:
         return _galleries_page(request, me, app, status_for(exc), error=str(exc), form=asdict(fields))
     result = report.as_dict()
@@ -209,7 +209,7 @@ async def search(
         wanted = SearchRequest(
             gallery, reason, crime_ref or None, "RFR", poor_probe_reason=poor_probe_reason, show_all=show_all
         )
-        result, probe = await heavy(request).run(_search_and_draw, app, me, wanted, data)
+        result, probe = await heavy(request).run(RequestKind.SEARCH, _search_and_draw, app, me, wanted, data)
     except BadInputError as exc:
         return render(
             request, "search.html", me, status_for(exc), galleries=names, error=str(exc), form=form,
@@ -224,9 +224,7 @@ async def search(
 
 
 @router.get("/searches/{search_id}/candidates/{rank}/image.jpg")
-def candidate_image(
-    search_id: int, rank: int, app: AppDep, me: ConsoleUser, grant: Annotated[str | None, Query(max_length=64)] = None
-) -> Response:
+def candidate_image(search_id: RowId, rank: Rank, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
     """The thumbnail beside a candidate: only for the searcher, only candidates the search listed; recorded."""
     return _thumbnail(app, app.search.candidate_image(me, search_id, rank, grant=grant))
 

@@ -19,8 +19,8 @@ from fastapi.responses import Response
 
 from openfr.errors import BadInputError
 from openfr.services import Principal
-from openfr.web.admission import heavy
-from openfr.web.deps import AppDep
+from openfr.web.admission import RequestKind, heavy
+from openfr.web.deps import AppDep, RowId
 from openfr.web.errors import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import FaceBox, ProbeView, probe_view
@@ -77,7 +77,7 @@ async def oifr_search(
     form = {"grounds": grounds, "details": details, "location": location, "gallery": gallery}
     try:
         data = await read_upload(image, app.settings.web.upload_max_mb)
-        result, probe = await heavy(request).run(_search_and_draw, app, me, data, form)
+        result, probe = await heavy(request).run(RequestKind.OIFR, _search_and_draw, app, me, data, form)
     except BadInputError as exc:
         return _page(request, me, app, status_for(exc), error=str(exc), form=form)
     page = _page(request, me, app, result=result, probe=probe, crop=face_crop(probe))
@@ -87,7 +87,7 @@ async def oifr_search(
 
 @router.post("/oifr/searches/{search_id}/result")
 def record_result(
-    search_id: int,
+    search_id: RowId,
     request: Request,
     app: AppDep,
     me: ConsoleUser,

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from openfr.errors import BadInputError
 from openfr.services.subject_access import AccessRequest
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep
 from openfr.web.errors import status_for
 from openfr.web.pages import render
@@ -44,11 +44,11 @@ async def subject_access(
         )
         ask = AccessRequest(reason, reference or None, gallery or None)
         if data is not None:
-            found = await heavy(request).run(app.subject_access.match, me, ask, data)
+            found = await heavy(request).run(RequestKind.SUBJECT_ACCESS, app.subject_access.match, me, ask, data)
             page = _page(request, me, app, form=form, match=found.as_dict())
             page.headers["Cache-Control"] = "no-store"
             return page
-        report = await heavy(request).run(app.subject_access.report, me, ask, None)
+        report = await heavy(request).run(RequestKind.SUBJECT_ACCESS, app.subject_access.report, me, ask, None)
     except BadInputError as exc:
         return _page(request, me, app, status_for(exc), form=form, error=str(exc))
     return _page(request, me, app, form=form, report=report)

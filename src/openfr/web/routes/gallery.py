@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest
-from openfr.web.admission import heavy
-from openfr.web.deps import AppDep, CurrentUser
+from openfr.web.admission import RequestKind, heavy
+from openfr.web.deps import AppDep, CurrentUser, Grant, Offset, Rank, RowId
 from openfr.web.uploads import read_upload
 
 router = APIRouter(prefix="/api", tags=["galleries and search"])
@@ -56,7 +56,10 @@ def set_gallery_uses(name: str, body: GalleryUsesChange, app: AppDep, me: Curren
 
 
 @router.get("/galleries/{name}/subjects")
-def subjects(name: str, app: AppDep, me: CurrentUser, q: str = "", offset: int = 0, limit: int = 100) -> list[dict]:
+def subjects(
+    name: str, app: AppDep, me: CurrentUser, q: str = "", offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[dict]:  # fmt: skip
     return app.galleries.subjects(me, name, q=q, offset=offset, limit=limit)
 
 
@@ -78,7 +81,9 @@ async def enrol(
     fields = EnrolFields(name, subject, source, display_name, category, legal_basis)
     data = await read_upload(image, app.settings.web.upload_max_mb)
     filename = image.filename or ""
-    report = await heavy(request).run(app.galleries.enrol_upload, me, fields, filename=filename, data=data)
+    report = await heavy(request).run(
+        RequestKind.ENROLMENT, app.galleries.enrol_upload, me, fields, filename=filename, data=data
+    )
     return report.as_dict()
 
 
@@ -115,7 +120,9 @@ async def search(
     factor if larger than `engine.working_pixels`), the searched one (the largest) marked."""
     data = await read_upload(image, app.settings.web.upload_max_mb)
     request = SearchRequest(gallery, reason, crime_ref or None, mode, top, poor_probe_reason, show_all)
-    result = await heavy(http).run(app.search.search, me, request, data, name=image.filename or "probe")
+    result = await heavy(http).run(
+        RequestKind.SEARCH, app.search.search, me, request, data, name=image.filename or "probe"
+    )
     return {
         "gallery": gallery,
         "search_id": result.search_id,
@@ -134,9 +141,7 @@ async def search(
 
 
 @router.get("/searches/{search_id}/candidates/{rank}/image")
-def candidate_image(
-    search_id: int, rank: int, app: AppDep, me: CurrentUser, grant: Annotated[str | None, Query(max_length=64)] = None
-) -> FileResponse:
+def candidate_image(search_id: RowId, rank: Rank, app: AppDep, me: CurrentUser, grant: Grant = None) -> FileResponse:
     """The enrolled image (the stored file) of a candidate that one of your searches listed; every look is
     recorded (with the `grant` the search answered with, by the search's own event). Someone else's search,
     or a rank it did not list, is a 404."""

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from openfr.web.deps import AppDep, CurrentUser
+from openfr.services.audit_trail import MAX_ROWS
+from openfr.web.deps import AppDep, CurrentUser, Offset, RowId
 
 router = APIRouter(prefix="/api", tags=["governance"])
 
@@ -30,7 +31,12 @@ Filters = Annotated[AuditFilters, Query()]
 
 @router.get("/audit/events")
 def audit_events(
-    app: AppDep, me: CurrentUser, filters: Filters, response: Response, limit: int = 500, offset: int = 0
+    app: AppDep,
+    me: CurrentUser,
+    filters: Filters,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 500,
+    offset: Offset = 0,
 ) -> list[dict]:
     """Matching events, oldest first, `limit` from `offset`; the header X-Total-Count says how many match in
     all. A filter that cannot be read, or an offset past the last match, is a 400 with the reason."""
@@ -120,7 +126,7 @@ def tokens(username: str, app: AppDep, me: CurrentUser) -> list[dict]:
 
 
 @router.delete("/users/{username}/tokens/{token_id}")
-def revoke_token(username: str, token_id: int, app: AppDep, me: CurrentUser, reason: str = "") -> dict:
+def revoke_token(username: str, token_id: RowId, app: AppDep, me: CurrentUser, reason: str = "") -> dict:
     """Revoke one API token at once; the reason is required and recorded."""
     app.staff.revoke_api_token(me, username, token_id, reason)
     return {"username": username, "token": token_id, "revoked": True}

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from openfr.live.deployments import DeploymentPlan
 from openfr.store.live import CATEGORIES, NOTICES
-from openfr.web.deps import AppDep, CurrentUser
+from openfr.web.deps import AppDep, CurrentUser, Grant, Offset, RowId
 
 router = APIRouter(prefix="/api", tags=["live"])
 Text = Annotated[str, Field(max_length=5000)]
@@ -42,7 +42,7 @@ class NewDeployment(BaseModel):
     threshold: float | None = Field(
         None, description="Default and minimum: the live threshold for the watchlist's size (see the model card)."
     )
-    consistent_shots: int = 1
+    consistent_shots: int = Field(1, ge=1, le=10, description="Best shots that must agree before an alert (1-10).")
     two_person: bool = Field(False, description="An alert counts as confirmed only when a second operator agrees.")
     public_notice: dict[Literal[NOTICES], str]  # type: ignore[valid-type]
 
@@ -74,7 +74,7 @@ def preview(name: str, app: AppDep, me: CurrentUser) -> dict:
 
 @router.get("/deployments/{name}/watchlist")
 def watchlist_faces(
-    name: str, app: AppDep, me: CurrentUser, offset: Annotated[int, Query(ge=0)] = 0,
+    name: str, app: AppDep, me: CurrentUser, offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=100)] = 24,
 ) -> dict:  # fmt: skip
     """A page of the people the plan would put on its watchlist, for the officer who may authorise it
@@ -83,9 +83,7 @@ def watchlist_faces(
 
 
 @router.get("/deployments/{name}/watchlist/{image_id}")
-def watchlist_face(
-    name: str, image_id: int, app: AppDep, me: CurrentUser, grant: Annotated[str | None, Query(max_length=64)] = None
-) -> FileResponse:
+def watchlist_face(name: str, image_id: RowId, app: AppDep, me: CurrentUser, grant: Grant = None) -> FileResponse:
     """One image of someone on the plan's watchlist, never cached; each look is recorded."""
     path = app.deployments.watchlist_face(me, name, image_id, grant=grant)
     return FileResponse(path, headers={"Cache-Control": "no-store, private"})
@@ -154,7 +152,7 @@ class Decision(BaseModel):
 
 
 @router.post("/alerts/{alert_id}/decision")
-def decide(alert_id: int, body: Decision, app: AppDep, me: CurrentUser) -> dict:
+def decide(alert_id: RowId, body: Decision, app: AppDep, me: CurrentUser) -> dict:
     return app.alerts.decide(me, alert_id, confirmed=body.decision == "confirmed", note=body.note)
 
 
@@ -164,13 +162,13 @@ class Outcome(BaseModel):
 
 
 @router.post("/alerts/{alert_id}/outcome")
-def outcome(alert_id: int, body: Outcome, app: AppDep, me: CurrentUser) -> dict:
+def outcome(alert_id: RowId, body: Outcome, app: AppDep, me: CurrentUser) -> dict:
     return app.alerts.outcome(me, alert_id, body.outcome, body.note)
 
 
 @router.get("/alerts/{alert_id}/images/{which}")
 def alert_image(
-    alert_id: int, which: Literal["crop", "watchlist", "scene"], app: AppDep, me: CurrentUser
+    alert_id: RowId, which: Literal["crop", "watchlist", "scene"], app: AppDep, me: CurrentUser
 ) -> FileResponse:
     """The live face crop, the watchlist image it matched, or the scene frame (other faces pixelated); never
     cached."""

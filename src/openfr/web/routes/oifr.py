@@ -14,9 +14,9 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from openfr.services.oifr import TOP
-from openfr.web.admission import heavy
-from openfr.web.deps import AppDep, CurrentUser
+from openfr.services.oifr import TOP, TOP_MAX
+from openfr.web.admission import RequestKind, heavy
+from openfr.web.deps import AppDep, CurrentUser, RowId
 from openfr.web.uploads import read_upload
 
 router = APIRouter(prefix="/api/oifr", tags=["operator-initiated search"])
@@ -39,7 +39,7 @@ async def search(
     details: Annotated[str, Form(description="The grounds in the officer's own words (required; recorded).")] = "",
     location: Annotated[str, Form(description="Where the search is made (recorded).")] = "",
     gallery: Annotated[str, Form(description="A gallery approved for OIFR; default: the only one.")] = "",
-    top: Annotated[int, Form(description="At most this many candidates (1-20).")] = TOP,
+    top: Annotated[int, Form(ge=1, le=TOP_MAX, description=f"At most this many candidates (1-{TOP_MAX}).")] = TOP,
 ) -> JSONResponse:
     """Candidates at or above the threshold, best first: each a possible match to confirm by other means
     (`wording`), with the URL of its custody image (for this officer only; every look recorded). 400: no
@@ -47,8 +47,8 @@ async def search(
     large; 503 + Retry-After: the server is busy, try again."""
     data = await read_upload(image, app.settings.web.upload_max_mb)
     found = await heavy(http).run(
-        app.oifr.search, me, data, grounds=grounds, details=details, location=location, gallery=gallery or None,
-        top=top,
+        RequestKind.OIFR, app.oifr.search, me, data, grounds=grounds, details=details, location=location,
+        gallery=gallery or None, top=top,
     )  # fmt: skip
     del data  # not kept past the search (the request's own buffers go with it)
     return JSONResponse(found.as_dict(), headers=NO_STORE)
@@ -60,7 +60,7 @@ class Outcome(BaseModel):
 
 
 @router.post("/searches/{search_id}/result")
-def record_result(search_id: int, body: Outcome, app: AppDep, me: CurrentUser) -> dict:
+def record_result(search_id: RowId, body: Outcome, app: AppDep, me: CurrentUser) -> dict:
     """What came of the search, recorded once by the officer who made it (someone else's: 404; twice: 409)."""
     done = app.oifr.record_result(me, search_id, body.result, body.note)
     return {"search_id": done["search_id"], "result": done["result"], "result_at": done["result_at"]}

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from openfr.services.reports import as_csv, parse_day
 from openfr.services.subject_access import AccessRequest
-from openfr.web.admission import heavy
+from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, CurrentUser
 from openfr.web.uploads import read_upload
 
@@ -59,9 +59,9 @@ async def subject_access(
     data = await read_upload(photo, app.settings.web.upload_max_mb) if photo is not None else None
     ask = AccessRequest(reason, reference or None, gallery or None)
     if data is not None:
-        found = await heavy(request).run(app.subject_access.match, me, ask, data)
+        found = await heavy(request).run(RequestKind.SUBJECT_ACCESS, app.subject_access.match, me, ask, data)
         return found.as_dict()
-    return await heavy(request).run(app.subject_access.report, me, ask, None)
+    return await heavy(request).run(RequestKind.SUBJECT_ACCESS, app.subject_access.report, me, ask, None)
 
 
 class Confirmation(BaseModel):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from openfr.governance.accounts import TokenKind
 from openfr.governance.scopes import MAX_TOKEN_DAYS
-from openfr.web.admission import heavy
-from openfr.web.deps import AppDep, CurrentToken, CurrentUser
+from openfr.web.admission import RequestKind, heavy
+from openfr.web.deps import AppDep, CurrentToken, CurrentUser, RowId
 
 router = APIRouter(prefix="/api", tags=["system"])
 
@@ -40,7 +40,7 @@ async def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
     address = request.client.host if request.client else "?"
     credentials = (body.username, body.password, body.totp, TokenKind.API)
     await app.accounts.wait_turn(address, body.username)
-    done = await heavy(request).run(app.accounts.sign_in, *credentials, address=address)
+    done = await heavy(request).run(RequestKind.SIGN_IN, app.accounts.sign_in, *credentials, address=address)
     role = done.principal.role.value if done.principal.role else ""
     # True: the password was set by an administrator; every other call answers 403 until POST /api/me/password.
     must_change = done.principal.must_change_password
@@ -94,7 +94,7 @@ def token_scopes(app: AppDep, me: CurrentUser) -> list[dict]:
 
 
 @router.delete("/me/tokens/{token_id}")
-def revoke_my_token(token_id: Annotated[int, Path(ge=1, le=2**62)], app: AppDep, me: CurrentUser) -> dict:
+def revoke_my_token(token_id: RowId, app: AppDep, me: CurrentUser) -> dict:
     """Revoke one of your API tokens at once."""
     app.accounts.revoke_own_token(me, token_id)
     return {"token": token_id, "revoked": True}
