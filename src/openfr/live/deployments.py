@@ -26,6 +26,8 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
+from openfr.governance.secretbox import SecretBox
+from openfr.live.camera_secrets import stored_camera
 from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.names import check_name
 from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry, WatchlistMember
@@ -113,7 +115,10 @@ class DeploymentPlan:
             raise BadInputError("; ".join(p))
 
 
-def create(session: Session, plan: DeploymentPlan, *, created_by: str, floor: float) -> Deployment:
+def create(
+    session: Session, plan: DeploymentPlan, *, created_by: str, floor: float, box: SecretBox | None = None
+) -> Deployment:
+    """A draft deployment; camera URLs are stored sealed with `box` (camera_secrets)."""
     plan.check(floor)
     if session.scalar(select(Deployment.id).where(Deployment.name == plan.name)) is not None:
         raise ConflictError(f"a deployment named '{plan.name}' exists")
@@ -129,7 +134,7 @@ def create(session: Session, plan: DeploymentPlan, *, created_by: str, floor: fl
         location_rationale=plan.location_rationale,
         starts_at=plan.starts_at,
         ends_at=plan.ends_at,
-        cameras=[{"name": n.strip(), "source": s} for n, s in plan.cameras.items()],
+        cameras=[stored_camera(n.strip(), s, box) for n, s in plan.cameras.items()],
         threshold=plan.threshold,
         consistent_shots=plan.consistent_shots,
         two_person=plan.two_person,
