@@ -38,6 +38,8 @@ class CredentialFilter(logging.Filter):
         except Exception:  # a record whose arguments do not fit: let logging report it as it would
             return True
         record.msg, record.args = redact(message), None
+        if record.threadName and "://" in record.threadName:  # a camera's decoding thread is named after it
+            record.threadName = redact(record.threadName)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
@@ -57,6 +59,10 @@ def protect(handler: logging.Handler) -> logging.Handler:
     return handler
 
 
+if logging.lastResort is not None:  # where warnings go before any handler is set up (a command's stderr)
+    protect(logging.lastResort)
+
+
 def log_file(home: Path) -> Path:
     return home / "logs" / "openfr.log"
 
@@ -64,10 +70,9 @@ def log_file(home: Path) -> Path:
 def configure(home: Path) -> Path | None:
     """Send openfr's log to the file under `home` (once per process); None if it cannot be written (a full
     or read-only disk must not stop the command that wanted to report it). The handlers already there (the
-    root logger's, and Python's last resort to stderr) get the credential filter too."""
-    for existing in (*logging.getLogger().handlers, logging.lastResort):
-        if existing is not None:
-            protect(existing)
+    root logger's) get the credential filter too; Python's last resort to stderr has it from import."""
+    for existing in logging.getLogger().handlers:
+        protect(existing)
     path = log_file(home)
     root = logging.getLogger("openfr")
     if any(isinstance(h, RotatingFileHandler) and Path(h.baseFilename) == path for h in root.handlers):

@@ -22,13 +22,10 @@ def _is_url(source: str) -> bool:
     return "://" in source and not is_sealed(source)
 
 
-def stored_camera(name: str, source: str, box: SecretBox | None) -> dict[str, Any]:
-    """A camera as a deployment stores it (a URL source needs the box)."""
-    if _is_url(source):
-        if box is None:
-            raise ValueError("a camera URL is stored sealed: the installation's SecretBox is needed")
-        return {"name": name, "source": box.seal(source), "where": display_source(source)}
-    return {"name": name, "source": source, "where": display_source(source)}
+def stored_camera(name: str, source: str, box: SecretBox) -> dict[str, Any]:
+    """A camera as a deployment stores it."""
+    stored = box.seal(source) if _is_url(source) else source
+    return {"name": name, "source": stored, "where": display_source(source)}
 
 
 def where(camera: dict[str, Any]) -> str:

@@ -115,9 +115,7 @@ class DeploymentPlan:
             raise BadInputError("; ".join(p))
 
 
-def create(
-    session: Session, plan: DeploymentPlan, *, created_by: str, floor: float, box: SecretBox | None = None
-) -> Deployment:
+def create(session: Session, plan: DeploymentPlan, *, created_by: str, floor: float, box: SecretBox) -> Deployment:
     """A draft deployment; camera URLs are stored sealed with `box` (camera_secrets)."""
     plan.check(floor)
     if session.scalar(select(Deployment.id).where(Deployment.name == plan.name)) is not None:

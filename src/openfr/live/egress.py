@@ -242,6 +242,8 @@ class CameraGate:
         except OSError:
             pass  # either side went away: FFmpeg reports it
         finally:
+            with self._lock:
+                self._open.difference_update((client, camera))
             for sock in (client, camera):
                 if sock is not None:
                     _shut(sock)
