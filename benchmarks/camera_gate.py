@@ -22,9 +22,8 @@ import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from camera_servers import HttpCamera, RtspCamera  # noqa: E402
-
-from openfr.live.egress import CameraRules, open_camera  # noqa: E402
+from camera_servers import HttpCamera, RtspCamera
+from openfr.live.egress import CameraRules, open_camera
 
 
 def stream(megabytes: int) -> bytes:

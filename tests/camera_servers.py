@@ -4,11 +4,15 @@ redirect), and a listener that counts who reaches it (the service a redirect mus
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import datetime
 import socket
+import ssl
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 
 class CountingListener:
@@ -50,10 +54,35 @@ class CountingListener:
         self.sock.close()
 
 
-class HttpCamera:
-    """/camera.ts: the stream; /redirect: 302 to `elsewhere`; /live.m3u8: a playlist of segments there."""
+def tls_context(folder: Path) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate, as CCTV cameras mostly have."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
 
-    def __init__(self, host: str, ts: bytes, elsewhere: str = "http://127.0.0.1:9"):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "camera")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    (folder / "camera.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "camera.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "camera.pem", folder / "camera.key")
+    return context
+
+
+class HttpCamera:
+    """/camera.ts: the stream; /private.ts: the stream behind Basic authentication (user, pw);
+    /redirect: 302 to `elsewhere`; /live.m3u8: a playlist of segments there. HTTPS with `tls`."""
+
+    def __init__(self, host: str, ts: bytes, elsewhere: str = "http://127.0.0.1:9", tls: ssl.SSLContext | None = None):
         requests: list[str] = []
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,6 +100,15 @@ class HttpCamera:
                 if self.path.startswith("/camera.ts"):
                     self._send(ts, "video/mp2t")
                     return
+                if self.path == "/private.ts":
+                    if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"user:pw").decode():
+                        self.send_response(401)
+                        self.send_header("WWW-Authenticate", 'Basic realm="camera"')
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    self._send(ts, "video/mp2t")
+                    return
                 self.send_error(404)
 
             def _send(self, body: bytes, kind: str) -> None:
@@ -86,7 +124,9 @@ class HttpCamera:
 
         self.requests = requests
         self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.base = f"http://{host}:{self.server.server_address[1]}"
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.base = f"{'https' if tls else 'http'}://{host}:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
@@ -98,11 +138,11 @@ class RtspCamera:
     """Answers OPTIONS, DESCRIBE (one MPEG-TS track), SETUP (interleaved over TCP only) and PLAY, then sends
     `ts` as RTP packets on channel 0; or, with `redirect`, answers every request with a 302 there."""
 
-    def __init__(self, host: str, ts: bytes = b"", redirect: str | None = None):
-        self.ts, self.redirect = ts, redirect
+    def __init__(self, host: str, ts: bytes = b"", redirect: str | None = None, tls: ssl.SSLContext | None = None):
+        self.ts, self.redirect, self.tls = ts, redirect, tls
         self.requests: list[tuple[str, str]] = []
         self.sock = socket.create_server((host, 0))
-        self.url = f"rtsp://{host}:{self.sock.getsockname()[1]}/live"
+        self.url = f"{'rtsps' if tls else 'rtsp'}://{host}:{self.sock.getsockname()[1]}/live"
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -114,7 +154,13 @@ class RtspCamera:
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with contextlib.suppress(OSError), conn, conn.makefile("rb") as stream:
+        with contextlib.suppress(OSError):
+            if self.tls is not None:
+                conn = self.tls.wrap_socket(conn, server_side=True)
+            self._answer(conn)
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as stream:
             while line := stream.readline():
                 headers = {}
                 while header := stream.readline().strip():

@@ -19,8 +19,17 @@ from pathlib import Path
 
 import pytest
 
+from camera_servers import HttpCamera, RtspCamera, tls_context
+from egress_namespace import tiny_stream
 from openfr.errors import BadInputError
-from openfr.live.egress import HttpReplyCheck, RtspReplyCheck, _RefusalError
+from openfr.live.egress import (
+    CameraRefusedError,
+    CameraRules,
+    HttpReplyCheck,
+    RtspReplyCheck,
+    _RefusalError,
+    open_camera,
+)
 from openfr.live.setup import camera_source
 from openfr.logs import protect
 from openfr.settings import LiveSettings, Settings
@@ -65,6 +74,35 @@ def test_a_redirect_or_playlist_on_an_allowed_camera_never_reaches_another_addre
         assert report["direct"][kind]["health"] == [["healthy", "connected (h264)"]]
     assert report["direct"]["loopback_connections"] == 0
     assert [method for method, _ in report["camera_requests"]["rtsp"]] == ["OPTIONS", "DESCRIBE", "SETUP", "PLAY"]
+
+
+def _frames(url: str, wanted: int = 20) -> int:
+    frames = 0
+    with open_camera(url, CameraRules(allow_loopback=True, connect_timeout_s=5), (5.0, 5.0)) as container:
+        for _ in container.decode(video=0):
+            frames += 1
+            if frames == wanted:
+                break
+    return frames
+
+
+def test_the_gate_reads_cameras_over_tls_and_behind_a_password(tmp_path):
+    ts, tls = tiny_stream(tmp_path / "camera.ts"), tls_context(tmp_path)
+    https, rtsps, http = (
+        HttpCamera("127.0.0.1", ts, tls=tls),
+        RtspCamera("127.0.0.1", ts, tls=tls),
+        HttpCamera("127.0.0.1", ts),
+    )
+    try:
+        assert _frames(f"{https.base}/camera.ts") == 20  # TLS ends at the gate, which then reads the answers
+        assert _frames(rtsps.url) == 20
+        with pytest.raises(CameraRefusedError, match=r"redirect \(HTTP 302\)"):
+            _frames(f"{https.base}/redirect")
+        assert _frames(http.base.replace("http://", "http://user:pw@") + "/private.ts") == 20
+        assert http.requests == ["/private.ts", "/private.ts"]  # 401, then with the password: both through the gate
+    finally:
+        for camera in (https, rtsps, http):
+            camera.close()
 
 
 @pytest.mark.parametrize(

@@ -134,4 +134,5 @@ def display_source(url: str) -> str:
     if not parts.scheme or not parts.hostname:
         return "video file or webcam"
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname}{port}"
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # an IPv6 address
+    return f"{parts.scheme}://{host}{port}"
