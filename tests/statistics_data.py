@@ -39,7 +39,7 @@ def add_deployment(
         threshold=threshold,
     )
     with app.runtime.db.transaction() as session:
-        d = deployments.create(session, plan, created_by="test", floor=0.0)
+        d = deployments.create(session, plan, created_by="test", floor=0.0, box=app.runtime.secret_box)
         if live_at is not None:
             d.state, d.live_at, d.closed_at = "closed", live_at, live_at + timedelta(hours=2)
             d.watchlist_size = watchlist_size

@@ -158,7 +158,7 @@ def _deployment(app: Application, name: str, location: str, camera: str = "cam-1
             location_rationale="r", cameras={camera: "rtsp://cam.example/1"}, public_notice={"signage": "signs"},
             starts_at=now, ends_at=now + timedelta(hours=1), threshold=0.46,
         )  # fmt: skip
-        return deployments.create(session, plan, created_by="test", floor=0.0).id
+        return deployments.create(session, plan, created_by="test", floor=0.0, box=app.runtime.secret_box).id
 
 
 @pytest.fixture(scope="module")

@@ -382,7 +382,7 @@ def _store_alerts(svc: Application, n: int) -> list[int]:
             ends_at=now + timedelta(hours=1),
             threshold=0.9,
         )
-        deployment = deployments.create(session, plan, created_by="test", floor=0.0)
+        deployment = deployments.create(session, plan, created_by="test", floor=0.0, box=svc.runtime.secret_box)
         ids = []
         for i in range(n):
             alert = Alert(

@@ -29,6 +29,7 @@ from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.live import deployments
 from openfr.live.alerts import AlertStore
+from openfr.live.egress import CameraRules
 from openfr.live.sources import SourcePolicy, SourceSpec, VideoSource
 from openfr.live.watchlist import WatchEntry
 from openfr.live.worker import AlertEvidence
@@ -297,7 +298,13 @@ def test_a_deleted_subject_leaves_every_snapshot_and_the_running_cameras_at_once
 
 def test_a_camera_that_was_working_is_reconnected_within_seconds_of_coming_back(stream_clip):
     with ClipServer(stream_clip) as camera:
-        policy = SourcePolicy(open_timeout_s=2, stall_timeout_s=2, backoff_max_s=30, healthy_backoff_max_s=1)
+        policy = SourcePolicy(
+            open_timeout_s=2,
+            stall_timeout_s=2,
+            backoff_max_s=30,
+            healthy_backoff_max_s=1,
+            camera=CameraRules(allow_loopback=True),  # the test camera is on this machine
+        )
         events: list[tuple[float, str]] = []
         source = VideoSource(
             SourceSpec.parse(camera.url), policy, lambda state, _: events.append((time.monotonic(), state))

@@ -21,6 +21,7 @@ from openfr.governance import accounts
 from openfr.governance.grants import ViewGrants
 from openfr.governance.seal import AuditSeal
 from openfr.governance.secretbox import SecretBox
+from openfr.live import camera_secrets
 from openfr.live.supervisor import CameraSupervisor
 from openfr.settings import Settings
 from openfr.store import Database, open_database
@@ -47,8 +48,9 @@ class Runtime:
             key = self.settings.audit_key.get_secret_value() if self.settings.audit_key else None
             seal = AuditSeal.for_home(self.home, key, self.settings.audit_checkpoint_file)
             db = open_database(self.settings.resolved_database_url(), audit_seal=seal)
-            with db.transaction() as session:  # second factors stored before encryption existed
+            with db.transaction() as session:  # second factors and camera URLs stored before encryption existed
                 accounts.seal_plain_secrets(session, self.secret_box)
+                camera_secrets.seal_plain_cameras(session, self.secret_box)
             return db
 
     @cached_property

@@ -452,10 +452,23 @@ class LiveSettings(_Section):
         title="Networks cameras may be on (CIDR)",
         description=(
             'When set (e.g. ["10.20.0.0/16"]), a camera URL must resolve inside one of these networks: the '
-            "server opens camera URLs itself, so without this a planner can point it at any host it can reach. "
-            "Loopback, link-local (cloud metadata) and multicast addresses are refused whatever this says."
+            "server opens camera URLs itself, so without this a planner can point it at any host it can reach "
+            "(the force's own servers included). An operational installation refuses to plan or start a "
+            "deployment until it is set. IPv6 unique-local addresses are refused unless listed here; loopback, "
+            "link-local, multicast and cloud metadata addresses are refused whatever this says. Wider networks "
+            "save listing each CCTV subnet and let a planner reach more of the hosts in them."
         ),
     )
+
+    @field_validator("camera_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        import ipaddress
+
+        for network in value:
+            ipaddress.ip_network(network, strict=False)  # ValueError names the entry
+        return value
+
     allow_loopback_cameras: bool = Field(
         False,
         title="Allow cameras on this machine (loopback)",

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session
 
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError, SafeguardMissingError
 from openfr.governance import ranks
+from openfr.governance.secretbox import SecretBox
+from openfr.live.camera_secrets import stored_camera
 from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.names import check_name
 from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry, WatchlistMember
@@ -79,9 +81,9 @@ class DeploymentPlan:
         if self.threshold is None:
             self.threshold = default_threshold
 
-    def check(self, floor: float, *, now: datetime, max_window: timedelta) -> None:
-        """Every missing safeguard, in one message (call after `resolve`): the window must start now or later
-        and last at most `max_window`."""
+    def check(self, floor: float, *, now: datetime | None = None, max_window: timedelta | None = None) -> None:
+        """Every missing safeguard, in one message (call after `resolve`): with `now`, the window must start now
+        or later; with `max_window`, it lasts at most that."""
         p: list[str] = []
         try:
             self.name = check_name("deployment", self.name)
@@ -100,10 +102,10 @@ class DeploymentPlan:
         assert self.starts_at is not None and self.ends_at is not None
         if aware(self.ends_at) <= aware(self.starts_at):
             p.append("the time window must end after it starts")
-        elif aware(self.ends_at) - aware(self.starts_at) > max_window:
+        elif max_window is not None and aware(self.ends_at) - aware(self.starts_at) > max_window:
             hours = max_window.total_seconds() / 3600
             p.append(f"the time window may last at most {hours:g} h (live.max_window_hours): plan the rest separately")
-        if aware(self.starts_at) < now - START_GRACE:
+        if now is not None and aware(self.starts_at) < now - START_GRACE:
             p.append(f"the time window must start now or later, not {aware(self.starts_at):%Y-%m-%d %H:%M} UTC")
         if not self.cameras:
             p.append("at least one camera is needed")
@@ -124,8 +126,17 @@ class DeploymentPlan:
 
 
 def create(
-    session: Session, plan: DeploymentPlan, *, created_by: str, floor: float, now: datetime, max_window: timedelta
+    session: Session,
+    plan: DeploymentPlan,
+    *,
+    created_by: str,
+    floor: float,
+    box: SecretBox,
+    now: datetime | None = None,
+    max_window: timedelta | None = None,
 ) -> Deployment:
+    """A draft deployment; camera URLs are stored sealed with `box` (camera_secrets). The planning service
+    passes `now` and `max_window` (the window's bounds); a caller recording history (tests, imports) does not."""
     plan.check(floor, now=now, max_window=max_window)
     if session.scalar(select(Deployment.id).where(Deployment.name == plan.name)) is not None:
         raise ConflictError(f"a deployment named '{plan.name}' exists")
@@ -141,7 +152,7 @@ def create(
         location_rationale=plan.location_rationale,
         starts_at=plan.starts_at,
         ends_at=plan.ends_at,
-        cameras=[{"name": n.strip(), "source": s} for n, s in plan.cameras.items()],
+        cameras=[stored_camera(n.strip(), s, box) for n, s in plan.cameras.items()],
         threshold=plan.threshold,
         consistent_shots=plan.consistent_shots,
         two_person=plan.two_person,

@@ -29,6 +29,7 @@ from openfr.live.deployments import now_utc
 from openfr.live.setup import camera_worker, decision_policy
 from openfr.live.watchlist import Watchlist
 from openfr.live.worker import CameraCounters, CameraWorker
+from openfr.logs import redact
 from openfr.settings import Settings
 from openfr.store import Database
 
@@ -59,7 +60,7 @@ class RunSpec:
     watchlist: Watchlist
     threshold: float
     consistent_shots: int
-    cameras: tuple[tuple[str, str], ...]  # (name, source)
+    cameras: tuple[tuple[str, str], ...]  # (name, source as stored: a URL sealed, opened by RunControl)
     realtime: bool = False  # pace video files at their frame rate, so a recording stands in for a camera
     watchlist_version: int = 0
 
@@ -78,6 +79,10 @@ class RunControl(Protocol):
 
     def finish(self, spec: RunSpec, result: RunResult) -> bool:
         """Save counters, release the lease; True if the deployment closed (its window ended)."""
+        ...
+
+    def camera_source(self, stored: str) -> str:
+        """A camera's source as stored (a URL is sealed: camera_secrets) -> as the connection needs it."""
         ...
 
 
@@ -136,7 +141,7 @@ def run_cameras(
             try:
                 worker = camera_worker(
                     label,
-                    source,
+                    control.camera_source(source),  # opened here, for this connection only
                     settings,
                     shared.watchlist,
                     policy,
@@ -151,7 +156,7 @@ def run_cameras(
                 worker.run(until=window_over)
                 return  # the source ended (a file) or the run was told to stop
             except Exception as exc:
-                result.errors[label] = f"{type(exc).__name__}: {exc}"
+                result.errors[label] = redact(f"{type(exc).__name__}: {exc}")
                 result.restarts[label] = result.restarts.get(label, 0) + 1
                 if counters.frames > frames_before:
                     pause = 1.0  # it had been working: try again soon

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from openfr.engine.pipeline import FaceEngine, load_engine
-from openfr.errors import BadInputError
+from openfr.errors import BadInputError, ConfigurationError
 from openfr.live.camera_network import check_camera_url
 from openfr.live.decision import DecisionPolicy
+from openfr.live.egress import FILE_OPTIONS, CameraRules
 from openfr.live.sources import SourcePolicy, SourceSpec, VideoSource
 from openfr.live.watchlist import Watchlist
 from openfr.live.worker import AlertEvidence, CameraCounters, CameraWorker
@@ -91,7 +92,7 @@ def open_source(
         unhealthy_after=live.unhealthy_after,
         max_attempts=max_attempts,
         realtime=realtime,
-        check_url=lambda url: check_camera_url(url, live.camera_networks, live.allow_loopback_cameras),
+        camera=CameraRules(tuple(live.camera_networks), live.allow_loopback_cameras, live.open_timeout_s),
     )
     return VideoSource(SourceSpec.parse(source), policy, on_health)
 
@@ -104,11 +105,21 @@ def frame_rate(source: str) -> float:
     import av
 
     try:
-        with av.open(spec.location) as container:
+        with av.open(spec.location, options=FILE_OPTIONS) as container:
             rate = container.streams.video[0].average_rate
             return float(rate) if rate else 25.0
     except (av.error.FFmpegError, IndexError):
         return 25.0
+
+
+def require_camera_networks(settings: Settings) -> None:
+    """An operational installation names the networks its cameras are on before any deployment is planned
+    or started: without them every private address (the force's own servers included) could be a camera."""
+    if settings.operational and not settings.live.camera_networks:
+        raise ConfigurationError(
+            "this installation is operational: set live.camera_networks to the networks the cameras are on "
+            "(e.g. OPENFR_LIVE__CAMERA_NETWORKS='[\"10.20.0.0/16\"]') before planning or starting a deployment"
+        )
 
 
 def video_folder(settings: Settings, home: Path) -> Path:

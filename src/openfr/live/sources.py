@@ -6,6 +6,10 @@ A live source (URL, webcam) is real time: when the consumer falls behind, the ol
 rather than letting latency grow, a stream that ends or fails is reopened after a growing pause, and a
 camera that keeps failing is reported unhealthy while the source keeps trying. Decoding errors inside a
 stream (corrupt packets) are skipped and counted; they never stop the source.
+
+A camera URL is opened only through the camera egress gate (`egress.py`), which checks where it leads at
+each connection; a video file only with FFmpeg's file protocol and demuxers of direct streams. Health
+details never carry a URL's credentials (FFmpeg's error text repeats the URL).
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from openfr.errors import BadInputError
+from openfr.live.egress import FILE_OPTIONS, CameraRules, open_camera
+from openfr.logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +61,7 @@ class SourceSpec:
         return self.kind != "file"
 
     def __str__(self) -> str:
-        # URLs may carry credentials (rtsp://user:pass@host): never show them.
-        if self.kind == "url" and "@" in self.location:
-            scheme, rest = self.location.split("://", 1)
-            return f"{scheme}://***@{rest.split('@', 1)[1]}"
-        return self.location
+        return redact(self.location)  # URLs may carry credentials (rtsp://user:pass@host): never show them
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class SourcePolicy:
     max_attempts: int | None = None  # None: keep trying until stopped
     queue_size: int = 8
     realtime: bool = False  # pace a file at its frame rate, as a camera would deliver it (demo, time-to-alert)
-    check_url: Callable[[str], None] | None = None  # raises for a URL the camera must not reach (each connect)
+    camera: CameraRules = field(default_factory=CameraRules)  # where a camera URL may lead (checked at each connection)
 
 
 class VideoSource:
@@ -137,7 +139,7 @@ class VideoSource:
                 try:
                     self._decode(started)
                 except Exception as exc:  # any FFmpeg or network failure: reconnect, or give up
-                    detail = f"{type(exc).__name__}: {exc}"
+                    detail = redact(f"{type(exc).__name__}: {exc}")
                 else:
                     detail = "stream ended"
                     if not self.spec.live:
@@ -170,9 +172,10 @@ class VideoSource:
             return av.open(f"/dev/video{self.spec.location}", format="v4l2", timeout=self.policy.open_timeout_s)
         # The stall watchdog: FFmpeg checks these timeouts (opening, each read) through its interrupt
         # callback, so a stream that stops sending raises within stall_timeout_s and is reopened.
-        if self.spec.kind == "url" and self.policy.check_url is not None:
-            self.policy.check_url(self.spec.location)  # again at each connection: a name may resolve anew
-        return av.open(self.spec.location, timeout=(self.policy.open_timeout_s, self.policy.stall_timeout_s))
+        timeout = (self.policy.open_timeout_s, self.policy.stall_timeout_s)
+        if self.spec.kind == "url":  # checked again at each connection: a name may resolve anew
+            return open_camera(self.spec.location, self.policy.camera, timeout)
+        return av.open(self.spec.location, options=FILE_OPTIONS, timeout=timeout)
 
     def _decode(self, started: float) -> None:
         """Decode one connection until it ends or fails; self._index and self._delivered follow progress."""

@@ -23,7 +23,7 @@ from openfr.governance import accounts, audit
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_gallery_use
 from openfr.live import deployments
-from openfr.live.camera_network import display_source
+from openfr.live.camera_secrets import where
 from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentStateError, aware, now_utc
 from openfr.runtime import Runtime
 from openfr.services.deployment_view import DeploymentView
@@ -112,7 +112,7 @@ class DeploymentAuthorisation(UseCases):
             "target_fpir": self.rt.settings.live.target_fpir,
             "expected_false_alerts_per_100k": expected_false_alerts(card, threshold, people),
             "group_fmr": group_rates(card, threshold),
-            "cameras": [{"name": c["name"], "where": display_source(c["source"])} for c in d.cameras],
+            "cameras": [{"name": c["name"], "where": where(c)} for c in d.cameras],
             "checklist": [{"key": k, "statement": text} for k, text in AUTHORISATION_CHECKLIST.items()],
             "window_ended": ended,
             "may_authorise": may_authorise,

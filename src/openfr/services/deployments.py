@@ -20,9 +20,9 @@ from openfr.governance import audit
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_gallery_use
 from openfr.live import deployments
-from openfr.live.camera_network import display_source
+from openfr.live.camera_secrets import where
 from openfr.live.deployments import DeploymentPlan, aware, now_utc
-from openfr.live.setup import camera_source, video_files, video_folder
+from openfr.live.setup import camera_source, require_camera_networks, video_files, video_folder
 from openfr.runtime import Runtime
 from openfr.services.authorisation import DeploymentAuthorisation
 from openfr.services.deployment_statistics import DeploymentStatistics
@@ -84,7 +84,7 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
             starts_at=aware(d.starts_at),
             ends_at=aware(d.ends_at),
             # Names and hosts for the authorising officer: never the URL's credentials or path.
-            cameras=[{"name": c["name"], "where": display_source(c["source"])} for c in d.cameras],
+            cameras=[{"name": c["name"], "where": where(c)} for c in d.cameras],
             threshold=d.threshold,
             consistent_shots=d.consistent_shots,
             public_notice=dict(d.public_notice),
@@ -139,6 +139,7 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
     def plan(self, principal: Principal, plan: DeploymentPlan) -> DeploymentView:
         """Draft a deployment with every safeguard; nothing runs until another officer authorises it."""
         principal.require(Permission.DEPLOYMENT_CREATE)
+        require_camera_networks(self.rt.settings)
         plan.cameras = {name: camera_source(self.rt.settings, self.rt.home, src) for name, src in plan.cameras.items()}
         with self.rt.db.transaction() as session:
             check_gallery_use(session, plan.source_gallery, GalleryUse.LIVE)  # purpose limitation: 409 if not
@@ -149,7 +150,13 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
             now, window = now_utc(), timedelta(hours=self.rt.settings.live.max_window_hours)
             plan.resolve(now, floor)
             d = deployments.create(
-                session, plan, created_by=principal.username, floor=floor, now=now, max_window=window
+                session,
+                plan,
+                created_by=principal.username,
+                floor=floor,
+                box=self.rt.secret_box,
+                now=now,
+                max_window=window,
             )
             audit.record(
                 session,

@@ -23,8 +23,10 @@ from openfr.errors import ConflictError, NotFoundError
 from openfr.governance import audit
 from openfr.governance.permissions import Permission
 from openfr.live import deployments
+from openfr.live.camera_secrets import reveal
 from openfr.live.deployments import aware, now_utc
 from openfr.live.runner import Renewal, RunResult, RunSpec, run_cameras
+from openfr.live.setup import require_camera_networks
 from openfr.live.supervisor import Run
 from openfr.runtime import Runtime
 from openfr.services.principal import SYSTEM, Principal
@@ -88,6 +90,7 @@ class DeploymentRuns(UseCases):
 
     def _claim(self, principal: Principal, name: str, realtime: bool, action: str) -> RunSpec | None:
         principal.require(Permission.DEPLOYMENT_RUN)
+        require_camera_networks(self.rt.settings)
         self.purge(SYSTEM)  # housekeeping first: expired windows close, old snapshots go
         with self.rt.db.transaction() as session:
             d = deployments.get(session, name, for_update=True)
@@ -108,7 +111,7 @@ class DeploymentRuns(UseCases):
                 watchlist=deployments.load_watchlist(session, self.rt.home, d, allow_empty=True),
                 threshold=d.threshold,
                 consistent_shots=d.consistent_shots,
-                cameras=tuple((c["name"], c["source"]) for c in d.cameras),
+                cameras=tuple((c["name"], c["source"]) for c in d.cameras),  # URLs sealed: see camera_source
                 realtime=realtime,
                 watchlist_version=d.watchlist_version,
             )
@@ -160,6 +163,10 @@ class DeploymentRuns(UseCases):
         return {"resumed": resumed, "interrupted": interrupted}
 
     # -- the run lease (called by the runner: openfr itself acting) -----------------------------------------
+
+    def camera_source(self, stored: str) -> str:
+        """A camera's source opened from its sealed form, just before the camera connects."""
+        return reveal(stored, self.rt.secret_box)
 
     def renew(self, spec: RunSpec, counters: dict[str, dict], watchlist_version: int) -> Renewal:
         with self.rt.db.transaction() as session:
