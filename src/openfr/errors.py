@@ -41,6 +41,11 @@ class ModelIntegrityError(OpenFRError):
     """A model file is missing or does not match its pinned SHA-256: refuse to run it."""
 
 
+class AuditKeyError(ConfigurationError):
+    """The audit key is missing, or is not the key that sealed this store's trail: openfr refuses to start
+    (a new key would make every earlier seal fail, so real tampering could no longer be told apart)."""
+
+
 class LicenceRefusedError(ConfigurationError):
     """An operational installation was asked to use a research-only model pack."""
 

@@ -17,9 +17,8 @@ from pathlib import Path
 from openfr.bus import InProcessBus
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.gallery.search import GallerySearcher
-from openfr.governance import accounts
+from openfr.governance import accounts, sealing
 from openfr.governance.grants import ViewGrants
-from openfr.governance.seal import AuditSeal
 from openfr.governance.secretbox import SecretBox
 from openfr.live import camera_secrets
 from openfr.live.supervisor import CameraSupervisor
@@ -46,11 +45,15 @@ class Runtime:
         with self._lock:
             self.home  # noqa: B018 - the SQLite default lives in $OPENFR_HOME, which must exist first
             key = self.settings.audit_key.get_secret_value() if self.settings.audit_key else None
-            seal = AuditSeal.for_home(self.home, key, self.settings.audit_checkpoint_file)
-            db = open_database(self.settings.resolved_database_url(), audit_seal=seal)
-            with db.transaction() as session:  # second factors and camera URLs stored before encryption existed
-                accounts.seal_plain_secrets(session, self.secret_box)
-                camera_secrets.seal_plain_cameras(session, self.secret_box)
+            db = open_database(self.settings.resolved_database_url())
+            try:  # refuses to start with a missing or different audit key (governance/sealing.py)
+                sealing.start(db, self.home, key, self.settings.audit_checkpoint_file, self.settings.audit.anchor)
+                with db.transaction() as session:  # second factors and camera URLs stored before encryption existed
+                    accounts.seal_plain_secrets(session, self.secret_box)
+                    camera_secrets.seal_plain_cameras(session, self.secret_box)
+            except BaseException:
+                db.dispose()
+                raise
             return db
 
     @cached_property

@@ -747,6 +747,35 @@ class WebSettings(_Section):
     )
 
 
+class AuditSettings(_Section):
+    anchor: str | None = Field(
+        None,
+        title="External copy of the audit checkpoints",
+        description=(
+            "Also append every sealed checkpoint of the audit trail to a sink outside openfr's reach. `syslog`: "
+            "one line per checkpoint to the local syslog socket (facility authpriv), which a syslog daemon can "
+            "forward off the machine; `openfr audit verify` cannot read it back, so compare it by hand. "
+            "`file:/absolute/path`: a file on another mount (its folder must exist), appended and fsynced like "
+            "the checkpoint file, which verify reads too. Either costs one more write per change; with neither, "
+            "someone able to edit the database and the checkpoint file can cut the newest events unseen."
+        ),
+    )
+
+    @field_validator("anchor")
+    @classmethod
+    def _known_anchor(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value == "syslog":
+            return value
+        if value.startswith("file:") and Path(value.removeprefix("file:")).is_absolute():
+            return value
+        raise ValueError(
+            "must be 'syslog' or 'file:' followed by an absolute path, e.g. file:/mnt/witness/openfr.jsonl"
+        )
+
+
 class Settings(BaseSettings):
     """openfr's configuration, read from `OPENFR_*` environment variables."""
 
@@ -802,8 +831,10 @@ class Settings(BaseSettings):
         title="Audit seal key",
         description=(
             "Key (at least 16 characters) that seals every audit event and checkpoint, e.g. injected from a KMS "
-            "or secrets manager. Unset: a random key in $OPENFR_HOME/keys/audit.key (mode 0600), made on first "
-            "use. Keep it away from the database's administrators: with the key, history can be rewritten."
+            "or secrets manager. Unset: a random key in $OPENFR_HOME/keys/audit.key (mode 0600), made only for a "
+            "store with no sealed events and no checkpoints. Once the trail is sealed, openfr refuses to start "
+            "without the key that sealed it: back it up. Keep it away from the database's administrators: with "
+            "the key, history can be rewritten."
         ),
     )
     secrets_key: SecretStr | None = Field(
@@ -867,6 +898,9 @@ class Settings(BaseSettings):
     )
     web: WebSettings = Field(
         default_factory=WebSettings, title="Console and API", description="The web console and the JSON API."
+    )
+    audit: AuditSettings = Field(
+        default_factory=AuditSettings, title="Audit trail", description="Where the audit trail's seal is witnessed."
     )
 
     def resolved_database_url(self) -> str:

@@ -19,7 +19,8 @@ def verify(
     ] = None,
     json: JsonFlag = False,
 ) -> None:
-    """Recompute the whole chain. Exit 1 and name each event that was edited, inserted or deleted."""
+    """Recompute the whole chain and check every seal and checkpoint. Exit 1 and name each event that was
+    edited, inserted, deleted or unsealed, and the first bad one (`first_bad` in --json)."""
     app, me = signed_in()
     report = app.audit.verify(me, expect_head)
     if json:
@@ -29,7 +30,8 @@ def verify(
     for problem in report.problems if not json else []:
         err.print(f"  {problem}", markup=False)
     if not report.ok:
-        fail(f"the audit trail has been tampered with ({len(report.problems)} problem(s))", 1)
+        first = f", first bad event {report.first_bad}" if report.first_bad is not None else ""
+        fail(f"the audit trail has been tampered with ({len(report.problems)} problem(s){first})", 1)
 
 
 @audit_app.command("actions")

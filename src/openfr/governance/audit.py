@@ -2,10 +2,14 @@
 
 `record` appends an event inside the caller's transaction, so the event exists exactly when the action
 does. Each event's hash is SHA-256 over its position, its content and the previous event's hash; `verify`
-walks the chain and names every row that was edited, inserted, deleted or reordered. Each event is also
-sealed under a key kept outside the database and the head is checkpointed outside it after every commit
-(`governance/seal.py`), so a chain rewritten without the key, shortened, or emptied fails too; a head kept
-elsewhere (`head()`, `--expect-head`) remains a further check.
+walks the chain and names every row that was edited, inserted, deleted or reordered, and the first bad one.
+Each event is also sealed under a key kept outside the database and the head is checkpointed outside it
+after every commit (`governance/seal.py`), so a chain rewritten without the key, shortened, or emptied fails
+too; a head kept elsewhere (`head()`, `--expect-head`) remains a further check.
+
+Every event must carry a valid seal, except those that an `audit.sealing.start` event (sealed itself) records
+as written before the seal existed (`governance/sealing.py` says when it is written): seals set to NULL are
+a failure whatever the checkpoint file says, and so are events with no checkpoint anywhere.
 
 Never put faces, embeddings, names of searched people or secrets in `details`: the trail is read by
 auditors and exported.
@@ -26,6 +30,7 @@ from openfr.governance.seal import AuditSeal, Checkpoint
 from openfr.store.audit import AuditEvent
 
 GENESIS = "0" * 64
+SEALING_STARTED = "audit.sealing.start"  # records which events (those before `unsealed_before`) predate the seal
 _LOCK_KEY = 0x6F70656E6672  # PostgreSQL advisory lock that serialises appends ("openfr")
 
 
@@ -44,8 +49,7 @@ def digest(
 def record(session: Session, actor: str, action: str, resource: str, reason: str = "", **details: Any) -> AuditEvent:
     """Append one event. Appends are serialised (an advisory lock on PostgreSQL; SQLite has one writer),
     so two events can never claim the same predecessor."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+    lock_appends(session)
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     position, prev = (last.id + 1, last.hash) if last else (1, GENESIS)
     at = datetime.now(UTC).isoformat(timespec="microseconds")
@@ -71,66 +75,120 @@ def record(session: Session, actor: str, action: str, resource: str, reason: str
     return event
 
 
+def lock_appends(session: Session) -> None:
+    """Hold the append lock until the transaction ends (PostgreSQL; SQLite's writer already holds its lock)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+
+
 @dataclass
 class Verification:
     events: int = 0
     head: str = GENESIS
     problems: list[str] = field(default_factory=list)
+    first_bad: int | None = None  # the lowest position that was edited, unsealed, inserted or is missing
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    def flag(self, position: int | None, problem: str) -> None:
+        self.problems.append(problem)
+        if position is not None and (self.first_bad is None or position < self.first_bad):
+            self.first_bad = position
+
     def as_dict(self) -> dict:
-        return {"ok": self.ok, "events": self.events, "head": self.head, "problems": self.problems}
+        return {
+            "ok": self.ok,
+            "events": self.events,
+            "head": self.head,
+            "first_bad": self.first_bad,
+            "problems": self.problems,
+        }
 
 
 def verify(session: Session, expect_head: str | None = None) -> Verification:
-    """Walk the whole chain; every break is reported, not just the first. With the installation's seal
-    (sessions of an application's database carry it), also every event's seal and the checkpoints kept
-    outside the database: a rewrite without the key, deleted newest events and an emptied table fail."""
+    """Walk the whole chain; every break is reported, not just the first, and the first bad event is named.
+    With the installation's seal (sessions of an application's database carry it), also every event's seal
+    and the checkpoints kept outside the database (and in a file anchor): a rewrite without the key, seals
+    removed, deleted newest events, an emptied table or an emptied checkpoint file fail."""
     report = Verification()
     seal: AuditSeal | None = session.info.get("audit_seal")
     checkpoints, problems = seal.checkpoints() if seal is not None else ([], [])
-    report.problems.extend(problems)
-    sealed_from = min((c.sealed_from for c in checkpoints), default=None)
+    for problem in problems:
+        report.flag(None, problem)
+    legacy_end = unsealed_before(session, seal) if seal is not None else 1
     expected_position, prev = 1, GENESIS
     hashes: dict[int, str] = {c.position: "" for c in checkpoints}
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)).yield_per(1000):
         report.events += 1
-        if event.id != expected_position:
-            report.problems.append(f"event {event.id}: events {expected_position}-{event.id - 1} are missing (deleted)")
-        if event.prev_hash != prev:
-            report.problems.append(
-                f"event {event.id}: does not follow the event before it (inserted, deleted or reordered)"
-            )
-        recomputed = digest(
-            event.id, event.at, event.actor, event.action, event.resource, event.reason, event.details, event.prev_hash
-        )
-        if recomputed != event.hash:
-            report.problems.append(f"event {event.id}: content does not match its hash (edited)")
-        must_be_sealed = event.seal is not None or (sealed_from is not None and event.id >= sealed_from)
-        if seal is not None and must_be_sealed and not seal.checks(event.hash, event.seal):
-            report.problems.append(f"event {event.id}: its seal does not match (rewritten without the key)")
+        for position, problem in chain_problems(event, expected_position, prev):
+            report.flag(position, problem)
+        if seal is not None and not (event.seal is None and event.id < legacy_end):
+            if event.seal is None:
+                report.flag(event.id, f"event {event.id}: its seal does not match (it has none: removed, or rewritten)")
+            elif not seal.checks(event.hash, event.seal):
+                report.flag(event.id, f"event {event.id}: its seal does not match (rewritten without the key)")
         if event.id in hashes:
             hashes[event.id] = event.hash
         expected_position, prev = event.id + 1, event.hash
     report.head = prev
-    for c in checkpoints:
-        if c.position > report.events:
-            report.problems.append(
-                f"the trail has {report.events} events but a checkpoint recorded event {c.position}: "
-                "events were deleted from the end, or the table emptied"
-            )
-            break
-        if hashes.get(c.position) != c.hash:
-            report.problems.append(f"event {c.position}: differs from its checkpoint (rewritten)")
-            break
-    if seal is not None and not checkpoints and report.events and _any_sealed(session):
-        report.problems.append("sealed events but no checkpoint: the checkpoint file was removed")
+    _check_checkpoints(report, checkpoints, hashes, expected_position - 1)
+    if seal is not None and report.events and not checkpoints:
+        report.flag(
+            None,
+            "events but no checkpoint in the checkpoint file or anchor: the checkpoint file was removed or emptied",
+        )
     if expect_head is not None and expect_head != prev:
-        report.problems.append(f"the chain ends at {prev[:16]}..., not at the expected head {expect_head[:16]}...")
+        report.flag(None, f"the chain ends at {prev[:16]}..., not at the expected head {expect_head[:16]}...")
     return report
+
+
+def chain_problems(event: AuditEvent, expected_position: int, prev: str) -> list[tuple[int, str]]:
+    """What is wrong with `event` as the successor of position `expected_position - 1` whose hash is `prev`."""
+    problems = []
+    if event.id != expected_position:
+        problems.append(
+            (expected_position, f"event {event.id}: events {expected_position}-{event.id - 1} are missing (deleted)")
+        )
+    if event.prev_hash != prev:
+        problems.append(
+            (event.id, f"event {event.id}: does not follow the event before it (inserted, deleted or reordered)")
+        )
+    if not _hash_holds(event):
+        problems.append((event.id, f"event {event.id}: content does not match its hash (edited)"))
+    return problems
+
+
+def _hash_holds(e: AuditEvent) -> bool:
+    return digest(e.id, e.at, e.actor, e.action, e.resource, e.reason, e.details, e.prev_hash) == e.hash
+
+
+def _check_checkpoints(report: Verification, checkpoints: list[Checkpoint], hashes: dict[int, str], last: int) -> None:
+    """The first checkpoint of each source (the checkpoint file, the anchor) that the trail, ending at position
+    `last`, contradicts."""
+    for source in dict.fromkeys(c.source for c in checkpoints):
+        for c in (c for c in checkpoints if c.source == source):
+            if c.position > last:
+                report.flag(
+                    last + 1,
+                    f"the trail ends at event {last} but a checkpoint ({source}) recorded event {c.position}: "
+                    "events were deleted from the end, or the table emptied",
+                )
+                break
+            if hashes.get(c.position) != c.hash:
+                report.flag(c.position, f"event {c.position}: differs from its checkpoint ({source}) (rewritten)")
+                break
+
+
+def unsealed_before(session: Session, seal: AuditSeal) -> int:
+    """Events before this position may carry no seal: those that a sealing-start event, itself sealed and
+    intact, records as written before the seal existed (1 when there is none: every event is sealed)."""
+    query = select(AuditEvent).where(AuditEvent.action == SEALING_STARTED).order_by(AuditEvent.id)
+    for event in session.scalars(query):
+        if seal.checks(event.hash, event.seal) and _hash_holds(event):
+            return max(1, min(int(event.details.get("unsealed_before", 1)), event.id))
+    return 1
 
 
 def _sealed_from(session: Session, seal: AuditSeal, position: int) -> int:
@@ -139,10 +197,6 @@ def _sealed_from(session: Session, seal: AuditSeal, position: int) -> int:
         first = session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.seal.is_not(None)))
         seal.sealed_from = first or position
     return seal.sealed_from
-
-
-def _any_sealed(session: Session) -> bool:
-    return bool(session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seal.is_not(None))))
 
 
 def head(session: Session) -> dict:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +25,7 @@ class Database:
     engine: Engine
     sessions: sessionmaker[Session]
     readers: sessionmaker[Session]
+    revision_at_open: str | None = None  # the schema's revision when this process opened the store, before migrating
 
     @property
     def is_postgres(self) -> bool:
@@ -43,6 +46,18 @@ class Database:
         """A consistent read-only snapshot that never waits for writers (SQLite WAL; PostgreSQL MVCC)."""
         with self.readers.begin() as session:
             yield session
+
+    def had_revision(self, revision: str) -> bool:
+        """Whether the store's schema already included migration `revision` when this process opened it."""
+        if self.revision_at_open is None:
+            return False
+        script = ScriptDirectory.from_config(alembic_config(""))
+        return any(r.revision == revision for r in script.iterate_revisions(self.revision_at_open, "base"))
+
+    def use_audit_seal(self, audit_seal) -> None:
+        """From now on, sessions seal the audit events they append and checkpoint the head (an AuditSeal)."""
+        for maker in (self.sessions, self.readers):
+            maker.configure(info={**maker.kw.get("info", {}), "audit_seal": audit_seal})
 
     def purge_freed_pages(self) -> None:
         """After deleting biometric data: move SQLite's write-ahead log into the (zeroed) database file and
@@ -105,8 +120,9 @@ def open_database(url: str, *, migrate: bool = True, audit_seal=None) -> Databas
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
-    if migrate:
-        with engine.begin() as connection:
+    with engine.begin() as connection:  # read and upgrade under one lock: another process sees the result
+        revision_at_open = MigrationContext.configure(connection).get_current_revision()
+        if migrate:
             cfg = alembic_config(url)
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "head")
@@ -115,4 +131,4 @@ def open_database(url: str, *, migrate: bool = True, audit_seal=None) -> Databas
     writers = sessionmaker(engine, expire_on_commit=False, info=info)
     event.listen(writers, "after_commit", _checkpoint_after_commit)
     event.listen(writers, "after_rollback", _forget_head)
-    return Database(engine, writers, readers)
+    return Database(engine, writers, readers, revision_at_open)

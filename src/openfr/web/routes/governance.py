@@ -53,6 +53,8 @@ def audit_actions(app: AppDep, me: CurrentUser) -> list[dict]:
 
 @router.get("/audit/verify")
 def audit_verify(app: AppDep, me: CurrentUser) -> dict:
+    """The chain, every seal and the checkpoints checked: ok, events, head, first_bad (the position of the
+    first bad event, or null) and every problem found."""
     return app.audit.verify(me).as_dict()
 
 
