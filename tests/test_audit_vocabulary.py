@@ -24,6 +24,7 @@ DYNAMIC = {
     "services/runs.py": {"deployment.start", "deployment.run", "deployment.resume"},
     "services/staff.py": {"user.enable", "user.disable"},
     "services/refusals.py": {"refused"},
+    "governance/sealing.py": {"audit.sealing.start"},
 }
 
 
