@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from actors import PASSWORD, add_user, api_token, console_sign_in, make_app, staff, username
+from actors import PASSWORD, add_user, api_token, console_sign_in, make_app, sign_in, staff, username
 from openfr.cli import app as cli_app
 from openfr.errors import BadInputError, ConflictError, EnrolmentRejectedError, NotFoundError
 from openfr.governance import audit
@@ -109,7 +109,7 @@ def test_a_folder_import_creates_no_subject_whose_every_image_was_rejected(datab
 def test_a_rejected_upload_keeps_no_subject(site):
     app, people, *_ = site
     before = _count(app, Subject)
-    fields = EnrolFields("custody", "NO-FACE-1", "test", display_name="Somebody", category="wanted-serious-offence")
+    fields = EnrolFields("custody", "NO-FACE-1", "test", display_name="Somebody")
     with pytest.raises(EnrolmentRejectedError, match="no face"):
         app.galleries.enrol_upload(people[ADMIN], fields, filename="x.png", data=_grey(120))
     assert _count(app, Subject) == before and _count(app, Subject, Subject.external_id == "NO-FACE-1") == 0
@@ -263,22 +263,22 @@ def test_the_audit_list_says_how_many_match_and_pages_through_them(site):
     app, _, web, consoles, tokens, _ = site
     with app.runtime.db.transaction() as session:
         for n in range(520):
-            audit.record(session, "paging-test", "test.paging", f"item:{n}")
+            audit.record(session, "paging-test", "alert.purge", f"item:{n}")
     auditor = consoles[AUDITOR]
-    first = auditor.get("/audit", params={"action": "test.paging"})
+    first = auditor.get("/audit", params={"action": "alert.purge"})
     assert first.status_code == 200 and "Showing 1-500 of 520 events matching the filter" in first.text
-    assert 'href="/audit?page=2&amp;action=test.paging"' in first.text
-    second = auditor.get("/audit", params={"action": "test.paging", "page": 2})
+    assert 'href="/audit?page=2&amp;action=alert.purge"' in first.text
+    second = auditor.get("/audit", params={"action": "alert.purge", "page": 2})
     assert "Showing 501-520 of 520 events" in second.text
     assert "item:19<" in second.text and "item:20<" not in second.text  # newest first: the oldest twenty last
-    past = auditor.get("/audit", params={"action": "test.paging", "page": 3})
+    past = auditor.get("/audit", params={"action": "alert.purge", "page": 3})
     assert past.status_code == 400 and "past the last of the 520 matching event(s)" in past.text
     headers = _bearer(tokens[AUDITOR])
-    api = web.get("/api/audit/events", params={"action": "test.paging", "offset": 500, "limit": 100}, headers=headers)
+    api = web.get("/api/audit/events", params={"action": "alert.purge", "offset": 500, "limit": 100}, headers=headers)
     assert api.status_code == 200 and api.headers["x-total-count"] == "520" and len(api.json()) == 20
-    for offset in (520, -1):
-        bad = web.get("/api/audit/events", params={"action": "test.paging", "offset": offset}, headers=headers)
-        assert bad.status_code == 400
+    for offset, code in ((520, 400), (-1, 422)):  # past the end (the service says so); below 0 (the bounds)
+        bad = web.get("/api/audit/events", params={"action": "alert.purge", "offset": offset}, headers=headers)
+        assert bad.status_code == code
 
 
 # -- destructive actions: a reason and a confirmation -----------------------------------------------------------
@@ -342,8 +342,9 @@ def test_deleting_a_subject_and_revoking_a_token_ask_to_confirm_first(site):
     assert done.status_code == 200 and _count(app, Subject, Subject.external_id == "GONE-2") == 0
     assert _count(app, Template) == _count(app, SourceImage, SourceImage.status == "enrolled")
 
-    token = api_token(app, "auditor")
-    token_id = next(t["id"] for t in app.staff.tokens(people[ADMIN], "auditor") if t["name"] == "to revoke")
+    made = app.accounts.issue_own_token(sign_in(app, "auditor"), "to revoke", "read", 1, password=PASSWORD)
+    token, token_id = made["token"], made["id"]
+    assert any(t["id"] == token_id for t in app.staff.tokens(people[ADMIN], "auditor"))
     path = f"/users/auditor/tokens/{token_id}/revoke"
     asked = admin.post(path, data={"reason": "leaked"})
     assert asked.status_code == 200 and f"Revoke API token {token_id} of auditor?" in asked.text

@@ -40,6 +40,10 @@ def enrolled(tmp_path_factory, engine, samples, sample_paths):
         "--create",
         "--purpose",
         "custody images for the CLI tests",
+        "--use",  # its manifest marks one person wanted: a watchlist category, for a live source
+        "live",
+        "--use",
+        "rfr",
         "--json",
         env={"OPENFR_HOME": str(home)},
     )

@@ -101,7 +101,8 @@ def test_a_search_lists_the_top_six_possible_matches_and_records_grounds_details
     assert len(found.candidates) == 6 and [c.rank for c in found.candidates] == [1, 2, 3, 4, 5, 6]
     assert all(c.score >= found.threshold and c.subject.startswith("YAO") for c in found.candidates)
     body = found.as_dict()
-    assert body["candidates"][0]["image"] == f"/api/searches/{found.search_id}/candidates/1/image"
+    image = body["candidates"][0]["image"]  # with the grant that makes it part of the search's own record
+    assert image == f"/api/searches/{found.search_id}/candidates/1/image?grant={found.grants[1]}"
     assert len(app.oifr.search(people[OFFICER], probe, **GROUNDS, top=3).candidates) == 3
     record = _record(app, found.search_id)
     assert (record.actor, record.mode, record.gallery, record.grounds) == ("officer", "OIFR", "custody", "refuses")
@@ -127,11 +128,15 @@ def test_a_search_lists_the_top_six_possible_matches_and_records_grounds_details
     ],
 )
 def test_bad_grounds_or_details_are_refused_and_record_nothing(site, change, message):
+    """Nothing is searched or kept; missing grounds or details are a safeguard's refusal, itself recorded."""
     app, people, _, _, probe = site
-    before = (_count(app, SearchRecord), _count(app, AuditEvent))
+    refusal = AuditEvent.action == "refused"
+    before = (_count(app, SearchRecord), _count(app, AuditEvent, ~refusal), _count(app, AuditEvent, refusal))
     with pytest.raises(BadInputError, match=message):
         app.oifr.search(people[OFFICER], probe, **{**GROUNDS, **change})
-    assert (_count(app, SearchRecord), _count(app, AuditEvent)) == before
+    safeguard = "grounds" in change or "details" in change
+    after = (_count(app, SearchRecord), _count(app, AuditEvent, ~refusal), _count(app, AuditEvent, refusal))
+    assert after == (*before[:2], before[2] + safeguard)
 
 
 def test_the_api_answers_the_contract_with_no_store_and_the_candidate_images_are_the_searchers(site):
@@ -175,7 +180,8 @@ def _grey_png() -> bytes:
 def test_an_oifr_search_cannot_reach_a_gallery_not_approved_for_it_at_any_door(site):
     app, people, web, tokens, probe = site
     assert _cli(app, "login", "officer", "--password-stdin").exit_code == 0  # (a recorded sign-in)
-    before = (_count(app, SearchRecord), _count(app, AuditEvent))
+    refusals = AuditEvent.action == "refused"
+    before = (_count(app, SearchRecord), _count(app, AuditEvent, ~refusals), _count(app, AuditEvent, refusals))
     for gallery, uses in (("cases", "rfr"), ("watchlist", "live")):
         wording = f"gallery {gallery} is not approved for operator-initiated searches (its uses: {uses})"
         with pytest.raises(ConflictError) as refused:
@@ -186,17 +192,19 @@ def test_an_oifr_search_cannot_reach_a_gallery_not_approved_for_it_at_any_door(s
             "/api/oifr/search", data={**GROUNDS, "gallery": gallery}, files=photo, headers=_bearer(tokens["officer"])
         )
         assert api.status_code == 409 and api.json()["detail"] == wording
-        generic = web.post(  # the general search API, asked for an operator-initiated search
+        generic = web.post(  # the general search API, asked for an operator-initiated search: not an officer's door
             "/api/search", data={"gallery": gallery, "reason": "r", "mode": "OIFR"}, files=photo,
             headers=_bearer(tokens["officer"]),
         )  # fmt: skip
-        assert generic.status_code == 409 and generic.json()["detail"] == wording
+        assert generic.status_code == 403 and "may not search.rfr" in generic.json()["detail"]
     photo_file = app.runtime.home.parent / "probe.jpg"
     photo_file.write_bytes(probe)
     args = ["--grounds", "injury", "--details", "unconscious", "--gallery", "cases"]
     cli = _cli(app, "oifr", "search", str(photo_file), *args)
     assert cli.exit_code == 2 and "not approved for operator-initiated searches (its uses: rfr)" in cli.output
-    assert (_count(app, SearchRecord), _count(app, AuditEvent)) == before
+    # Each refusal is on record (the two galleries at three doors, and the CLI's), and nothing else is.
+    assert (_count(app, SearchRecord), _count(app, AuditEvent, ~refusals)) == before[:2]
+    assert _count(app, AuditEvent, refusals) == before[2] + 7
 
 
 def test_a_retrospective_search_is_refused_on_a_gallery_approved_for_oifr_alone(tmp_path, sample_paths):
@@ -281,11 +289,11 @@ def test_uses_are_set_by_administrators_with_a_recorded_reason(site):
 def test_the_result_is_recorded_once_by_the_searching_officer_alone(site):
     app, people, web, tokens, probe = site
     found = app.oifr.search(people[OFFICER], probe, **GROUNDS)
-    for other in (people["officer2"], people[INVESTIGATOR]):
-        with pytest.raises(NotFoundError, match=f"no operator-initiated search {found.search_id} of yours"):
+    with pytest.raises(NotFoundError, match=f"no operator-initiated search {found.search_id} of yours"):
+        app.oifr.record_result(people["officer2"], found.search_id, "not-the-person")
+    for other in (people[Role.OPERATOR], people[INVESTIGATOR]):  # officers' searches are officers' alone
+        with pytest.raises(PermissionDeniedError):
             app.oifr.record_result(other, found.search_id, "not-the-person")
-    with pytest.raises(PermissionDeniedError):
-        app.oifr.record_result(people[Role.OPERATOR], found.search_id, "not-the-person")
     with pytest.raises(BadInputError, match="result must be one of: confirmed-by-other-means"):
         app.oifr.record_result(people[OFFICER], found.search_id, "probably")
     url = f"/api/oifr/searches/{found.search_id}/result"
@@ -304,8 +312,10 @@ def test_the_result_is_recorded_once_by_the_searching_officer_alone(site):
     assert len(events) == 1 and events[0]["actor"] == "officer" and events[0]["reason"] == "PNC check"
     assert events[0]["details"]["result"] == "confirmed-by-other-means"
     retrospective = app.search.search(people[INVESTIGATOR], SearchRequest("cases", "CCTV"), probe)
-    with pytest.raises(NotFoundError):  # a retrospective search has no OIFR result
+    with pytest.raises(PermissionDeniedError):  # a retrospective search has no OIFR result: not its searcher's
         app.oifr.record_result(people[INVESTIGATOR], retrospective.search_id, "inconclusive")
+    with pytest.raises(NotFoundError):  # nor an officer's, whose searches it is not
+        app.oifr.record_result(people[OFFICER], retrospective.search_id, "inconclusive")
 
 
 def test_the_command_line_searches_and_records_the_result(site):

@@ -159,7 +159,8 @@ def _crop(image, box, margin: float = 0.6):
 
 
 def prepare_deployment(app: Application, clip: Path, planner: Principal, authoriser: Principal) -> str:
-    """The demo deployment, planned by one account and authorised by another, for the next 24 hours."""
+    """The demo deployment, planned by one account and authorised by another, for the longest window an
+    authorisation may cover (live.max_window_hours, 24 h by default), from now."""
     with app.runtime.db.read() as session:
         existing = session.scalar(select(Deployment).where(Deployment.name == DEPLOYMENT))
         if existing is not None and existing.state in ("authorised", "live"):
@@ -175,12 +176,12 @@ def prepare_deployment(app: Application, clip: Path, planner: Principal, authori
         location_rationale="Demonstration only.",
         cameras={"demo-camera": clip.name},
         public_notice={"web-page": "demonstration"},
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(hours=24),
+        starts_at=now,
+        ends_at=now + timedelta(hours=app.settings.live.max_window_hours),
     )
     app.deployments.plan(planner, plan)
     confirmed = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # the demo officer answers yes to every item
-    app.deployments.authorise(authoriser, name, "demo: authorised for 24 h", confirmed)
+    app.deployments.authorise(authoriser, name, "demo: authorised for the day", confirmed)
     return name
 
 
