@@ -12,8 +12,9 @@ from openfr.errors import OpenFRError
 from openfr.services import Application
 from openfr.web.admission import Admission
 from openfr.web.console import CONSOLE_ROUTERS
-from openfr.web.csrf import SessionBoundCsrf, UploadsCarryCsrfHeader, signing_secret
+from openfr.web.csrf import SessionBoundCsrf, signing_secret
 from openfr.web.errors import LoginRequiredError, http_error, openfr_error, to_login
+from openfr.web.form_csrf import UploadFormsCarryCsrfToken, settled
 from openfr.web.headers import SecurityHeaders
 from openfr.web.pages import STATIC
 from openfr.web.routes import API_ROUTERS
@@ -47,11 +48,11 @@ def create_app(application: Application) -> FastAPI:
         asgi_csrf,
         signing_secret=secret,
         always_protect={"/login"},  # login CSRF: a forged form must not sign a victim into an attacker's account
-        skip_if_scope=lambda scope: scope["path"].startswith("/api/"),  # the API takes bearer tokens, no cookies
+        skip_if_scope=settled,  # the API (bearer tokens, no cookies), and uploads already checked (below)
         cookie_secure=settings.web.secure_cookies,
         cookie_samesite="Strict",
     )
-    app.add_middleware(UploadsCarryCsrfHeader, signing_secret=secret)  # runs before asgi-csrf
+    app.add_middleware(UploadFormsCarryCsrfToken, signing_secret=secret)  # runs before asgi-csrf
     app.add_middleware(SessionBoundCsrf, signing_secret=secret, secure=settings.web.secure_cookies)
     app.add_middleware(SecurityHeaders)  # outermost: every answer, refusals included, carries them
     return app
