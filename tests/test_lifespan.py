@@ -1,7 +1,8 @@
 """The server's lifecycle belongs to the app, not to `openfr serve` (issue 21, finding 10): uvicorn started
 directly with the app factory records its start, runs the retention schedule as openfr itself, and on
 SIGTERM stops its cameras cleanly (their run released, still wanted, so a restart resumes it) and exits.
-Importing the web app builds nothing; a test that shares its Application with a server keeps it open.
+In-process, the lifespan does the same; an app over an Application someone else built (the tests' servers)
+leaves its lifecycle to them. Importing the web app builds nothing.
 
 Before issue 21 start-up, the housekeeper and shutdown lived in `cli/serve_cmd.py`, and the module had no
 factory: an app served by uvicorn or gunicorn directly never purged anything.
@@ -20,6 +21,7 @@ import time
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from actors import PASSWORD, make_app
 from live_data import closed_port
@@ -28,6 +30,7 @@ from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.services import demo
 from openfr.services.searches import SearchRequest
 from openfr.store import Deployment, SearchRecord
+from openfr.web.app import create_app
 from web_server import running_console
 
 FACTORY = "openfr.web.app:from_environment"
@@ -148,15 +151,32 @@ def test_importing_the_web_app_builds_nothing(tmp_path):
     assert done.returncode == 0 and list(home.iterdir()) == []
 
 
-def test_a_server_sharing_the_tests_application_stops_its_schedule_and_leaves_the_application_open(tmp_path):
+def _housekeepers() -> int:
+    return sum(1 for t in threading.enumerate() if t.name == "housekeeper" and t.is_alive())
+
+
+def test_the_lifespan_records_the_start_runs_the_schedule_and_closes_the_application(tmp_path):
+    app = make_app(tmp_path / "home")
+    closed, close = [], app.close
+    app.close = lambda: (closed.append("closed"), close())
+    before = _housekeepers()
+    with TestClient(create_app(app, lifecycle=True)) as client:  # as a context manager, it runs the lifespan
+        assert [e["actor"] for e in _events(app, "server.start")] == ["system"]  # before the first request
+        assert client.get("/api/health").status_code == 200
+        assert _housekeepers() == before + 1
+    assert _housekeepers() == before and closed == ["closed"]
+
+
+def test_a_server_sharing_the_tests_application_leaves_its_lifecycle_to_the_test(tmp_path):
+    """The test built the Application and runs its lifecycle: the server neither purges what the test prepared
+    (often back-dated) nor closes the Application under it."""
     app = make_app(tmp_path / "home")
     closed = []
-    app.close = lambda: closed.append("closed")  # whoever built the Application closes it
+    app.close = lambda: closed.append("closed")
+    before = _housekeepers()
     with running_console(app) as base:
         assert httpx.get(f"{base}/api/health").status_code == 200
-        assert [e["actor"] for e in _events(app, "server.start")] == ["system"]  # recorded before any request
-        assert any(t.name == "housekeeper" and t.is_alive() for t in threading.enumerate())
-    assert not any(t.name == "housekeeper" and t.is_alive() for t in threading.enumerate())
+        assert _housekeepers() == before and _events(app, "server.start") == []
     assert closed == []
     del app.close
     app.close()

@@ -1,11 +1,13 @@
 """The web application, assembled like a boot script: services, API routers, console pages, static files,
 error pages, CSRF protection. Routers are registered like the CLI's command groups.
 
-The app's lifespan owns the server's lifecycle, however the server was started (`openfr serve`, or uvicorn
-or gunicorn directly with `--factory openfr.web.app:from_environment`): start-up recovery before the first
-request, the retention schedule while it serves, and on shutdown the schedule stopped and (when the app built
-the Application itself) the Application closed, so cameras stop cleanly and their counters are saved.
-Importing this module builds nothing.
+A server's app owns the server's lifecycle in its lifespan, however the server was started (`openfr serve`,
+or uvicorn or gunicorn directly with `--factory openfr.web.app:from_environment`): start-up recovery before
+the first request, the retention schedule while it serves, and on shutdown the schedule stopped and the
+Application closed, so cameras stop cleanly and their counters are saved. An app made over an Application
+that someone else built (`create_app(application)`, as the tests do) leaves its lifecycle to them: a test's
+prepared, back-dated records are not purged under it, and its Application is not closed. Importing this
+module builds nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ server_log = logging.getLogger("uvicorn.error")  # where the server's own messag
 def from_environment() -> FastAPI:
     """The app factory for a server: settings from the environment, an Application of its own (closed at
     shutdown). `uvicorn --factory openfr.web.app:from_environment`; `openfr serve` runs the same."""
-    return create_app(boot(serving(Settings.from_environment())), owns_application=True)
+    return create_app(boot(serving(Settings.from_environment())), lifecycle=True)
 
 
 def serving(settings: Settings) -> Settings:
@@ -50,9 +52,10 @@ def serving(settings: Settings) -> Settings:
     return settings.model_copy(update={"engine": settings.engine.model_copy(update={"threads": 1})})
 
 
-def create_app(application: Application, *, owns_application: bool = False) -> FastAPI:
-    """The app over `application`. Whoever built the Application closes it: pass `owns_application=True` to
-    have the server's shutdown do so (a test that shares its Application with a server keeps it open)."""
+def create_app(application: Application, *, lifecycle: bool = False) -> FastAPI:
+    """The app over `application`. `lifecycle=True`: the app runs the server's lifecycle over it (start-up,
+    the retention schedule, closing it at shutdown), as `from_environment` does. False: whoever built the
+    Application runs its lifecycle (a test sharing its Application with a server)."""
     # Request bodies are capped just above the largest allowed upload (413 beyond it), and uploads up to
     # that size stay in memory: a search photo must never reach the disk, not even as a temporary file.
     settings, home = application.settings, application.runtime.home
@@ -66,7 +69,7 @@ def create_app(application: Application, *, owns_application: bool = False) -> F
             "Open, auditable facial recognition. A match is a prompt for a trained person, never an identification."
         ),
         version="0.1",
-        lifespan=_lifespan(application, owns_application),
+        lifespan=_server_lifecycle(application) if lifecycle else None,
     )
     app.state.openfr = application
     app.state.admission = Admission.from_settings(settings.web)  # searches, enrolments, sign-ins: bounded
@@ -91,7 +94,7 @@ def create_app(application: Application, *, owns_application: bool = False) -> F
     return app
 
 
-def _lifespan(application: Application, owns_application: bool):
+def _server_lifecycle(application: Application):
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # Blocking work (the database, cameras resuming) runs in a worker thread, as it did before the loop.
@@ -105,7 +108,6 @@ def _lifespan(application: Application, owns_application: bool):
             yield
         finally:
             await to_thread.run_sync(housekeeper.stop)
-            if owns_application:
-                await to_thread.run_sync(application.close)  # cameras stop cleanly and their counters are saved
+            await to_thread.run_sync(application.close)  # cameras stop cleanly and their counters are saved
 
     return lifespan
