@@ -2,15 +2,14 @@
 
 asgi-csrf 0.11 checks a form's token against its signed `csrftoken` cookie, but its multipart path is broken
 with current python-multipart (it passes a FileClass argument that is gone), so uploads are settled here, with
-the same signed double-submit rule, before they reach it: the token is taken from the x-csrftoken header when
+the same signed double-submit rule, before they reach it. The token is taken from the x-csrftoken header when
 there is one (htmx and the phone page's script send it; a wrong one is refused), or else from the ordinary
 `csrftoken` field of the body itself (what a browser sends with JavaScript off, and always for the
-subject-access form). The body is read with
-python-multipart's streaming parser only as far as the end of that field, in memory (the app's body limit
-still applies: a larger body is a 413, and nothing is spooled to disk, so a search photo never reaches it),
-then replayed unchanged to the app. A request settled here carries `SETTLED` in its scope, which asgi-csrf is
-told to skip; one that fails is refused (403) before the app sees it, so nothing changes. The API is
-unaffected: it takes bearer tokens, and asgi-csrf skips /api/.
+subject-access form). The body is read with python-multipart's streaming parser only as far as the end of that
+field, in memory (the app's body limit still applies: a larger body is a 413, and nothing is spooled to disk,
+so a search photo never reaches it), then replayed unchanged to the app. A request settled here carries
+`SETTLED` in its scope, which asgi-csrf is told to skip; one that fails is refused (403) before the app sees
+it, so nothing changes. The API is unaffected: it takes bearer tokens, and asgi-csrf skips /api/.
 """
 
 from __future__ import annotations
