@@ -25,6 +25,7 @@ DYNAMIC = {
     "services/staff.py": {"user.enable", "user.disable"},
     "services/refusals.py": {"refused"},
     "governance/sealing.py": {"audit.sealing.start"},
+    "services/server_start.py": {"server.start"},
 }
 
 

@@ -50,12 +50,12 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Start the console (--no-serve: prepare and print only).")] = True,
 ) -> None:
     """Serve the console with a demo deployment ready to run on a sample clip; prints the URL and sign-in."""
-    from openfr.cli.serve_cmd import serving
     from openfr.services import boot
     from openfr.services import demo as demo_setup
-    from openfr.settings import Settings
+    from openfr.settings import ENV_PREFIX, Settings
 
-    app = boot(serving(Settings.from_environment().model_copy(update={"home": home})))
+    settings = Settings.from_environment().model_copy(update={"home": home})
+    app = boot(settings)
     err.print(f"[bold]openfr demo[/]: preparing {app.runtime.home} (sample photos from the model wheel)...")
     prepared = demo_setup.prepare(app)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
@@ -68,10 +68,16 @@ def demo(
         f"(in {prepared.clip.parent}).",
         soft_wrap=True,
     )
+    app.close()
     if serve:
+        import os
+
         from openfr.cli.serve_cmd import run_server
 
-        run_server(app, host, port)
+        # The server builds its own Application from the environment (its lifespan owns start-up and
+        # shutdown): this process becomes that server, so the demo's folder becomes its home.
+        os.environ[f"{ENV_PREFIX}HOME"] = str(app.runtime.home)
+        run_server(settings, host, port)
 
 
 @guarded

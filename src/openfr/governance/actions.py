@@ -63,6 +63,7 @@ ACTIONS: dict[str, str] = {
     "statistics.export": "Deployment statistics were exported as CSV.",
     "report.export": "A transparency report was produced (format; public or not).",
     "audit.export": "The audit trail was exported (format, filters, how many events).",
+    "server.start": "A server started: a digest of its effective settings and the safety values in the clear.",
     "audit.sealing.start": "Sealing began on a trail with older, unsealed events: which events came before it.",
 }
 FAMILIES = sorted({action.split(".", 1)[0] for action in ACTIONS})

@@ -24,6 +24,7 @@ from openfr.services.principal import SYSTEM, Principal
 from openfr.services.reports import ReportService
 from openfr.services.retention import RetentionService
 from openfr.services.searches import SearchService
+from openfr.services.server_start import ServerStartService
 from openfr.services.staff import StaffService
 from openfr.services.subject_access import SubjectAccessService
 from openfr.settings import Settings
@@ -45,6 +46,7 @@ class Application:
     reports: ReportService = field(init=False)
     retention: RetentionService = field(init=False)
     subject_access: SubjectAccessService = field(init=False)
+    server_start: ServerStartService = field(init=False)
 
     def __post_init__(self) -> None:
         rt = self.runtime
@@ -53,18 +55,20 @@ class Application:
         self.oifr = OifrService(rt, self.search)  # operator-initiated searches: SearchService's, with grounds
         self.deployments, self.alerts = DeploymentService(rt), AlertService(rt)
         self.reports, self.retention = ReportService(rt), RetentionService(rt, self.deployments)
-        self.subject_access = SubjectAccessService(rt)
+        self.subject_access, self.server_start = SubjectAccessService(rt), ServerStartService(rt)
 
     @property
     def settings(self) -> Settings:
         return self.runtime.settings
 
     def start_up(self) -> dict:
-        """What a server does before it takes requests: files left by a crash between writing and committing
+        """What a server does before it takes requests: its start is recorded (a digest of the effective
+        settings, the safety-relevant ones in the clear), files left by a crash between writing and committing
         are removed, and deployments that were running are resumed (or recorded as interrupted)."""
         from openfr.logs import configure
 
         configure(self.runtime.home)
+        self.server_start.record(SYSTEM)
         swept = {"images": self.galleries.sweep_orphan_images(), "crops": self.alerts.sweep_orphan_crops()}
         return {"orphans_removed": swept, **self.deployments.recover(SYSTEM)}
 

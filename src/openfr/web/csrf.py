@@ -4,7 +4,8 @@ asgi-csrf checks that a form's token equals the signed `csrftoken` cookie. That 
 to whoever is signed in: anyone able to plant a cookie (a sibling subdomain, a network attacker over plain
 HTTP) can pair a token of their own with a victim's session. So the cookie is bound to the session: once a
 session cookie is present, the only acceptable csrftoken is a keyed function of that session's token, set on
-the next page load, and a change request carrying any other is refused before asgi-csrf sees it.
+the next page load, and a change request carrying any other is refused before asgi-csrf sees it. Upload
+forms are settled in `form_csrf.py`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 
 from fastapi.responses import PlainTextResponse
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import URLSafeSerializer
 
 from openfr.web.sessions import COOKIE
 
@@ -39,42 +40,6 @@ def signing_secret(home: Path) -> str:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
-
-
-class UploadsCarryCsrfHeader:
-    """Console uploads (multipart forms, sent by htmx) must carry the CSRF token in the x-csrftoken header,
-    equal to the signed csrftoken cookie. asgi-csrf 0.11 would otherwise look inside the multipart body,
-    a path broken with current python-multipart (its FileClass argument is gone), so such requests are
-    settled here with the same signed double-submit rule, before they reach it. The API is unaffected: it
-    takes bearer tokens, and asgi-csrf skips /api/."""
-
-    def __init__(self, app, signing_secret: str):
-        self.app = app
-        self.signer = URLSafeSerializer(signing_secret)
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS", "TRACE"):
-            headers = dict(scope.get("headers") or [])
-            multipart = headers.get(b"content-type", b"").startswith(b"multipart/form-data")
-            if multipart and not scope["path"].startswith("/api/") and not self._token_ok(headers):
-                response = PlainTextResponse(
-                    "uploads must carry the CSRF token in the x-csrftoken header (the console sends it)", 403
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-    def _token_ok(self, headers: dict[bytes, bytes]) -> bool:
-        sent = headers.get(b"x-csrftoken", b"").decode("latin-1")
-        cookies = SimpleCookie(headers.get(b"cookie", b"").decode("latin-1"))
-        cookie = cookies["csrftoken"].value if "csrftoken" in cookies else ""
-        if not sent or not secrets.compare_digest(sent, cookie):
-            return False
-        try:
-            self.signer.loads(cookie, "csrftoken")  # asgi-csrf's namespace
-        except BadSignature:
-            return False
-        return True
 
 
 class SessionBoundCsrf:
