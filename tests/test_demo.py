@@ -29,7 +29,9 @@ def test_the_demo_refuses_a_store_holding_a_real_installation_and_changes_nothin
     staff(real)  # two administrators and one account per role, as on a police force's installation
     before = _counts(real)
     url = f"sqlite:///{real.runtime.home / 'openfr.db'}"
-    done = openfr("demo", "--home", str(tmp_path / "demo"), "--no-serve", env={"OPENFR_DATABASE_URL": url})
+    key = (real.runtime.home / "keys" / "audit.key").read_text().strip()  # its trail's key too: the store opens
+    env = {"OPENFR_DATABASE_URL": url, "OPENFR_AUDIT_KEY": key}
+    done = openfr("demo", "--home", str(tmp_path / "demo"), "--no-serve", env=env)
     assert done.returncode != 0 and "Password" not in done.stdout
     refusal = done.stderr.strip().splitlines()[-1]
     assert refusal.startswith("openfr: error: openfr demo refuses a store that holds accounts"), done.stderr

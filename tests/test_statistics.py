@@ -48,6 +48,11 @@ def _events(app, action: str) -> list[dict]:
         return audit.events(session, action=action)
 
 
+def _refusals(app) -> int:
+    with app.runtime.db.read() as session:
+        return len(audit.events(session, action="refused"))
+
+
 def _audit_count(app) -> int:
     with app.runtime.db.read() as session:
         return audit.head(session)["events"]
@@ -188,10 +193,11 @@ def test_roles_without_stats_read_are_refused_and_nothing_is_recorded(world, rol
     with pytest.raises(PermissionDeniedError):
         app.deployments.statistics_report(people[role])
     console = _console(web, role)
-    before = _audit_count(app)
+    before, refused = _audit_count(app), _refusals(app)
     assert console.get("/statistics", params=MAY).status_code == 403
     assert console.get("/statistics.csv", params=MAY).status_code == 403
-    assert _audit_count(app) == before  # refused before anything was read or recorded
+    # Refused before anything was read: nothing recorded but the two refusals themselves.
+    assert (_audit_count(app), _refusals(app)) == (before + 2, refused + 2)
 
 
 class _TableCells(HTMLParser):

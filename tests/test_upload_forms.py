@@ -72,9 +72,11 @@ def search(page, *, gallery: str, reason: str, photo) -> None:
     form.locator("button[type=submit]").click()
 
 
-def oifr(page, *, grounds: str, details: str, location: str, photo) -> None:
+def oifr(page, *, grounds: str, details: str, location: str, photo, gallery: str | None = None) -> None:
     page.goto("/oifr")
     page.set_input_files("#oifr-photo", str(photo))
+    if gallery is not None:  # offered when several galleries are approved for OIFR
+        page.select_option("#oifr-gallery", gallery)
     page.click(f"#oifr-form label.choice:has(input[value={grounds}])")
     page.fill("#oifr-details", details)
     page.fill("#oifr-location", location)
@@ -88,6 +90,14 @@ def subject_access(page, *, reason: str, reference: str = "", photo=None) -> Non
     form.locator("input[name=reference]").fill(reference)
     if photo is not None:
         form.locator("input[name=photo]").set_input_files(str(photo))
+    form.locator("button[type=submit]").click()
+
+
+def confirm_candidates(page, *candidates: str) -> None:
+    """The second step of a request by photo: tick the candidates who are the person ("gallery/reference")."""
+    form = page.locator("form[action='/subject-access/confirm']")
+    for candidate in candidates:
+        form.locator(f"input[name=confirmed][value='{candidate}']").check()
     form.locator("button[type=submit]").click()
 
 
@@ -107,7 +117,8 @@ def _search_record(app, reason: str) -> SearchRecord | None:
 
 def _subject_access_events(app, reason: str) -> list[dict]:
     with app.runtime.db.read() as session:
-        return [e for e in audit.events(session, action="subject-access") if e["reason"] == reason]
+        found = audit.events(session, action="subject-access")
+    return [e for e in found if e["reason"] == reason and e["action"] == "subject-access"]
 
 
 # -- the forms -----------------------------------------------------------------------------------------------
@@ -197,7 +208,50 @@ def test_subject_access_by_photo(installation, chromium, sample_paths, javascrip
     reason = f"DPO-PHOTO-{_label(javascript)}"
     page = chromium.signed_in(base, "demo-auditor", PASSWORD, javascript=javascript)
     subject_access(page, reason=reason, photo=sample_paths["yaoming"])
+    # First the candidates, each with its enrolled image, and nothing about their records.
+    expect(page.locator("#match-title")).to_contain_text("to confirm")
+    expect(page.locator("label.candidate img").first).to_have_js_property("complete", True)
+    assert page.locator("label.candidate img").first.evaluate("img => img.naturalWidth") > 0
+    expect(page.locator("main")).not_to_contain_text("Deployment watchlists")
+    assert _subject_access_events(app, reason) == []
+    confirm_candidates(page, f"{demo.GALLERY}/yao")
+    expect(page.locator("main h2").first).to_have_text("Subjects confirmed (1)")
     expect(page.locator("main table").first).to_contain_text("yao")
     (event,) = _subject_access_events(app, reason)
-    assert (event["actor"], event["details"]["by"]) == ("demo-auditor", "photo")
-    assert event["details"]["subjects"] >= 1
+    assert (event["actor"], event["details"]["by"], event["details"]["subjects"]) == ("demo-auditor", "photo", 1)
+
+
+@pytest.fixture(scope="module")
+def two_custody_galleries(tmp_path_factory, sample_paths):
+    """A demo installation with a second gallery approved for OIFR: the phone page offers the choice."""
+    from openfr.services.galleries import EnrolFields
+
+    app = make_app(tmp_path_factory.mktemp("two-custody"))
+    demo.prepare(app, password=PASSWORD, deployment=False)
+    admin = demo.sign_in(app, "demo-admin", PASSWORD)
+    app.galleries.create(admin, "custody-north", "custody images of another force (test)", ["oifr"])
+    fields = EnrolFields("custody-north", "N-1", "test", display_name="Yao Ming (north)")
+    app.galleries.enrol_upload(admin, fields, filename="y.jpg", data=sample_paths["yaoming"].read_bytes())
+    with running_console(app) as base:
+        yield app, base
+
+
+@JAVASCRIPT
+def test_the_oifr_page_offers_the_galleries_to_choose_from(two_custody_galleries, chromium, sample_paths, javascript):
+    """Issue 21, finding 12: with two galleries approved for OIFR the page said "choose one" and offered none."""
+    from playwright.sync_api import expect
+
+    app, base = two_custody_galleries
+    details = f"Choice of gallery; browser test {_label(javascript)}."
+    page = chromium.signed_in(base, "demo-officer", PASSWORD, javascript=javascript)
+    oifr(
+        page,
+        grounds="refuses",
+        details=details,
+        location="Station",
+        photo=sample_paths["yaoming"],
+        gallery="custody-north",
+    )
+    expect(page.locator("#oifr-results ol.oifr-candidates li").first).to_contain_text("Yao Ming (north)")
+    record = _search_record(app, details)
+    assert record is not None and record.gallery == "custody-north"
