@@ -272,3 +272,26 @@ def test_refusals_are_recorded_once_with_who_what_and_why(site):
     with pytest.raises(BadInputError):  # a gallery that does not exist is not a safeguard refusing anything
         app.oifr.search(people[OFFICER], yao, grounds="refuses", details="test", gallery="no-such")
     assert len(_refusals(app)) == count + 1
+
+
+def test_the_console_lets_a_person_make_and_revoke_their_own_token(site):
+    app, _people, web, _ = site
+    from actors import CSRF_FIELD, console_sign_in
+
+    console = TestClient(web.app, base_url="https://testserver")
+    console_sign_in(console, "operator")
+    page = console.get("/account").text
+    assert page.count('action="/account/tokens"') == 1 and "<title>My account" in page
+    assert 'value="live"' in page and 'value="search"' not in page  # only the scopes that mean something here
+    token = CSRF_FIELD.search(page).group(1)
+    form = {"csrftoken": token, "name": "control room tablet", "scope": "live", "days": "7"}
+    wrong = console.post("/account/tokens", data={**form, "password": "not it at all"})
+    assert wrong.status_code == 400 and "password is wrong" in wrong.text and "ofr_" not in wrong.text
+    made = console.post("/account/tokens", data={**form, "password": PASSWORD})
+    assert made.status_code == 201 and made.headers["cache-control"] == "no-store"
+    shown = made.text.split('class="new-token">')[1].split("<")[0]
+    assert shown.startswith("ofr_") and app.accounts.principal_for_token(shown, _api()).scope_name == "live"
+    assert shown not in console.get("/account").text  # shown once
+    (row,) = [t for t in app.accounts.my_tokens(sign_in(app, "operator")) if t["name"] == "control room tablet"]
+    gone = console.post(f"/account/tokens/{row['id']}/revoke", data={"csrftoken": token})
+    assert gone.status_code == 200 and app.accounts.principal_for_token(shown, _api()) is None
