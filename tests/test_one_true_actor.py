@@ -295,3 +295,25 @@ def test_the_console_lets_a_person_make_and_revoke_their_own_token(site):
     (row,) = [t for t in app.accounts.my_tokens(sign_in(app, "operator")) if t["name"] == "control room tablet"]
     gone = console.post(f"/account/tokens/{row['id']}/revoke", data={"csrftoken": token})
     assert gone.status_code == 200 and app.accounts.principal_for_token(shown, _api()) is None
+
+
+def test_enrolment_honours_the_galleries_uses_and_categories(site):
+    """Finding 6: enrolment ignored what a gallery was approved for: a watchlist category went into a gallery
+    that feeds no watchlist, and a gallery withdrawn from every use still took new people."""
+    app, people, web, yao = site
+    admin = people[ADMIN]
+    wanted = EnrolFields("cases", "W-1", "test", category="wanted-serious-offence")
+    with pytest.raises(BadInputError, match="not approved as a live source"):
+        app.galleries.enrol_upload(admin, wanted, filename="y.jpg", data=yao)
+    app.galleries.create(admin, "withdrawn", "test", ["rfr"])
+    app.galleries.set_uses(admin, "withdrawn", [], "DPIA withdrawn")
+    with pytest.raises(BadInputError, match="approved for no use"):
+        app.galleries.enrol_upload(admin, EnrolFields("withdrawn", "W-2", "test"), filename="y.jpg", data=yao)
+    token = api_token(app, "administrator")
+    files = {"image": ("y.jpg", yao, "image/jpeg")}
+    data = {"subject": "W-3", "source": "test", "category": "missing-person"}
+    assert web.post("/api/galleries/cases/enrol", data=data, files=files, headers=_bearer(token)).status_code == 409
+    with app.runtime.db.read() as session:
+        refs = session.execute(sa.text("SELECT external_id FROM subjects WHERE external_id LIKE 'W-%'")).all()
+    assert refs == []  # nothing enrolled
+    assert len(_refusals(app, actor="administrator", resource="use-case:galleries.enrol_upload")) == 3
