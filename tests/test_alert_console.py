@@ -189,7 +189,7 @@ def test_two_deployments_cam_1_are_told_apart_and_each_card_states_its_band(http
         '<strong class="band">Strong</strong> (0.520; threshold 0.460): well above the threshold' in cards[str(strong)]
     )
     assert ">Borderline</strong> (0.470; threshold 0.460): just above the threshold" in cards[str(borderline)]
-    assert f'src="/alerts/{strong}/scene.jpg"' in cards[str(strong)]  # the scene frame beside the crops
+    assert f'src="/alerts/{strong}/scene.jpg?grant=' in cards[str(strong)]  # the scene frame beside the crops
 
 
 def test_those_who_decide_see_how_many_alerts_wait_on_every_page_and_in_the_title(http, samples):
@@ -365,7 +365,7 @@ def test_an_arriving_alert_is_heard_seen_counted_and_notified_without_a_name(sit
     expect(card).to_contain_text(demo.DEPLOYMENT)
     expect(card).to_contain_text("Strong (0.520; threshold 0.460)")
     for image in ("scene", "crop", "watchlist"):
-        picture = card.locator(f"img[src$='/{image}.jpg']")
+        picture = card.locator(f"img[src*='/{image}.jpg?grant=']")  # fetched with the card's grant
         expect(picture).to_have_js_property("complete", True)
         assert picture.evaluate("img => img.naturalWidth > 0"), f"the {image} image did not load"
     expect(page).to_have_title(re.compile(rf"^\({waiting}\) Live console"))

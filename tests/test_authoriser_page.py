@@ -7,6 +7,7 @@ each authorising officer which plans await them (never their own). Real browser 
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
@@ -113,7 +114,7 @@ def _state(app) -> tuple:
     with app.runtime.db.read() as session:
         deployments = sorted(session.execute(sa.select(Deployment.name, Deployment.state, Deployment.threshold)))
         entries = session.scalar(sa.select(sa.func.count()).select_from(WatchlistEntry))
-    return len(_events(app)), deployments, entries
+    return len([e for e in _events(app) if e.action != "refused"]), deployments, entries
 
 
 def test_preview_shows_the_watchlist_by_category_the_threshold_and_cameras_without_credentials(world):
@@ -230,21 +231,25 @@ def test_the_authoriser_pages_this_plans_faces_only_each_look_recorded_and_no_ga
     for role in (ADMIN, OPERATOR, Role.AUDITOR, Role.INVESTIGATOR):
         with pytest.raises(PermissionDeniedError):
             app.deployments.watchlist_faces(people[role], name)
-    assert len(_events(app)) == before
+    refused = _events(app)[before:]  # nothing looked at: only the refusals are on record, each of them
+    assert [e.action for e in refused] == ["refused"] * 6 and refused[0].actor == username(AUTHORISER)
 
-    # In the console: the page of faces and each thumbnail, never cached, each a recorded look; galleries
-    # stay closed to the authorising officer.
+    # In the console: the page of faces and its thumbnails, never cached, one recorded look naming whose
+    # faces it shows (the images come with the page's grants); galleries stay closed to the authorising officer.
     console = _console(web, username(AUTHORISER))
     before = len(_events(app))
     page = console.get(f"/deployments/{name}/watchlist")
     assert page.status_code == 200 and "People 1–5 of 5" in page.text
-    sources = re.findall(rf'src="(/deployments/{name}/watchlist/\d+)"', page.text)
+    sources = [
+        html.unescape(s) for s in re.findall(rf'src="(/deployments/{name}/watchlist/\d+\?grant=[^"]+)"', page.text)
+    ]
     assert len(sources) == 6  # p0's two images and one each of the others
     for src in sources:
         answer = console.get(src)
         assert answer.status_code == 200 and "no-store" in answer.headers["cache-control"]
         assert answer.headers["content-type"].startswith("image/")
-    assert len(_events(app)) == before + 1 + len(sources)
+    (viewed,) = _events(app)[before:]
+    assert viewed.action == "deployment.watchlist.view" and viewed.details["subjects"] == ["p0", "p1", "p2", "p3", "p4"]
     assert console.get(f"/deployments/{name}/watchlist/{_image_ids(app, 'p5')[0]}").status_code == 404
     assert console.get("/galleries").status_code == 403 and console.get("/galleries/custody").status_code == 403
     token = api_token(app, username(AUTHORISER))
@@ -287,7 +292,9 @@ def test_authorising_needs_the_whole_checklist_at_every_door_and_records_it(worl
     assert f'value="{missing}" required>' in page.text
     cli = CliRunner().invoke(cli_app, ["deployment", "authorise", names["cli"], "--confirm", "necessity"], env=env)
     assert cli.exit_code == 2 and "checklist" in cli.output
-    assert _state(app) == before  # nothing authorised, no snapshot, no event
+    assert _state(app) == before  # nothing authorised, no snapshot, no event but the refusals
+    refusals = [e for e in _events(app, "refused") if e.actor == username(AUTHORISER)]
+    assert sum("checklist" in e.reason for e in refusals) >= 9  # every missing answer, at every door
 
     # With it: authorised, and the statements confirmed are in the decision's audit event.
     app.deployments.authorise(officer, names["service"], "ok", CONFIRMED)
@@ -314,8 +321,10 @@ def test_the_dashboard_lists_plans_awaiting_another_authoriser_never_the_planner
     app, people, web = world
     own = _plan(app, people[AUTHORISER], "card-own")  # planned by the first authorising officer
     theirs = _plan(app, people[ADMIN], "card-admin")
-    ended = _plan(app, people[ADMIN], "card-ended", starts_at=datetime.now(UTC) - timedelta(hours=3),
-                  ends_at=datetime.now(UTC) - timedelta(hours=1))  # fmt: skip
+    ended = _plan(app, people[ADMIN], "card-ended")
+    with app.runtime.db.transaction() as session:  # its window went by without anyone authorising it
+        past = {"starts_at": datetime.now(UTC) - timedelta(hours=3), "ends_at": datetime.now(UTC) - timedelta(hours=1)}
+        session.execute(sa.update(Deployment).where(Deployment.name == ended).values(**past))
 
     def awaiting(who) -> set[str]:
         return {d.name for d in app.deployments.awaiting_authorisation(who)}
@@ -440,13 +449,14 @@ def test_an_authorising_officer_reviews_and_authorises_from_the_dashboard_card(c
     problems["plan"] = _serious(page)
     shot(page, f"authoriser-plan-{viewport}")
 
-    # The faces, on demand: each image loads, and each look is on record.
-    before = len(_events(app, "deployment.watchlist.image.view"))
+    # The faces, on demand: each image loads, and the look is on record (the page, naming whose faces it shows).
+    before = len(_events(app, "deployment.watchlist.view"))
     section.get_by_role("link", name="See their faces (1 person)").click()
     image = page.locator(".watchlist-faces img").first
     expect(image).to_be_visible()
     page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
-    assert len(_events(app, "deployment.watchlist.image.view")) == before + 1
+    views = _events(app, "deployment.watchlist.view")[before:]
+    assert len(views) == 1 and len(views[0].details["subjects"]) == 1
     problems["faces"] = _serious(page)
     shot(page, f"authoriser-faces-{viewport}")
     if viewport == "phone":

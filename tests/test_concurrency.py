@@ -191,7 +191,7 @@ def test_stop_and_close_from_the_command_line_reach_the_cameras_in_the_server(tm
                 time.sleep(0.1)
             assert client.get(f"/api/deployments/{name}", headers=headers).json()["running"] is False
     with app.runtime.db.read() as session:
-        actions = [(e["actor"], e["action"], e["resource"]) for e in audit.events(session, action="deployment.")]
+        actions = [(e["actor"], e["action"], e["resource"]) for e in audit.events(session, action="deployment")]
     assert ("operator", "deployment.stop", "deployment:first") in actions
     assert ("operator", "deployment.close", "deployment:second") in actions
     app.close()

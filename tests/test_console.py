@@ -170,7 +170,7 @@ def test_enrol_by_upload_then_search_records_who_why_and_keeps_no_probe(app, svc
     admin = sign_in(app, "administrator")
     portrait = sample_paths["yaoming"].read_bytes()
     form = {"csrftoken": admin.csrf, "gallery": "custody", "subject": "CUST-1", "display_name": "Yao"}
-    form |= {"category": "wanted-serious-offence", "source": "custody suite, 2026-11-01"}
+    form |= {"source": "custody suite, 2026-11-01"}  # no watchlist category: this gallery feeds no watchlist
     files = {"image": ("yao.jpg", portrait, "image/jpeg")}
     admin.headers["x-csrftoken"] = admin.csrf  # uploads go through htmx, which sends the token as a header
     approved = {"uses": ["oifr", "rfr"], "uses_shown": "1"}  # searched below by an officer, in OIFR mode
@@ -193,21 +193,17 @@ def test_enrol_by_upload_then_search_records_who_why_and_keeps_no_probe(app, svc
     headers = {"Authorization": f"Bearer {token}"}
     photo = {"image": ("probe.jpg", portrait, "image/jpeg")}
     before = {p for p in svc.runtime.home.rglob("*") if p.is_file()}
-    missing_reason = api.post("/api/search", data={"gallery": "custody", "reason": " "}, files=photo, headers=headers)
-    assert missing_reason.status_code == 400
-    found = api.post(
-        "/api/search",
-        data={"gallery": "custody", "reason": "refuses to give a name", "crime_ref": "CR/1/26", "mode": "OIFR"},
-        files=photo,
-        headers=headers,
-    )
+    missing_details = {"gallery": "custody", "grounds": "refuses", "details": " "}
+    assert api.post("/api/oifr/search", data=missing_details, files=photo, headers=headers).status_code == 400
+    grounds = {"gallery": "custody", "grounds": "refuses", "details": "refuses to give a name", "location": "CR/1/26"}
+    found = api.post("/api/oifr/search", data=grounds, files=photo, headers=headers)
     assert found.status_code == 200, found.text
     assert found.json()["candidates"][0]["subject"] == "CUST-1"
     written = {p for p in svc.runtime.home.rglob("*") if p.is_file()} - before
     assert all(p.suffix not in (".jpg", ".png") for p in written), written  # the probe photo is never stored
     with svc.runtime.db.read() as session:
         record = session.query(SearchRecord).order_by(SearchRecord.id.desc()).first()
-        assert (record.actor, record.mode, record.reason, record.crime_ref) == (
+        assert (record.actor, record.mode, record.reason, record.location) == (
             "officer",
             "OIFR",
             "refuses to give a name",
@@ -254,8 +250,6 @@ def test_camera_sources_from_the_web_are_urls_webcams_or_files_in_the_video_fold
         "source_gallery": demo.GALLERY,
         "location": "here",
         "location_rationale": "why",
-        "starts_at": "2026-01-01T00:00",
-        "ends_at": "2036-01-01T00:00",
         "camera_name_0": "cam",
         "notice_signage": "signs",
     }

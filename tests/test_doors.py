@@ -195,13 +195,13 @@ USE_CASES = [
         "api": Door(route=("POST", "/api/search"), request=lambda w, t: (
             NO_PATH, {"data": {"gallery": "custody", "reason": "doors test", "mode": "OIFR"}, **_photo(w)})),
     }),
-    UseCase("retrospective search of a gallery approved for OIFR alone (409)", P.SEARCH_RFR, allowed="refused",
+    UseCase("retrospective search of a gallery that is a live source only (409)", P.SEARCH_RFR, allowed="refused",
             refusals=1, doors={
-        "cli": Door(lambda w, t: ["search", "oifr-only", str(w.photo), "--reason", "doors test"]),
+        "cli": Door(lambda w, t: ["search", "live-only", str(w.photo), "--reason", "doors test"]),
         "api": Door(route=("POST", "/api/search"), request=lambda w, t: (
-            NO_PATH, {"data": {"gallery": "oifr-only", "reason": "doors test"}, **_photo(w)})),
+            NO_PATH, {"data": {"gallery": "live-only", "reason": "doors test"}, **_photo(w)})),
         "console": Door(route=("POST", "/search"), request=lambda w, t: (
-            NO_PATH, {"data": {"gallery": "oifr-only", "reason": "doors test"}, **_photo(w)})),
+            NO_PATH, {"data": {"gallery": "live-only", "reason": "doors test"}, **_photo(w)})),
     }),
     UseCase("record an OIFR search's result", P.SEARCH_OIFR, events=1, doors={
         "cli": Door(lambda w, t: ["oifr", "result", str(w.searches.get(t, 999999)), "inconclusive", "--note", "n"]),
@@ -509,13 +509,12 @@ def world(tmp_path_factory, sample_paths) -> World:
     fields = EnrolFields("custody", "yao", "test", category="wanted-serious-offence")
     app.galleries.create(admin, "custody", "doors test", uses=["oifr", "rfr", "live"])
     app.galleries.create(admin, "cases", "doors test: retrospective searches only")  # OIFR and plans: 409
-    app.galleries.create(admin, "oifr-only", "doors test: officers' searches only", uses=["oifr"])  # RFR: 409
+    app.galleries.create(admin, "live-only", "doors test: a live source only", uses=["live"])  # RFR: 409
     app.galleries.enrol_upload(admin, fields, filename="yao.jpg", data=photo.read_bytes())
     searches = {}
     for door in DOORS:  # what each door acts on when the role may: one of its own, so every call succeeds
-        for role in (Role.OFFICER, Role.INVESTIGATOR):
-            made = app.oifr.search(people[role], photo.read_bytes(), grounds="refuses", details="doors test")
-            searches[f"{door}-{username(role)}"] = made.search_id
+        made = app.oifr.search(people[Role.OFFICER], photo.read_bytes(), grounds="refuses", details="doors test")
+        searches[f"{door}-{username(Role.OFFICER)}"] = made.search_id  # officers' searches are officers' alone
         tag = f"{door}-{username(Role.ADMINISTRATOR)}"
         app.galleries.create(admin, f"uses-{tag}", "doors test: uses to change")
         app.galleries.enrol_upload(

@@ -120,8 +120,8 @@ def test_a_search_answers_with_the_probe_inline_the_wording_and_custody_images_n
     assert WORDING in html
     assert 'href="data:image/jpeg;base64,' in html  # the probe travels inside the page, never as a URL
     search_id = int(re.search(r'data-search-id="(\d+)"', html).group(1))
-    images = re.findall(rf'src="(/searches/{search_id}/candidates/(\d+)/image.jpg)"', html)
-    assert images and images[0][1] == "1"
+    images = re.findall(rf'src="(/searches/{search_id}/candidates/(\d+)/image.jpg\?grant=[^"]+)"', html)
+    assert images and images[0][1] == "1"  # each with the grant that makes it part of the search's record
     assert "Yao Ming (demo)" in html  # the same face, enrolled in demo-custody, comes first
     for src, _rank in images:
         custody = officer.get(src)

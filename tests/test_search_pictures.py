@@ -5,6 +5,7 @@ thumbnails served by audited routes, and a gallery's subjects a page at a time."
 from __future__ import annotations
 
 import base64
+import html
 import io
 import re
 
@@ -60,8 +61,13 @@ def console(web, username: str) -> TestClient:
 
 
 def search(client: TestClient, photo: bytes, **extra) -> object:
-    form = {"gallery": GALLERY, "reason": "pictures test", "mode": "RFR", **extra}
+    form = {"gallery": GALLERY, "reason": "pictures test", **extra}
     return client.post("/search", data=form, files={"image": ("probe.jpg", photo, "image/jpeg")})
+
+
+def oifr_search(client: TestClient, photo: bytes) -> object:
+    form = {"grounds": "refuses", "details": "pictures test"}
+    return client.post("/oifr", data=form, files={"image": ("probe.jpg", photo, "image/jpeg")})
 
 
 def events(svc: Application, **filters) -> list[dict]:
@@ -143,7 +149,7 @@ def test_only_candidates_at_the_threshold_are_listed_unless_all_are_asked_for_an
 
 
 def test_the_api_lists_candidates_at_the_threshold_unless_show_all(web, svc, sample_paths):
-    token = api_token(svc, "demo-officer", PASSWORD)
+    token = api_token(svc, "demo-investigator", PASSWORD)  # retrospective searches are an investigator's
     api = TestClient(web, base_url="https://testserver", headers={"Authorization": f"Bearer {token}"})
     photo = {"image": ("p.jpg", sample_paths["gdp"].read_bytes(), "image/jpeg")}
     form = {"gallery": GALLERY, "reason": "api pictures test"}
@@ -165,26 +171,30 @@ def test_the_api_lists_candidates_at_the_threshold_unless_show_all(web, svc, sam
 def test_candidate_thumbnails_are_for_the_searcher_alone_and_each_look_is_recorded(web, svc, sample_paths):
     investigator, officer = console(web, "demo-investigator"), console(web, "demo-officer")
     page = search(investigator, sample_paths["yaoming"].read_bytes())
-    src = re.search(r'<img class="thumb" src="(/searches/(\d+)/candidates/1/image\.jpg)"', page.text)
+    src = re.search(r'<img class="thumb" src="(/searches/(\d+)/candidates/1/image\.jpg)\?grant=([^"]+)"', page.text)
     assert src is not None
-    url, search_id = src.group(1), int(src.group(2))
+    url, search_id, grant = src.group(1), int(src.group(2)), html.unescape(src.group(3))
     before = len(events(svc))
-    shown = investigator.get(url)
+    shown = investigator.get(url, params={"grant": grant})
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
     assert "no-store" in shown.headers["cache-control"]
     assert max(Image.open(io.BytesIO(shown.content)).size) <= 192  # a thumbnail, not the stored original
+    assert len(events(svc)) == before  # seen with its search, whose event lists the candidates
+    # Fetched without the search's grant, the look is an event of its own.
+    assert investigator.get(url).status_code == 200
     viewed = events(svc, action="search.candidate-image.view")[-1]
     assert viewed["actor"] == "demo-investigator" and viewed["resource"] == f"search:{search_id}"
     assert viewed["details"] == {"rank": 1, "subject": "yao"}
     assert len(events(svc)) == before + 1
-    # Another person's search, a rank it did not list, a search that does not exist: nothing, and no record.
-    assert officer.get(url).status_code == 404
+    # Another person's search (with its grant too), a rank it did not list, a search that does not exist:
+    # nothing, and no record but the officer's refusal (they run no retrospective search).
+    assert officer.get(url, params={"grant": grant}).status_code in (403, 404)
     assert investigator.get(f"/searches/{search_id}/candidates/2/image.jpg").status_code == 404
     assert investigator.get("/searches/999999/candidates/1/image.jpg").status_code == 404
-    assert len(events(svc)) == before + 1
-    # An officer has no gallery.read, yet sees the candidates of their own search (and only those).
-    own = search(officer, sample_paths["yaoming"].read_bytes())
-    own_url = re.search(r'src="(/searches/\d+/candidates/1/image\.jpg)"', own.text).group(1)
+    assert len([e for e in events(svc)[before:] if e["action"] != "refused"]) == 1
+    # An officer has no gallery.read, yet sees the candidates of their own (OIFR) search, and only those.
+    own = oifr_search(officer, sample_paths["yaoming"].read_bytes())
+    own_url = html.unescape(re.search(r'src="(/searches/\d+/candidates/1/image\.jpg\?grant=[^"]+)"', own.text).group(1))
     assert officer.get(own_url).status_code == 200
     assert officer.get("/galleries/demo-watchlist/subjects/yao/image.jpg").status_code == 403
 
@@ -195,7 +205,8 @@ def test_subject_thumbnails_are_recorded_and_refused_without_gallery_read(web, s
     auditor = console(web, "demo-auditor")
     before = len(events(svc))
     assert [client.get(url).status_code for client in refused] == [403, 403, 403]
-    assert len(events(svc)) == before  # a refusal is not a look
+    assert [e["action"] for e in events(svc)[before:]] == ["refused"] * 3  # a refusal is not a look, but recorded
+    before = len(events(svc))
     shown = auditor.get(url)
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
     assert "no-store" in shown.headers["cache-control"]
@@ -213,7 +224,7 @@ def test_a_gallery_pages_through_its_subjects_with_lazy_thumbnails(web, svc):
     assert first.status_code == 200
     assert f"Subjects 1–50 of {EXTRA + 1}" in first.text
     assert first.text.count('loading="lazy"') == 50
-    assert f'src="/galleries/{GALLERY}/subjects/P-000/image.jpg"' in first.text
+    assert f'src="/galleries/{GALLERY}/subjects/P-000/image.jpg?grant=' in first.text
     assert 'href="?page=2" rel="next"' in first.text and 'rel="prev"' not in first.text
     last = investigator.get(f"/galleries/{GALLERY}", params={"page": 3})
     assert f"Subjects 101–{EXTRA + 1} of {EXTRA + 1}" in last.text and "Page 3 of 3" in last.text

@@ -17,6 +17,7 @@ import asyncio
 import threading
 import time
 from collections import defaultdict, deque
+from dataclasses import dataclass
 
 FREE_PER_ADDRESS = 10  # failures from one address before its attempts are slowed (a room of typos is free)
 FREE_PER_ACCOUNT = 3  # failures for one account from one address before they are slowed
@@ -24,11 +25,22 @@ BASE_DELAY_S = 0.5  # the first wait; each failure beyond the free ones doubles 
 MAX_DELAY_S = 10.0  # the longest wait between attempts: a person waits seconds, a guesser minutes per dozen
 WINDOW_S = 300.0  # failures older than this are forgotten
 WAITING_PER_ADDRESS = 8  # attempts from one address waiting at once; more are refused at once (429)
+TURN_S = 300.0  # how long a turn waited for stays good: the attempt may still queue for the CPU behind others
 
 
 class TooSoon(Exception):  # noqa: N818 - a signal between the throttle and the account service
     def __init__(self, retry_after: float):
         self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Proof that an attempt waited what its address owed when it arrived: failures that land while it then
+    queues for the CPU do not send it back (they slow the attempts after it)."""
+
+    address: str
+    username: str
+    at: float
 
 
 class LoginThrottle:
@@ -60,26 +72,30 @@ class LoginThrottle:
             )
         return max(0.0, until - now)
 
-    def check(self, address: str, username: str) -> None:
-        """TooSoon if an attempt comes before its wait is over (a door that did not wait)."""
+    def check(self, address: str, username: str, turn: Turn | None = None) -> None:
+        """TooSoon if an attempt comes before its wait is over: one that did not wait its turn (`wait`)."""
+        waited = turn is not None and (turn.address, turn.username) == (address, username)
+        if waited and time.monotonic() - turn.at < TURN_S:  # type: ignore[union-attr]
+            return
         wait = self.wait_s(address, username)
         if wait > 0.05:  # a scheduler's jitter is not an attempt to jump the queue
             raise TooSoon(wait)
 
-    async def wait(self, address: str, username: str) -> None:
-        """Sleep out the wait without holding a thread; TooSoon when the address already has too many waiting."""
+    async def wait(self, address: str, username: str) -> Turn:
+        """Sleep out the wait without holding a thread, then the attempt's turn; TooSoon when the address
+        already has too many waiting."""
         wait = self.wait_s(address, username)
-        if wait <= 0:
-            return
-        with self._lock:
-            if self._waiting[address] >= WAITING_PER_ADDRESS:
-                raise TooSoon(wait)
-            self._waiting[address] += 1
-        try:
-            await asyncio.sleep(wait)
-        finally:
+        if wait > 0:
             with self._lock:
-                self._waiting[address] -= 1
+                if self._waiting[address] >= WAITING_PER_ADDRESS:
+                    raise TooSoon(wait)
+                self._waiting[address] += 1
+            try:
+                await asyncio.sleep(wait)
+            finally:
+                with self._lock:
+                    self._waiting[address] -= 1
+        return Turn(address, username, time.monotonic())
 
     def failed(self, address: str, username: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now

@@ -17,7 +17,7 @@ from openfr.errors import BadInputError, PermissionDeniedError, SafeguardMissing
 from openfr.governance import accounts, audit
 from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
 from openfr.governance.permissions import Role
-from openfr.governance.ratelimit import LoginThrottle, TooSoon
+from openfr.governance.ratelimit import LoginThrottle, TooSoon, Turn
 from openfr.governance.scopes import MAX_TOKEN_DAYS, Scope, catalogue, granted, parse_scope, useful
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
@@ -72,15 +72,22 @@ class AccountService(UseCases):
     # -- signing in and out (no principal yet) ------------------------------------------------------------
 
     def sign_in(
-        self, username: str, password: str, totp: str | None, kind: TokenKind, *, address: str | None = None
+        self,
+        username: str,
+        password: str,
+        totp: str | None,
+        kind: TokenKind,
+        *,
+        address: str | None = None,
+        turn: Turn | None = None,
     ) -> SignIn:
         """Check the password (and code) and open a session of `kind`. A refusal is committed with its
         audit event and failure count, then raised (rolling it back would undo the lockout). `address`: the
         client's, whose failures slow it down (governance/ratelimit.py): an attempt that did not wait its
-        turn (`wait_turn`) is refused with TooManyAttemptsError and its Retry-After."""
+        turn (`wait_turn`, whose `turn` it then carries) is refused with TooManyAttemptsError and Retry-After."""
         if address is not None:
             try:
-                self.throttle.check(address, username)
+                self.throttle.check(address, username, turn)
             except TooSoon as soon:
                 raise TooManyAttemptsError(soon.retry_after) from None
         try:
@@ -90,11 +97,12 @@ class AccountService(UseCases):
                 self.throttle.failed(address, username)
             raise
 
-    async def wait_turn(self, address: str, username: str) -> None:
+    async def wait_turn(self, address: str, username: str) -> Turn:
         """What a web door awaits before `sign_in`: the wait that earlier failures from `address` impose, slept
-        without holding a thread (TooManyAttemptsError when that address already has too many waiting)."""
+        without holding a thread (TooManyAttemptsError when that address already has too many waiting); the
+        turn it returns goes with the sign-in."""
         try:
-            await self.throttle.wait(address, username)
+            return await self.throttle.wait(address, username)
         except TooSoon as soon:
             raise TooManyAttemptsError(soon.retry_after) from None
 

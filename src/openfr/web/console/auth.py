@@ -40,10 +40,11 @@ async def login(
 
     address = request.client.host if request.client else "?"
     try:
-        await app.accounts.wait_turn(address, username)  # failures from this address slow it down
+        turn = await app.accounts.wait_turn(address, username)  # failures from this address slow it down
         done = await heavy(request).run(
-            RequestKind.SIGN_IN, app.accounts.sign_in, username, password, totp or None, TokenKind.WEB, address=address
-        )
+            RequestKind.SIGN_IN, app.accounts.sign_in, username, password, totp or None, TokenKind.WEB,
+            address=address, turn=turn,
+        )  # fmt: skip
     except TooManyAttemptsError as exc:
         page = refuse(f"Too many failed sign-ins from this address: try again in {exc.retry_after} s.", 429)
         page.headers["Retry-After"] = str(exc.retry_after)

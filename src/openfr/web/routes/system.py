@@ -39,8 +39,8 @@ async def login(body: LoginRequest, request: Request, app: AppDep) -> dict:
     seconds each (429 with Retry-After only when too many wait at once)."""
     address = request.client.host if request.client else "?"
     credentials = (body.username, body.password, body.totp, TokenKind.API)
-    await app.accounts.wait_turn(address, body.username)
-    done = await heavy(request).run(RequestKind.SIGN_IN, app.accounts.sign_in, *credentials, address=address)
+    turn = await app.accounts.wait_turn(address, body.username)
+    done = await heavy(request).run(RequestKind.SIGN_IN, app.accounts.sign_in, *credentials, address=address, turn=turn)
     role = done.principal.role.value if done.principal.role else ""
     # True: the password was set by an administrator; every other call answers 403 until POST /api/me/password.
     must_change = done.principal.must_change_password
