@@ -357,6 +357,20 @@ USE_CASES = [
             NO_PATH, {"data": {"reason": "DPO-1", "reference": "nobody"}})),
     }),
     UseCase("subject access form", P.SUBJECT_ACCESS, {"console": Door(route=("GET", "/subject-access"))}),
+    UseCase("confirm a photo match's candidates (not a match of yours)", P.SUBJECT_ACCESS, allowed="refused", doors={
+        "cli": Door(lambda w, t: [
+            "report", "subject-access", "--reason", "DPO-1", "--ticket", "not-a-ticket", "--confirm", "custody/yao"]),
+        "api": Door(route=("POST", "/api/subject-access/confirm"), request=lambda w, t: (
+            NO_PATH, {"json": {"reason": "DPO-1", "ticket": "not-a-ticket", "confirmed": ["custody/yao"]}})),
+        "console": Door(route=("POST", "/subject-access/confirm"), request=lambda w, t: (
+            NO_PATH, {"data": {"reason": "DPO-1", "ticket": "not-a-ticket", "confirmed": "custody/yao"}})),
+    }),
+    UseCase("a photo match's candidate image (not a match of yours)", P.SUBJECT_ACCESS, allowed="refused", doors={
+        "api": Door(route=("GET", "/api/subject-access/candidates/{index}/image"), request=lambda w, t: (
+            {"index": 0}, {"params": {"ticket": "not-a-ticket"}})),
+        "console": Door(route=("GET", "/subject-access/candidates/{index}/image.jpg"), request=lambda w, t: (
+            {"index": 0}, {"params": {"ticket": "not-a-ticket"}})),
+    }),
     UseCase("purge past retention", P.RETENTION_RUN, {
         "cli": Door(lambda w, t: ["purge"]),
         "api": Door(route=("POST", "/api/retention/purge")),
