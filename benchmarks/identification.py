@@ -12,6 +12,10 @@ and as no alarm (non-mated), so failures are never silently dropped.
 
 FPIR: share of non-mated probes whose best candidate scores at or above the threshold.
 FNIR: share of mated probes whose mate is not the top candidate at or above that threshold.
+
+Also, per set, both rates at the thresholds openfr itself would apply to a gallery of that size: the 1:1
+verification threshold (what OIFR and subject access used before issue 21) and the identification thresholds
+for retrospective and operator-initiated searches (`search.rfr_target_fpir`, `search.oifr_target_fpir`).
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from openfr.engine.batch import analyse_paths
+from openfr.engine.packs import get_pack
 from openfr.gallery.index import ExactIndex
 from openfr.settings import Settings
+from openfr.thresholds import identification_threshold
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -77,7 +83,7 @@ def evaluate(people: dict[str, list[Path]], enrolable, probes, prefix: str) -> d
     return {"gallery": (gallery_ids, gallery_vecs), "mated": mated, "non_mated": non_mated}
 
 
-def score(gallery_ids, gallery_vecs, mated, non_mated) -> dict:
+def score(gallery_ids, gallery_vecs, mated, non_mated, thresholds: dict[str, float] | None = None) -> dict:
     index = ExactIndex(np.arange(len(gallery_ids)), np.stack(gallery_vecs), "float16")
     labels = np.array(gallery_ids)
 
@@ -108,7 +114,26 @@ def score(gallery_ids, gallery_vecs, mated, non_mated) -> dict:
             "fnir": round(float(fnir), 4),
             "resolved": len(ranked) * fpir >= 1,
         }
+    for name, threshold in (thresholds or {}).items():  # openfr's own thresholds for this gallery's size
+        fnir = np.mean([not (label == truth and s >= threshold) for truth, label, s in mated_top])
+        fpir_seen = float(np.mean(non_top >= threshold)) if len(non_top) else 0.0
+        result[f"at_{name}"] = {
+            "threshold": round(threshold, 4),
+            "fpir": round(fpir_seen, 4),
+            "fnir": round(float(fnir), 4),
+        }
     return result
+
+
+def openfr_thresholds(settings: Settings, gallery_size: int) -> dict[str, float]:
+    """The thresholds openfr applies to a 1:N search of `gallery_size` people, and the 1:1 one."""
+    card = get_pack(settings, settings.model_pack).card
+    search = settings.search
+    return {
+        "1to1": card.threshold,
+        "rfr": identification_threshold(card, gallery_size, search.rfr_target_fpir),
+        "oifr": identification_threshold(card, gallery_size, search.oifr_target_fpir),
+    }
 
 
 def main() -> None:
@@ -127,12 +152,16 @@ def main() -> None:
     results, combined = {}, {"gallery": ([], []), "mated": [], "non_mated": []}
     for name, people in sets.items():
         split = evaluate(people, enrolable, probes, name)
-        results[name] = score(*split["gallery"], split["mated"], split["non_mated"])
+        size = len(split["gallery"][0])
+        results[name] = score(*split["gallery"], split["mated"], split["non_mated"], openfr_thresholds(settings, size))
         combined["gallery"][0].extend(split["gallery"][0])
         combined["gallery"][1].extend(split["gallery"][1])
         combined["mated"] += split["mated"]
         combined["non_mated"] += split["non_mated"]
-    results["all, one gallery"] = score(*combined["gallery"], combined["mated"], combined["non_mated"])
+    size = len(combined["gallery"][0])
+    results["all, one gallery"] = score(
+        *combined["gallery"], combined["mated"], combined["non_mated"], openfr_thresholds(settings, size)
+    )
     summary = {"photos": len(paths), "no_face": no_face, "below_quality_gate": below_gate}
     policy = "refused" if args.probe_gate else "searched"
     print(
@@ -150,6 +179,14 @@ def main() -> None:
             f"| {name} | {r['gallery']} | {r['mated_probes']} | {r['non_mated_probes']} | {r['failed_probes']} "
             f"| {r['rank1']:.2%} | {mark(f1)} | {mark(f3)} |"
         )
+    print("\n| set | gallery | 1:1 threshold: FPIR / FNIR | RFR threshold: FPIR / FNIR | OIFR threshold: FPIR / FNIR |")
+    print("|---|---|---|---|---|")
+    for name, r in results.items():
+        cells = [
+            f"{r[k]['fpir']:.2%} / {r[k]['fnir']:.2%} (t={r[k]['threshold']:.3f})"
+            for k in ("at_1to1", "at_rfr", "at_oifr")
+        ]
+        print(f"| {name} | {r['gallery']} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
