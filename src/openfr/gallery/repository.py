@@ -78,11 +78,10 @@ def load_templates(session: Session, gallery: Gallery) -> GalleryTemplates:
 
 
 def subject_count(session: Session, gallery: Gallery) -> int:
-    """People in the gallery with a template in its space: the N of a 1:N search's identification threshold."""
-    query = select(func.count(func.distinct(Template.subject_id))).where(
-        Template.gallery_id == gallery.id, Template.space == gallery.space
-    )
-    return session.scalar(query) or 0
+    """People in the gallery: the N of a 1:N search's identification threshold. Counted on the subjects'
+    index, not the templates (rows with the vectors: 2 GB to read at a million faces); every subject has an
+    enrolled image (migration 0013) and a gallery's templates are all of its space."""
+    return session.scalar(select(func.count()).select_from(Subject).where(Subject.gallery_id == gallery.id)) or 0
 
 
 def gallery_stats(session: Session) -> list[dict]:
