@@ -18,6 +18,7 @@ from actors import PASSWORD, api_token, console_sign_in, make_app
 from openfr.governance import audit
 from openfr.services import Application, demo
 from openfr.store import SearchRecord, SourceImage, Subject
+from openfr.thresholds import identification_threshold
 from openfr.web.app import create_app
 
 GALLERY = demo.GALLERY  # the demo's watchlist: Yao Ming alone, with templates
@@ -122,13 +123,18 @@ def test_only_candidates_at_the_threshold_are_listed_unless_all_are_asked_for_an
     web, svc, sample_paths
 ):
     investigator = console(web, "demo-investigator")
-    threshold = svc.runtime.engine.threshold
     stranger = sample_paths["gdp"].read_bytes()  # nobody in the watchlist
     default = search(investigator, stranger)
     assert default.status_code == 200
+    record, event = last_record(svc), last_search_event(svc)
+    # The identification threshold for the gallery's size (never below the 1:1 one), as recorded and shown.
+    engine = svc.runtime.engine
+    size = event["details"]["gallery_size"]
+    threshold = identification_threshold(engine.card, size, svc.runtime.settings.search.rfr_target_fpir,
+                                         at_least=engine.threshold)  # fmt: skip
+    assert event["details"]["threshold"] == round(threshold, 4) and threshold >= engine.threshold
     assert f"No candidate reached the threshold ({threshold:.3f})." in default.text
     assert "below threshold" not in default.text and 'class="candidates"' not in default.text
-    record, event = last_record(svc), last_search_event(svc)
     assert record.candidates == [] and event["details"]["show_all"] is False
     assert event["details"]["candidates"] == 0 and event["details"]["reached"] == 0
 
