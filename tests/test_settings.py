@@ -5,7 +5,7 @@ from pydantic import ValidationError
 
 from openfr.errors import ConfigurationError
 from openfr.settings import Settings, iter_fields
-from openfr.settings_doc import settings_reference
+from openfr.settings.docs import settings_reference
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from openfr.cli.common import JsonFlag, emit, guarded, out
 from openfr.engine.packs import get_pack, pack_ids
 from openfr.engine.packs.base import licence_allows
 from openfr.settings import Settings
-from openfr.settings_doc import settings_reference
+from openfr.settings.docs import settings_reference
 from openfr.thresholds import identification_section
 
 config_app = typer.Typer(help="Show the effective settings or their reference documentation.", no_args_is_help=True)

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from openfr.engine.onnx import make_session
-from openfr.settings import DetectionSettings
+from openfr.settings.engine import DetectionSettings
 from openfr.types import Face
 
 _STRIDES = (8, 16, 32)

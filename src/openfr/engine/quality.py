@@ -12,7 +12,7 @@ import math
 import cv2
 import numpy as np
 
-from openfr.settings import QualitySettings
+from openfr.settings.engine import QualitySettings
 from openfr.types import Face, Quality
 
 # In a frontal face the nose point sits about this far below the eye line, as a fraction of the inter-eye

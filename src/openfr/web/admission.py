@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 from fastapi import HTTPException, Request, status
 
 from openfr.engine.onnx import available_cores
-from openfr.settings import WebSettings
+from openfr.settings.web import WebSettings
 
 T = TypeVar("T")
 NICENESS = 10  # below the cameras' threads (0): the kernel serves the cameras first when both want a core

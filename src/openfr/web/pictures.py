@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from openfr.imageio import load_image
-from openfr.settings import QualitySettings
+from openfr.settings.engine import QualitySettings
 
 PROBE_SIDE = 720  # longest side of the probe as drawn: enough to judge a face box, small enough to inline
 PROBE_QUALITY = 82  # JPEG quality of the inline probe: ~60-120 kB of base64 at PROBE_SIDE

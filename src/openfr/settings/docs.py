@@ -1,4 +1,5 @@
-"""Render the settings tree as Markdown: the source of docs/configuration.md (a test keeps them equal)."""
+"""The settings reference as Markdown, generated from the settings tree: the source of docs/configuration.md
+(`openfr config docs`; a test keeps them equal)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 
 from pydantic.fields import FieldInfo
 
-from openfr.settings import Settings, iter_fields
+from openfr.settings.base import iter_fields
+from openfr.settings.root import Settings
 
 
 def _default(info: FieldInfo) -> str:
