@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from openfr.governance.accounts import TokenKind
@@ -33,7 +34,51 @@ TEMPORARY = "set by an administrator 0"  # what an administrator gives a new acc
 def staff(app: Application) -> dict[Role, Principal]:
     """One signed-in account per role, made as on a new installation: two administrators by the bootstrap,
     the others by the first administrator (the second approving the authorising officer), each replacing the
-    password an administrator set at first sign-in."""
+    password an administrator set at first sign-in.
+
+    That costs about 30 argon2 hashes (seconds), so a new SQLite installation gets a copy of a staffed
+    template made once per test process with the same settings: the same database, keys and audit trail
+    (sealed, checkpointed) that making the staff here would leave. Anything else (PostgreSQL, a database
+    already opened, keys given in settings) makes them for real."""
+    template = _template_for(app)
+    if template is None:
+        return make_staff(app)
+    files, people = template
+    home = app.runtime.home
+    for relative, (mode, data) in files.items():
+        (home / relative).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (home / relative).write_bytes(data)
+        (home / relative).chmod(mode)  # keys stay the owner's alone
+    return dict(people)
+
+
+_TEMPLATES: dict[str, tuple[dict[str, tuple[int, bytes]], dict[Role, Principal]]] = {}
+
+
+def _template_for(app: Application):
+    settings = app.runtime.settings
+    fresh = "db" not in vars(app.runtime) and not (settings.home.expanduser() / "openfr.db").exists()
+    own_keys = settings.audit_key or settings.secrets_key or settings.audit_checkpoint_file
+    if settings.database_url or own_keys or not fresh:
+        return None
+    key = settings.model_dump_json(exclude={"home"})
+    if key not in _TEMPLATES:
+        with tempfile.TemporaryDirectory() as folder:
+            built = Application(Runtime(settings.model_copy(update={"home": Path(folder)})))
+            people = make_staff(built)
+            built.runtime.db.dispose()  # the write-ahead log folded into the file: a consistent copy
+            root = built.runtime.home
+            files = {
+                p.relative_to(root).as_posix(): (p.stat().st_mode & 0o777, p.read_bytes())
+                for p in root.rglob("*")
+                if p.is_file()
+            }
+        _TEMPLATES[key] = files, people
+    return _TEMPLATES[key]
+
+
+def make_staff(app: Application) -> dict[Role, Principal]:
+    """What `staff` does, for real, on `app`'s own database."""
     app.accounts.create_first_administrator(username(Role.ADMINISTRATOR), PASSWORD, by="test set-up")
     app.accounts.create_first_administrator(SECOND_ADMIN, TEMPORARY, by="test set-up")
     second = take_over(app, SECOND_ADMIN)
