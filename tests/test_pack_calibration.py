@@ -117,7 +117,7 @@ def test_a_supplied_pack_without_a_calibration_is_refused_live_saying_how_to_mak
     answer = web.post("/api/deployments", json=_api_plan("by-api"), headers=headers)
     assert answer.status_code == 409 and HOW in answer.json()["detail"], answer.text
     assert _refusals(app)[-1] == "use-case:deployments.plan"
-    # A search still runs, and says in words that its false-candidate rate is unknown.
+    # Searches are not refused: they keep the 1:1 threshold (and say their false-candidate rate is unknown).
     assert identification_threshold(app.runtime.engine.card, 10_000, 1e-3) == 0.25
 
 
