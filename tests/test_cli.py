@@ -1,4 +1,5 @@
-"""The command-line contract (ARCHITECTURE.md), exercised as a user would: real processes, real exit codes."""
+"""The command-line contract (docs/architecture.md, "Layers"), exercised as a user would: real processes, real
+exit codes."""
 
 import json
 import re

@@ -3,6 +3,7 @@ tail model agrees with data it can check, and a track raises one alert for its b
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,12 +11,13 @@ import pytest
 from scipy.stats import norm
 
 from openfr.engine.packs import get_pack
+from openfr.errors import UncalibratedPackError
 from openfr.evaluation.calibrate import fit_tail
-from openfr.identification import IdentificationCalibration, shipped_calibration
+from openfr.identification import IdentificationCalibration, calibration_for
 from openfr.live.decision import DecisionPolicy, TrackState
 from openfr.live.watchlist import WatchEntry
 from openfr.settings import Settings
-from openfr.thresholds import identification_section, live_floor
+from openfr.thresholds import identification_section, identification_threshold, live_floor
 
 
 def _gaussian_group(name: str, sd: float, n: int = 400_000, seed: int = 1):
@@ -57,7 +59,7 @@ def test_false_alerts_grow_with_the_watchlist_and_the_worst_group_sets_the_thres
 
 def test_the_shipped_calibration_gives_live_thresholds_above_the_one_to_one_threshold():
     card = get_pack(Settings()).card
-    calibration = shipped_calibration(card.id)
+    calibration = calibration_for(card)
     assert calibration is not None and len(calibration.groups) >= 10  # sex x ethnicity, and the watchlist set
     floors = [live_floor(card, n, 1e-4) for n in (1, 100, 2_000, 100_000)]
     assert floors == sorted(floors) and floors[0] >= card.threshold and floors[-1] > floors[1] + 0.05
@@ -68,12 +70,12 @@ def test_the_shipped_calibration_gives_live_thresholds_above_the_one_to_one_thre
         assert row["worst_group"] in row["group_fmr"]
 
 
-def test_a_pack_without_a_calibration_keeps_its_one_to_one_threshold(tmp_path: Path):
-    card = get_pack(Settings()).card
-    assert shipped_calibration("no-such-pack") is None
-    from dataclasses import replace
-
-    assert live_floor(replace(card, id="no-such-pack"), 10_000, 1e-4) == card.threshold
+def test_a_pack_without_a_calibration_has_no_live_floor_only_its_one_to_one_search_threshold(tmp_path: Path):
+    card = replace(get_pack(Settings()).card, id="no-such-pack", calibration_file=tmp_path / "none.json")
+    assert calibration_for(card) is None
+    assert identification_threshold(card, 10_000, 1e-4) == card.threshold  # a search says its rate is unknown
+    with pytest.raises(UncalibratedPackError, match="make one with: openfr evaluate calibrate"):
+        live_floor(card, 10_000, 1e-4)  # a live deployment is refused (tests/test_pack_calibration.py)
 
 
 def _entry(subject: str) -> WatchEntry:

@@ -102,3 +102,8 @@ class SafeguardMissingError(BadInputError, SafeguardError):
 
 class PurposeLimitationError(ConflictError, SafeguardError):
     """A gallery was asked for a use it is not approved for (HTTP 409)."""
+
+
+class UncalibratedPackError(ConflictError, SafeguardError):
+    """The model pack has no identification calibration fit for its weights, so no live threshold can be set
+    for a watchlist's size: live deployments are refused until one is made (HTTP 409)."""

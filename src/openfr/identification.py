@@ -18,6 +18,10 @@ average can miss it several times over for one group (NPL 2023; `docs/equity.md`
 
 The rates here are about faces *seen*: one passer-by is several detections but one track, and a track
 raises at most one alert (`live/decision.py`).
+
+A calibration belongs to a pack's weights: it lives where the pack says (`ModelCard.calibration_file`: in
+the package for a built-in pack, beside the pack for one a force supplies) and names the embedder's SHA-256
+it was measured with, so a calibration of other weights is never used.
 """
 
 from __future__ import annotations
@@ -26,11 +30,14 @@ import json
 import math
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-CALIBRATIONS = Path(__file__).parent / "engine" / "packs" / "calibration"
+from openfr.errors import UncalibratedPackError
+
+if TYPE_CHECKING:
+    from openfr.engine.packs.base import ModelCard
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class IdentificationCalibration:
     pack: str
     source: str  # what the scores came from, for the model card
     groups: tuple[GroupTail, ...]
+    embedder_sha256: str = ""  # the weights whose scores were measured: the calibration holds for them only
 
     def fmr(self, t: float) -> tuple[float, str]:
         """The worst group's false-match rate at t, and that group."""
@@ -125,11 +133,14 @@ class IdentificationCalibration:
             )
             for g in data["groups"]
         )
-        return cls(pack=data["pack"], source=data["source"], groups=groups)
+        return cls(
+            pack=data["pack"], source=data["source"], groups=groups, embedder_sha256=data.get("embedder_sha256", "")
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "pack": self.pack,
+            "embedder_sha256": self.embedder_sha256,
             "source": self.source,
             "groups": [
                 {
@@ -147,10 +158,71 @@ class IdentificationCalibration:
         }
 
 
-@cache
-def shipped_calibration(pack_id: str) -> IdentificationCalibration | None:
-    """The calibration that ships with a built-in pack (`engine/packs/calibration/<pack>.json`), if any."""
-    path = CALIBRATIONS / f"{pack_id}.json"
-    if not path.is_file():
-        return None
+def calibration_for(card: ModelCard) -> IdentificationCalibration | None:
+    """The pack's identification calibration, or None if it has none fit for its weights."""
+    return _lookup(card)[0]
+
+
+def require_calibration(card: ModelCard) -> IdentificationCalibration:
+    """The pack's identification calibration; UncalibratedPackError, saying why and how to make one, if it
+    has none fit for its weights (a live threshold cannot be set without it)."""
+    calibration, why = _lookup(card)
+    if calibration is None:
+        raise UncalibratedPackError(_refusal(card, why))
+    return calibration
+
+
+def calibration_problem(card: ModelCard) -> str:
+    """Why the pack cannot be used live and how to fix it, or "" when its calibration is fit for its weights."""
+    calibration, why = _lookup(card)
+    return "" if calibration is not None else _refusal(card, why)
+
+
+def _refusal(card: ModelCard, why: str) -> str:
+    return (
+        f"model pack '{card.id}' {why}, so no live threshold can be set for a watchlist's size (the 1:1 "
+        f"threshold lets false alerts grow with every person on it); make one with: {how_to_calibrate(card)}"
+    )
+
+
+def how_to_calibrate(card: ModelCard) -> str:
+    """The command that writes this pack's calibration where the pack looks for it."""
+    # `--pack` takes the registry's name: an onnx-dir pack's card id is "onnx-dir:<manifest id>".
+    return (
+        f"openfr evaluate calibrate STRANGERS --watchlist IDENTITIES --pack {card.id.partition(':')[0]} "
+        "(STRANGERS: faces with labels.csv; IDENTITIES: a folder per person; docs/equity.md)"
+    )
+
+
+def _lookup(card: ModelCard) -> tuple[IdentificationCalibration | None, str]:
+    """(calibration, "") or (None, why there is none) for the card's weights."""
+    path = card.calibration_file
+    try:
+        stat = path.stat() if path is not None else None
+    except OSError:
+        stat = None
+    if path is None or stat is None:
+        where = "" if path is None else f" (no {path.name} beside the pack)"
+        return None, f"has no identification calibration{where}"
+    try:
+        calibration = _read(path, stat.st_mtime_ns, stat.st_size)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        # An OSError's text names the full path: only its reason is shown.
+        reason = exc.strerror if isinstance(exc, OSError) else (str(exc).splitlines() or [type(exc).__name__])[0]
+        return None, f"has an unreadable identification calibration ({path.name}: {str(reason)[:120]})"
+    if not card.embedder_sha256 or calibration.embedder_sha256.lower() != card.embedder_sha256.lower():
+        return None, (
+            f"has an identification calibration of other weights ({path.name} was measured with embedder "
+            f"SHA-256 {_short(calibration.embedder_sha256)}, the pack's is {_short(card.embedder_sha256)})"
+        )
+    return calibration, ""
+
+
+def _short(sha256: str) -> str:
+    return f"{sha256[:12]}..." if sha256 else "not stated"
+
+
+@lru_cache(maxsize=16)
+def _read(path: Path, mtime_ns: int, size: int) -> IdentificationCalibration:
+    """Parsed once per version of the file (a new calibration is seen without a restart)."""
     return IdentificationCalibration.from_dict(json.loads(path.read_text()))

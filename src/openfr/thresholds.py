@@ -2,7 +2,9 @@
 
 A threshold is a cosine score. The model card's calibrated threshold is a floor, not a default: a lower one
 would raise false matches beyond what was measured, and published studies show those fall unevenly on
-Black and female faces. NaN or infinity would alert on every face or on none.
+Black and female faces. NaN or infinity would alert on every face or on none. A live threshold also needs
+the pack's identification calibration (false alerts grow with the watchlist): without one, every live act
+is refused here (`live_calibration`), whichever service or door asks.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ import math
 from typing import TYPE_CHECKING
 
 from openfr.errors import BadInputError
-from openfr.identification import shipped_calibration
+from openfr.identification import calibration_for, require_calibration
 
 if TYPE_CHECKING:
     from openfr.engine.packs.base import ModelCard
+    from openfr.identification import IdentificationCalibration
 
 
 def check_threshold(value: float, floor: float) -> float:
@@ -30,29 +33,37 @@ def check_threshold(value: float, floor: float) -> float:
 def identification_threshold(
     card: ModelCard, gallery_size: int, target_fpir: float, *, at_least: float | None = None
 ) -> float:
-    """The lowest threshold at which a 1:N comparison against `gallery_size` people (a live watchlist, a
-    custody gallery searched from a phone, a subject access photo) is expected to put a stranger forward
-    with probability at most `target_fpir`, for the worst demographic group the pack's identification
-    calibration measured; never below the 1:1 threshold. A pack without a calibration has only its 1:1
-    threshold, which grows false matches with the gallery (its card says so). `at_least`: an installation's
-    own higher match threshold, which may only raise it."""
-    calibration = shipped_calibration(card.id)
+    """The lowest threshold at which a 1:N comparison against `gallery_size` people (a custody gallery
+    searched from a phone, a subject access photo) is expected to put a stranger forward with probability at
+    most `target_fpir`, for the worst demographic group the pack's identification calibration measured;
+    never below the 1:1 threshold. A search with a pack without a calibration has only its 1:1 threshold and
+    says so in words (describe_chance); a live deployment is refused instead (live_floor). `at_least`: an
+    installation's own higher match threshold, which may only raise it."""
+    calibration = calibration_for(card)
     floor = (
         card.threshold if calibration is None else calibration.threshold_for(gallery_size, target_fpir, card.threshold)
     )
     return floor if at_least is None else max(floor, at_least)
 
 
+def live_calibration(card: ModelCard) -> IdentificationCalibration:
+    """The calibration every live act needs (plan, authorise, start, `watch`): UncalibratedPackError, with
+    the command that makes one, for a pack without one. A 1:1 threshold is no live threshold: a camera
+    compares each face with everyone on the watchlist."""
+    return require_calibration(card)
+
+
 def live_floor(card: ModelCard, watchlist_size: int, target_fpir: float, *, at_least: float | None = None) -> float:
-    """The lowest threshold a live deployment (or `openfr watch`) may use against `watchlist_size` people
-    (identification_threshold at the live target rate)."""
-    return identification_threshold(card, watchlist_size, target_fpir, at_least=at_least)
+    """The lowest threshold a live deployment (or `openfr watch`) may use against `watchlist_size` people: the
+    identification threshold at the live target rate. Refused for a pack without a calibration."""
+    floor = live_calibration(card).threshold_for(watchlist_size, target_fpir, card.threshold)
+    return floor if at_least is None else max(floor, at_least)
 
 
 def false_match_chance(card: ModelCard, threshold: float, gallery_size: int) -> float | None:
     """The chance (worst group) that comparing one stranger with `gallery_size` people at `threshold` puts
     anyone forward: a search's expected false-candidate rate. None without an identification calibration."""
-    calibration = shipped_calibration(card.id)
+    calibration = calibration_for(card)
     return None if calibration is None else calibration.fpir(threshold, gallery_size)
 
 
@@ -69,14 +80,14 @@ def describe_chance(chance: float | None) -> str:
 def expected_false_alerts(card: ModelCard, threshold: float, watchlist_size: int, faces: int = 100_000) -> float | None:
     """False alerts expected per `faces` strangers at `threshold` against `watchlist_size` people (worst
     group), or None for a pack without an identification calibration."""
-    calibration = shipped_calibration(card.id)
+    calibration = calibration_for(card)
     return None if calibration is None else calibration.false_alerts_per(threshold, watchlist_size, faces)
 
 
 def identification_section(card: ModelCard, target_fpir: float) -> dict | None:
     """The model card's identification figures: the live threshold per watchlist size at the target rate,
     the false alerts expected there, and each group's false-match rate at that threshold."""
-    calibration = shipped_calibration(card.id)
+    calibration = calibration_for(card)
     if calibration is None:
         return None
     rows = calibration.table(target_fpir, card.threshold)
@@ -89,5 +100,5 @@ def identification_section(card: ModelCard, target_fpir: float) -> dict | None:
 def group_rates(card: ModelCard, threshold: float) -> list[dict]:
     """Each calibrated group's false-match rate per comparison at `threshold` (empty without a calibration):
     what the authorising officer sees next to the threshold."""
-    calibration = shipped_calibration(card.id)
+    calibration = calibration_for(card)
     return [] if calibration is None else calibration.group_rates(threshold)

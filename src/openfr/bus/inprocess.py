@@ -1,6 +1,7 @@
-"""In-process publish/subscribe for the embedded mode (the scale-out mode puts NATS JetStream behind the same
-two calls). Publishers never block on a slow subscriber: each subscription has a bounded queue, and when it
-is full the oldest event is dropped and counted, because a camera worker must never stall on a console."""
+"""In-process publish/subscribe: alerts and camera health reach the consoles of the server that runs the
+cameras (a bus between servers is not built: docs/architecture.md, "Not yet"). Publishers never block on a
+slow subscriber: each subscription has a bounded queue, and when it is full the oldest event is dropped and
+counted, because a camera worker must never stall on a console."""
 
 from __future__ import annotations
 

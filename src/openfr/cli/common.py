@@ -20,7 +20,8 @@ from openfr.runtime import Runtime
 from openfr.services import Application, Principal, boot
 from openfr.settings import Settings
 
-# Human messages go to stderr so that stdout stays clean JSON for other tools (ARCHITECTURE.md contract).
+# Human messages go to stderr so that stdout stays clean JSON for other tools (the command-line contract:
+# docs/architecture.md, 'Layers'; tests/test_cli.py).
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 

@@ -3,7 +3,6 @@ demographic group, and a pack's identification calibration (the live thresholds 
 
 from __future__ import annotations
 
-import json as jsonlib  # `json` is the --json flag's name in the commands
 from pathlib import Path
 from typing import Annotated
 
@@ -134,7 +133,10 @@ def _pct(rate: float, ci: list[float]) -> str:
 def calibrate(
     labelled: Annotated[Path, typer.Argument(help="Strangers: a folder with labels.csv (as for equity).")],
     watchlist: Annotated[Path, typer.Option(help="Watchlist set: a folder of <identity>/<image> (LFW's layout).")],
-    output: Annotated[Path, typer.Option("--out", help="Write the calibration JSON here.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the calibration JSON here instead of where the pack looks for it."),
+    ] = None,
     same_person_above: Annotated[
         float, typer.Option(help="A stranger scoring this high against the watchlist set is set aside.")
     ] = 0.38,
@@ -144,18 +146,19 @@ def calibrate(
     json: JsonFlag = False,
     pack: PackOption = None,
 ) -> None:
-    """Fit the pack's identification calibration per group; print the live threshold per watchlist size."""
-    from openfr.evaluation.calibrate import calibrate_from_folders
+    """Fit the pack's identification calibration per group and write it where the pack looks for it (beside an
+    onnx-dir pack; in the package for a built-in one); print the live threshold per watchlist size."""
+    from openfr.evaluation.calibrate import calibrate_from_folders, save_calibration
 
     settings = Settings.from_environment()
     columns = Columns(file_column, sex_column, ethnicity_column, None, None)
-    calibration, checks, floor = calibrate_from_folders(labelled, columns, watchlist, settings, pack, same_person_above)
-    output.write_text(jsonlib.dumps(calibration.as_dict(), indent=1) + "\n")
-    table = calibration.table(settings.live.target_fpir, floor)
+    calibration, checks, card = calibrate_from_folders(labelled, columns, watchlist, settings, pack, same_person_above)
+    written = save_calibration(calibration, card, output)
+    table = calibration.table(settings.live.target_fpir, card.threshold)
     if json:
-        emit({"calibration": str(output), "checks": checks, "thresholds": table})
+        emit({"calibration": str(written), "checks": checks, "thresholds": table})
         return
-    out.print(f"wrote {output}; at a target of {settings.live.target_fpir:g} false alerts per stranger:")
+    out.print(f"wrote {written}; at a target of {settings.live.target_fpir:g} false alerts per stranger:")
     for row in table:
         out.print(f"  {row['watchlist_size']:>7} people: threshold {row['threshold']:.3f}")
     out.print(f"strangers set aside: {checks['strangers set aside as probably in the watchlist set']}")

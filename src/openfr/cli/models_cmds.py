@@ -11,6 +11,7 @@ from rich.table import Table
 from openfr.cli.common import JsonFlag, emit, guarded, out
 from openfr.engine.packs import get_pack, pack_ids
 from openfr.engine.packs.base import licence_allows
+from openfr.identification import calibration_problem
 from openfr.settings import Settings
 from openfr.settings.docs import settings_reference
 from openfr.thresholds import identification_section
@@ -33,6 +34,7 @@ def models(json: JsonFlag = False) -> None:
             default=pack_id == settings.model_pack,
             allowed=licence_allows(pack.card, settings),
             identification=identification_section(pack.card, settings.live.target_fpir),
+            identification_problem=calibration_problem(pack.card) or None,
         )
         rows.append(card)
     if json:
@@ -66,7 +68,7 @@ def models(json: JsonFlag = False) -> None:
                 f"faces (worst group: {row['worst_group']})",
             )
         if section is None:
-            table.add_row("live threshold", "no identification calibration: only the 1:1 threshold (see docs)")
+            table.add_row("live threshold", f"none, live deployments are refused: {card['identification_problem']}")
         out.print(table)
     if settings.operational:
         out.print("Operational installation: research-licence packs are refused unless explicitly allowed.")

@@ -1,1 +1,2 @@
-"""Accuracy measurement on labelled data: verification pairs now, 1:N and equity later."""
+"""Accuracy measurement on labelled data: verification pairs, error rates per demographic group (equity), a
+pack's identification calibration (1:N), and the OIFR benchmark."""

@@ -18,11 +18,21 @@ Two things the data cannot do by themselves, handled here:
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
 from scipy.optimize import minimize
 from scipy.stats import genpareto
 
+from openfr.errors import BadInputError
 from openfr.identification import GroupTail, IdentificationCalibration
+
+if TYPE_CHECKING:
+    from openfr.engine.packs.base import ModelCard
 
 GRID = np.round(np.arange(-0.2, 1.0001, 0.01), 2)
 MIN_EXCEEDANCES, MAX_EXCEEDANCES = 100, 2_000
@@ -104,15 +114,16 @@ def pool_impostors(watchlist: np.ndarray, identities: np.ndarray) -> np.ndarray:
 
 
 def calibrate(
-    groups: dict[str, np.ndarray], pack: str, source: str, same_person_above: float
+    groups: dict[str, np.ndarray], pack: str, source: str, same_person_above: float, embedder_sha256: str = ""
 ) -> tuple[IdentificationCalibration, dict]:
-    """The calibration (one tail per group) and a check of each fit against its own data."""
+    """The calibration (one tail per group) and a check of each fit against its own data; `embedder_sha256`:
+    the weights that gave the scores (the calibration holds for them only)."""
     tails, checks = [], {}
     for name, scores in groups.items():
         tail = fit_tail(name, scores, same_person_above)
         tails.append(tail)
         checks[name] = {"set_aside": int((scores >= same_person_above).sum()), **tail_check(tail, scores)}
-    return IdentificationCalibration(pack=pack, source=source, groups=tuple(tails)), checks
+    return IdentificationCalibration(pack, source, tuple(tails), embedder_sha256), checks
 
 
 def calibrate_sets(
@@ -125,13 +136,13 @@ def calibrate_sets(
     names = np.array(labels)
     groups = {str(g): scores[(names == g) & kept].ravel() for g in sorted(set(labels))}
     groups["watchlist set, different identities"] = pool_impostors(watchlist, identities)
-    calibration, checks = calibrate(groups, kw["pack"], kw["source"], same_person_above)
+    calibration, checks = calibrate(groups, kw["pack"], kw["source"], same_person_above, kw.get("embedder_sha256", ""))
     checks["strangers set aside as probably in the watchlist set"] = int((~kept).sum())
     return calibration, checks
 
 
 def calibrate_from_folders(labelled, columns, watchlist_dir, settings, pack_id, same_person_above):
-    """Embed both sets and calibrate; returns (calibration, checks, the pack's 1:1 threshold)."""
+    """Embed both sets and calibrate; returns (calibration, checks, the pack's card)."""
     from openfr.engine.packs import get_pack
     from openfr.evaluation.embedding import embed_images, identity_folders
     from openfr.evaluation.equity import read_labels
@@ -155,7 +166,30 @@ def calibrate_from_folders(labelled, columns, watchlist_dir, settings, pack_id, 
         watch_vectors[watch_found],
         identities[watch_found],
         pack=pack.card.id,
+        embedder_sha256=pack.card.embedder_sha256,
         source=source,
         same_person_above=same_person_above,
     )
-    return calibration, checks, pack.card.threshold
+    return calibration, checks, pack.card
+
+
+def save_calibration(calibration: IdentificationCalibration, card: ModelCard, output: Path | None = None) -> Path:
+    """Write the calibration where the pack looks for it (`card.calibration_file`: beside an onnx-dir pack,
+    in the package for a built-in one), or to `output`. Atomically: a server reading it meanwhile sees the
+    old file or the new one, never half of one."""
+    target = output or card.calibration_file
+    if target is None:
+        raise BadInputError(f"model pack '{card.id}' has no folder for its calibration: pass --out")
+    text = json.dumps(calibration.as_dict(), indent=1) + "\n"
+    temporary: Path | None = None
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        temporary = Path(name)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        temporary.replace(target)
+    except OSError as exc:
+        if temporary is not None:
+            temporary.unlink(missing_ok=True)
+        raise BadInputError(f"cannot write the calibration {target.name} ({exc.strerror}): pass --out") from None
+    return target

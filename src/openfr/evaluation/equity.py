@@ -204,7 +204,7 @@ def equity_report(
     """Read the labels, embed every image, and measure each group (the engine-side of `evaluate equity`)."""
     from openfr.engine.packs import get_pack
     from openfr.evaluation.embedding import embed_images
-    from openfr.thresholds import check_threshold, live_floor
+    from openfr.thresholds import check_threshold, identification_threshold
 
     pack = get_pack(settings, pack_id)
     faces = read_labels(directory, columns)
@@ -220,6 +220,7 @@ def equity_report(
         pack=pack.card.id,
         without_face=len(faces) - len(kept),
         threshold=t,
-        live_threshold_for=lambda n: live_floor(pack.card, n, settings.live.target_fpir),
+        # A pack is measured before it is calibrated: without a calibration the live figures are at its 1:1 threshold.
+        live_threshold_for=lambda n: identification_threshold(pack.card, n, settings.live.target_fpir),
         bootstrap=bootstrap,
     )

@@ -261,11 +261,6 @@ def token_grant(session: Session, token: str, kind: TokenKind) -> tuple[User, Ap
     return user, row
 
 
-def user_for_token(session: Session, token: str, kind: TokenKind) -> User | None:
-    grant = token_grant(session, token, kind)
-    return grant[0] if grant is not None else None
-
-
 def revoke_token(session: Session, token: str, kind: TokenKind) -> User | None:
     """Revoke a session or token (signing out); the user it belonged to, if it was live."""
     row = session.scalar(select(ApiToken).where(ApiToken.digest == _digest(token)))

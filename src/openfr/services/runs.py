@@ -32,6 +32,7 @@ from openfr.runtime import Runtime
 from openfr.services.principal import SYSTEM, Principal
 from openfr.services.refusals import UseCases
 from openfr.store import Deployment
+from openfr.thresholds import live_calibration
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class DeploymentRuns(UseCases):
     def _claim(self, principal: Principal, name: str, realtime: bool, action: str) -> RunSpec | None:
         principal.require(Permission.DEPLOYMENT_RUN)
         require_camera_networks(self.rt.settings)
+        live_calibration(self.rt.engine.card)  # the pack may have changed since authorisation: no live without one
         self.purge(SYSTEM)  # housekeeping first: expired windows close, old snapshots go
         with self.rt.db.transaction() as session:
             d = deployments.get(session, name, for_update=True)

@@ -1,1 +1,1 @@
-"""The HTTP side: the JSON API (and, to come, the operator console)."""
+"""The HTTP side: the JSON API (`routes/`, under /api) and the console's pages (`console/`), assembled in app.py."""

