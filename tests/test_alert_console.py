@@ -20,7 +20,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from actors import DEMO_PASSWORD as PASSWORD
 from actors import console_sign_in, make_app
+from browsers import needs_chromium, serious
 from openfr.governance import audit
 from openfr.live import deployments
 from openfr.live.alerts import AlertStore, scene_path_for
@@ -32,9 +34,8 @@ from openfr.services.alerts import score_band
 from openfr.store import Alert, Deployment, WatchlistEntry
 from openfr.types import Quality
 from openfr.web.app import create_app
-from test_browser import ARGS, CHROMIUM, PASSWORD
 
-browser_only = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+browser_only = needs_chromium
 LOST = "Connection lost \u2014 reconnecting\u2026"
 
 
@@ -284,18 +285,6 @@ def site(tmp_path_factory) -> Iterator[tuple[RestartableConsole, Application, in
         app.runtime.cameras.shutdown()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=[*ARGS, "--autoplay-policy=no-user-gesture-required"]
-        )
-        yield browser
-        browser.close()
-
-
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
     "phone": {"viewport": {"width": 412, "height": 915}, "is_mobile": True, "has_touch": True},
@@ -321,16 +310,7 @@ NOTIFICATIONS = """
 
 
 def _operator(chromium, base: str, viewport: str):
-    context = chromium.new_context(base_url=base, **VIEWPORTS[viewport])
-    context.add_init_script(NOTIFICATIONS)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto("/login")
-    page.fill("input[name=username]", "demo-operator")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
+    return chromium.signed_in(base, "demo-operator", PASSWORD, init_script=NOTIFICATIONS, **VIEWPORTS[viewport])
 
 
 def _console(page) -> None:
@@ -348,8 +328,6 @@ def _waiting(app: Application) -> int:
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_an_arriving_alert_is_heard_seen_counted_and_notified_without_a_name(site, chromium, samples, viewport):
     from playwright.sync_api import expect
-
-    from test_accessibility import _serious
 
     console, app, deployment_id = site
     page = _operator(chromium, console.base, viewport)
@@ -384,7 +362,7 @@ def test_an_arriving_alert_is_heard_seen_counted_and_notified_without_a_name(sit
     expect(page.locator("html")).to_have_attribute("data-notifications", notified)
     expect(elsewhere.locator("#pending-badge")).to_have_attribute("data-pending", str(waiting), timeout=25_000)
     expect(elsewhere).to_have_title(re.compile(rf"^\({waiting}\) Deployments"))
-    assert _serious(page) == [], "the console with an alert card"
+    assert serious(page) == [], "the console with an alert card"
 
     # Muted, and still muted after a reload: the next alert makes no sound but is still announced.
     page.get_by_role("button", name="Mute alert sound").click()
@@ -404,8 +382,6 @@ def test_an_arriving_alert_is_heard_seen_counted_and_notified_without_a_name(sit
 def test_a_lost_stream_shows_reconnecting_and_brings_the_missed_alert_once(site, chromium, samples, viewport):
     from playwright.sync_api import expect
 
-    from test_accessibility import _serious
-
     console, app, deployment_id = site
     page = _operator(chromium, console.base, viewport)
     _console(page)
@@ -416,9 +392,10 @@ def test_a_lost_stream_shows_reconnecting_and_brings_the_missed_alert_once(site,
         expect(banner).to_have_text(LOST)
         expect(banner).to_be_visible()
         missed = raise_alert(app, deployment_id, samples, camera="demo-camera")  # while the console is cut off
-        page.wait_for_timeout(1500)  # reconnection attempts fail meanwhile
+        with page.expect_event("requestfailed", lambda r: "/console/events" in r.url):  # a reconnection fails
+            pass
         expect(banner).to_have_text(LOST)
-        assert _serious(page) == [], "the console while reconnecting"
+        assert serious(page) == [], "the console while reconnecting"
     finally:
         console.start()
     expect(page.locator(f"#alert-{missed}")).to_be_visible(timeout=30_000)
@@ -426,7 +403,10 @@ def test_a_lost_stream_shows_reconnecting_and_brings_the_missed_alert_once(site,
     expect(page.locator("#alerts")).to_have_attribute("data-stream-state", "open")
     after = raise_alert(app, deployment_id, samples, camera="demo-camera")  # live again
     expect(page.locator(f"#alert-{after}")).to_be_visible()
-    page.wait_for_timeout(500)
+    # One more alert as a marker: the stream delivers in order, so once it is shown any second copy of the
+    # two before it would have been too.
+    marker = raise_alert(app, deployment_id, samples, camera="demo-camera")
+    expect(page.locator(f"#alert-{marker}")).to_be_visible()
     for alert in (missed, after):  # each card once, however it came
         assert page.locator(f"[data-alert='{alert}']").count() == 1
     page.context.close()

@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from actors import PASSWORD, add_user, api_token, console_sign_in, make_app, staff, username
+from actors import DEMO_PASSWORD, PASSWORD, add_user, api_token, console_sign_in, make_app, staff, username
+from browsers import serious, shot
 from gallery_data import crop, team_faces
 from openfr.cli import app as cli_app
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
@@ -30,7 +31,6 @@ from openfr.services.galleries import EnrolFields
 from openfr.store import AuditEvent, Deployment, SourceImage, Subject, WatchlistEntry
 from openfr.thresholds import expected_false_alerts
 from openfr.web.app import create_app
-from test_browser import CHROMIUM, browser, shot  # noqa: F401 (browser: a fixture)
 
 ADMIN, AUTHORISER, OPERATOR = Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER, Role.OPERATOR
 OTHER_AUTHORISER = "authoriser_two"
@@ -379,7 +379,6 @@ def test_preview_faces_and_checklist_on_sqlite_and_postgresql(tmp_path, sample_p
 
 # -- in a real browser (Debian's Chromium), at desktop and phone size ------------------------------------------
 
-WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
     "phone": {"viewport": {"width": 412, "height": 915}, "is_mobile": True, "color_scheme": "dark"},
@@ -390,7 +389,6 @@ VIEWPORTS = {
 def console(tmp_path_factory):
     """A real server over the demo's gallery and accounts, with one plan per viewport awaiting authorisation."""
     from openfr.services import demo
-    from test_browser import PASSWORD as DEMO_PASSWORD
     from web_server import running_console
 
     app = make_app(tmp_path_factory.mktemp("authoriser-console"))
@@ -402,39 +400,18 @@ def console(tmp_path_factory):
         yield app, base
 
 
-def _sign_in(chromium, base: str, name: str, **context):
-    from test_browser import PASSWORD as DEMO_PASSWORD
-
-    page = chromium.new_context(base_url=base, **context).new_page()
-    page.set_default_timeout(20_000)
-    page.goto("/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
-def _serious(page) -> list[str]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_22_AA}})
-    return [f"{v['id']}: {v['help']}" for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
-
-
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_an_authorising_officer_reviews_and_authorises_from_the_dashboard_card(console, browser, viewport):  # noqa: F811
+def test_an_authorising_officer_reviews_and_authorises_from_the_dashboard_card(console, chromium, viewport):
     from playwright.sync_api import expect
 
     app, base = console
     name = f"{viewport}-plan"
-    page = _sign_in(browser, base, "demo-authoriser", **VIEWPORTS[viewport])
+    page = chromium.signed_in(base, "demo-authoriser", DEMO_PASSWORD, **VIEWPORTS[viewport])
     problems = {}
 
     card = page.locator("section.card.awaiting")
     expect(card).to_contain_text("awaiting your authorisation")
-    problems["dashboard"] = _serious(page)
+    problems["dashboard"] = serious(page)
     shot(page, f"authoriser-dashboard-{viewport}")
     card.get_by_role("link", name=f"Review plan {name}").click()
     expect(page.locator("h1")).to_contain_text(name)
@@ -446,7 +423,7 @@ def test_an_authorising_officer_reviews_and_authorises_from_the_dashboard_card(c
     expect(section).to_contain_text("Threshold 0.")
     expect(section.get_by_role("cell", name="rtsp://10.1.2.3:554")).to_be_visible()
     assert not any(secret in page.content() for secret in SECRETS)
-    problems["plan"] = _serious(page)
+    problems["plan"] = serious(page)
     shot(page, f"authoriser-plan-{viewport}")
 
     # The faces, on demand: each image loads, and the look is on record (the page, naming whose faces it shows).
@@ -457,7 +434,7 @@ def test_an_authorising_officer_reviews_and_authorises_from_the_dashboard_card(c
     page.wait_for_function("() => [...document.images].every(i => i.complete && i.naturalWidth > 0)")
     views = _events(app, "deployment.watchlist.view")[before:]
     assert len(views) == 1 and len(views[0].details["subjects"]) == 1
-    problems["faces"] = _serious(page)
+    problems["faces"] = serious(page)
     shot(page, f"authoriser-faces-{viewport}")
     if viewport == "phone":
         assert page.evaluate("document.documentElement.scrollWidth") <= 412, "the faces page scrolls sideways"

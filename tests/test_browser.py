@@ -6,75 +6,29 @@ the outcome; an auditor finds it in the statistics and the audit trail. Screensh
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from actors import make_app
+from actors import DEMO_PASSWORD, make_app
+from browsers import shot
 from openfr.services import demo
 from web_server import running_console
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-PASSWORD = "correct horse battery staple"
-# Chromium on a closed network: no background calls home, no sandbox (CI runs as root), no GPU.
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it)"
-)
 
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory):
     """A real server over the demo's gallery, clip and accounts."""
     app = make_app(tmp_path_factory.mktemp("console"))
-    prepared = demo.prepare(app, password=PASSWORD, deployment=False)
+    prepared = demo.prepare(app, password=DEMO_PASSWORD, deployment=False)
     with running_console(app) as base:
         yield base, prepared
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def signed_in(browser, base: str, username: str, **context):
-    page = browser.new_context(base_url=base, **context).new_page()
-    page.set_default_timeout(20_000)
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    assert page.locator(".who").inner_text().startswith(username)
-    return page
-
-
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(console, browser):
+def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(console, chromium):
     base, prepared = console
     from playwright.sync_api import expect
 
     # An administrator plans the deployment; every safeguard is a form field.
-    admin = signed_in(browser, base, "demo-admin")
+    admin = chromium.signed_in(base, "demo-admin", DEMO_PASSWORD)
     admin.goto("/deployments/new")
     admin.fill("input[name=name]", "browser-test")
     admin.fill("textarea[name=grounds]", "Wanted for a serious offence; intelligence places him at the station.")
@@ -91,7 +45,7 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
     # The planner cannot authorise their own deployment: the page offers them no such button.
     expect(admin.locator("form[action$='/authorise']")).to_have_count(0)
 
-    authoriser = signed_in(browser, base, "demo-authoriser")
+    authoriser = chromium.signed_in(base, "demo-authoriser", DEMO_PASSWORD)
     authoriser.goto("/deployments/browser-test")
     authoriser.fill("input[name=note]", "Necessary and proportionate for this operation.")
     for box in authoriser.locator("input[name=checklist]").all():  # every item is required
@@ -103,11 +57,11 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
 
     # The operator opens the live console first, then starts the cameras from a second tab: the alert must
     # reach the open console over server-sent events, with no reload.
-    operator = signed_in(browser, base, "demo-operator")
+    operator = chromium.signed_in(base, "demo-operator", DEMO_PASSWORD)
     operator.goto("/console")
     operator.evaluate("window.notReloaded = true")
     expect(operator.locator("#alerts .alert-card")).to_have_count(0)
-    operator.wait_for_timeout(500)  # the event stream connects
+    expect(operator.locator("#alerts")).to_have_attribute("data-stream-state", "open")  # the stream is connected
     control = operator.context.new_page()
     control.goto(f"{base}/deployments/browser-test")
     control.click("form[action$='/start'] button")
@@ -135,13 +89,15 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
     shot(operator, "04-confirmed")
 
     # A phone-sized screen: the same console, one column, buttons full width.
-    phone = signed_in(browser, base, "demo-operator", viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = chromium.signed_in(
+        base, "demo-operator", DEMO_PASSWORD, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
     phone.goto("/console")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the console scrolls sideways on a phone ({width}px)"
     shot(phone, "05-console-phone")
 
-    auditor = signed_in(browser, base, "demo-auditor")
+    auditor = chromium.signed_in(base, "demo-auditor", DEMO_PASSWORD)
     auditor.goto("/statistics")
     row = auditor.locator("tr[data-deployment=browser-test]")
     expect(row.locator(".n-alerts")).to_have_text("1")
@@ -160,12 +116,12 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
     shot(auditor, "07-audit")
 
 
-def test_enrol_and_search_uploads_from_the_browser(console, browser, sample_paths):
+def test_enrol_and_search_uploads_from_the_browser(console, chromium, sample_paths):
     """Uploads go through htmx with the CSRF header; the search photo is never stored."""
     base, _ = console
     from playwright.sync_api import expect
 
-    investigator = signed_in(browser, base, "demo-investigator")
+    investigator = chromium.signed_in(base, "demo-investigator", DEMO_PASSWORD)
     investigator.goto("/galleries")
     investigator.fill("form[action='/galleries'] input[name=name]", "browser-custody")  # a gallery: its own step
     investigator.fill("form[action='/galleries'] textarea[name=purpose]", "custody images (browser test)")
@@ -182,7 +138,9 @@ def test_enrol_and_search_uploads_from_the_browser(console, browser, sample_path
     shot(investigator, "08-enrolled")
 
     # A retrospective search (an investigator's), at a phone's size: officers use the OIFR page instead.
-    searcher = signed_in(browser, base, "demo-investigator", viewport={"width": 390, "height": 844}, is_mobile=True)
+    searcher = chromium.signed_in(
+        base, "demo-investigator", DEMO_PASSWORD, viewport={"width": 390, "height": 844}, is_mobile=True
+    )
     searcher.goto("/search")
     searcher.select_option("select[name=gallery]", "browser-custody")
     searcher.fill("input[name=reason]", "Refuses to give a name after arrest for theft")

@@ -369,52 +369,45 @@ def test_signed_in_people_without_the_permission_get_no_confirmation_page(site):
 
 @pytest.fixture(scope="module")
 def browser_site(tmp_path_factory):
-    from test_browser import CHROMIUM
-    from test_browser import PASSWORD as BROWSER_PASSWORD  # what test_accessibility's sign-in types
+    from actors import DEMO_PASSWORD
+    from openfr.services import demo
     from web_server import running_console
 
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
-    from openfr.services import demo
-
     app = make_app(tmp_path_factory.mktemp("traps-browser"))
-    demo.prepare(app, password=BROWSER_PASSWORD, deployment=False)
+    demo.prepare(app, password=DEMO_PASSWORD, deployment=False)
     with running_console(app) as base:
         yield base
 
 
-def test_the_confirmation_steps_and_filter_errors_work_in_a_browser_and_meet_wcag(browser_site):
-    from playwright.sync_api import expect, sync_playwright
+def test_the_confirmation_steps_and_filter_errors_work_in_a_browser_and_meet_wcag(browser_site, chromium):
+    from playwright.sync_api import expect
 
-    from test_accessibility import _serious, _sign_in
-    from test_browser import ARGS, CHROMIUM
+    from actors import DEMO_PASSWORD
+    from browsers import serious
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        for context in ({}, {"viewport": {"width": 412, "height": 915}, "color_scheme": "dark"}):
-            admin = _sign_in(chromium, browser_site, "demo-admin", **context)
-            target = "demo-officer" if not context else "demo-operator"
-            admin.goto("/users")
-            admin.get_by_role("button", name=f"Disable {target}").click()
-            expect(admin.locator("h1")).to_have_text(f"Disable {target}?")
-            assert _serious(admin) == []
-            admin.get_by_role("button", name=f"Disable {target}").click()  # no reason: the form does not go
-            expect(admin.locator("h1")).to_have_text(f"Disable {target}?")
-            admin.get_by_label("Reason (required; recorded in the audit trail)").fill("left the force")
-            admin.get_by_role("button", name=f"Disable {target}").click()
-            expect(admin.locator("[role=status]")).to_contain_text(f"{target} disabled")
-            admin.goto("/galleries")
-            admin.fill("form[action='/galleries'] input[name=name]", "demo-watchlist")  # exists: refused, kept
-            admin.fill("form[action='/galleries'] textarea[name=purpose]", "a second one by mistake")
-            admin.click("form[action='/galleries'] button[type=submit]")
-            expect(admin.locator("[role=alert]")).to_contain_text("exists already")
-            assert _serious(admin) == []
-            auditor = _sign_in(chromium, browser_site, "demo-auditor", **context)
-            auditor.goto("/audit?since=last+tuesday")
-            expect(auditor.locator("[role=alert]")).to_contain_text("'last tuesday' is not a date")
-            assert _serious(auditor) == []
-            auditor.goto("/audit?until=2000-01-01")
-            expect(auditor.locator(".listing-count")).to_have_text(
-                "Showing 0 of 0 events matching the filter, newest first."
-            )
-        chromium.close()
+    for context in ({}, {"viewport": {"width": 412, "height": 915}, "color_scheme": "dark"}):
+        admin = chromium.signed_in(browser_site, "demo-admin", DEMO_PASSWORD, **context)
+        target = "demo-officer" if not context else "demo-operator"
+        admin.goto("/users")
+        admin.get_by_role("button", name=f"Disable {target}").click()
+        expect(admin.locator("h1")).to_have_text(f"Disable {target}?")
+        assert serious(admin) == []
+        admin.get_by_role("button", name=f"Disable {target}").click()  # no reason: the form does not go
+        expect(admin.locator("h1")).to_have_text(f"Disable {target}?")
+        admin.get_by_label("Reason (required; recorded in the audit trail)").fill("left the force")
+        admin.get_by_role("button", name=f"Disable {target}").click()
+        expect(admin.locator("[role=status]")).to_contain_text(f"{target} disabled")
+        admin.goto("/galleries")
+        admin.fill("form[action='/galleries'] input[name=name]", "demo-watchlist")  # exists: refused, kept
+        admin.fill("form[action='/galleries'] textarea[name=purpose]", "a second one by mistake")
+        admin.click("form[action='/galleries'] button[type=submit]")
+        expect(admin.locator("[role=alert]")).to_contain_text("exists already")
+        assert serious(admin) == []
+        auditor = chromium.signed_in(browser_site, "demo-auditor", DEMO_PASSWORD, **context)
+        auditor.goto("/audit?since=last+tuesday")
+        expect(auditor.locator("[role=alert]")).to_contain_text("'last tuesday' is not a date")
+        assert serious(auditor) == []
+        auditor.goto("/audit?until=2000-01-01")
+        expect(auditor.locator(".listing-count")).to_have_text(
+            "Showing 0 of 0 events matching the filter, newest first."
+        )

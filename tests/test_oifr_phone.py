@@ -21,11 +21,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from actors import PASSWORD, console_sign_in, make_app
+from browsers import serious, shot
 from openfr.services import demo
 from openfr.store import AuditEvent, SearchRecord
 from openfr.web.app import create_app
-from test_accessibility import _serious
-from test_browser import ARGS, CHROMIUM, shot
 from web_server import running_console
 
 OFFICER, AUDITOR = "demo-officer", "demo-auditor"
@@ -201,20 +200,8 @@ PIXEL_7 = {  # Playwright's "Pixel 7" descriptor, written out so that the test d
 
 @pytest.fixture(scope="module")
 def phone_site(installation):
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium")
     with running_console(installation) as base:
         yield base
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def _failure_shown(page, words: str) -> None:
@@ -230,9 +217,8 @@ def _failure_shown(page, words: str) -> None:
 
 def _phone(chromium, base: str):
     """A Pixel 7 signed in as the demo officer, on the dashboard."""
-    context = chromium.new_context(base_url=base, **PIXEL_7)
+    context = chromium.context(base, **PIXEL_7)
     page = context.new_page()
-    page.set_default_timeout(20_000)
     page.goto("/login")
     page.fill("input[name=username]", OFFICER)
     page.fill("input[name=password]", PASSWORD)
@@ -250,7 +236,7 @@ def test_an_officer_searches_from_a_phone_through_poor_signal_and_records_the_re
     context, page = _phone(chromium, base)
     page.tap("a.oifr-card")  # the dashboard's card
     page.wait_for_url(f"{base}/oifr")
-    assert _serious(page) == []
+    assert serious(page) == []
 
     manifest = page.request.get(page.get_attribute("link[rel=manifest]", "href"))
     fields = json.loads(manifest.text())
@@ -317,7 +303,7 @@ def test_an_officer_searches_from_a_phone_through_poor_signal_and_records_the_re
     search_id = int(results.get_attribute("data-search-id"))
     assert _searches(installation) == before + 1
     shot(page, "oifr-phone-results")
-    assert _serious(page) == []
+    assert serious(page) == []
 
     # The officer's result: recorded, and it stays on the page beside the photo and the candidates.
     page.tap("#oifr-outcome label.choice:has(input[value=confirmed-by-other-means])")
@@ -328,9 +314,9 @@ def test_an_officer_searches_from_a_phone_through_poor_signal_and_records_the_re
     expect(page.locator("#oifr-outcome form")).to_have_count(0)
     expect(page.locator("#oifr-probe-image")).to_have_count(1)
     expect(page.locator(".oifr-candidate")).not_to_have_count(0)
-    assert _serious(page) == []
+    assert serious(page) == []
     page.emulate_media(color_scheme="dark")  # a night shift: the dark theme's colours too
-    assert _serious(page) == []
+    assert serious(page) == []
     with installation.runtime.db.read() as session:
         record = session.get(SearchRecord, search_id)
         assert (record.result, record.result_by, record.grounds) == ("confirmed-by-other-means", OFFICER, "refuses")

@@ -278,20 +278,6 @@ def site(svc):
         yield base
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from test_browser import ARGS, CHROMIUM
-
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian's chromium at /usr/bin/chromium (scripts/test.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
     "phone": {"viewport": {"width": 412, "height": 915}, "is_mobile": True, "color_scheme": "dark"},
@@ -302,11 +288,9 @@ VIEWPORTS = {
 def test_in_a_browser_the_probe_shows_its_boxes_beside_candidate_thumbnails(site, chromium, sample_paths, screen):
     from playwright.sync_api import expect
 
-    from test_accessibility import _serious
-    from test_browser import shot
+    from browsers import serious, shot
 
-    page = chromium.new_context(base_url=site, **VIEWPORTS[screen]).new_page()
-    page.set_default_timeout(20_000)
+    page = chromium.page(site, **VIEWPORTS[screen])
     blocked = []
     page.on("console", lambda message: blocked.append(message.text) if "Content Security" in message.text else None)
     page.goto("/login")
@@ -335,11 +319,11 @@ def test_in_a_browser_the_probe_shows_its_boxes_beside_candidate_thumbnails(site
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[screen]["viewport"]["width"]
     shot(page, f"10-search-pictures-{screen}")
-    assert _serious(page) == []
+    assert serious(page) == []
     page.goto(f"/galleries/{GALLERY}")
     first = page.locator("table.subjects img.thumb").first
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=first.element_handle())
     expect(page.locator(".listing-count")).to_have_text(f"Subjects 1–50 of {EXTRA + 1}")
     shot(page, f"11-gallery-pictures-{screen}")
-    assert _serious(page) == []
+    assert serious(page) == []
     page.context.close()

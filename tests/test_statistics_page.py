@@ -11,14 +11,12 @@ import re
 
 import pytest
 
+from actors import DEMO_PASSWORD as PASSWORD
 from actors import make_app
+from browsers import serious, shot
 from openfr.services import demo
 from statistics_data import the_first_days_of_may
-from test_accessibility import _serious
-from test_browser import ARGS, CHROMIUM, PASSWORD, shot
 from web_server import running_console
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 
 PHONE = {"viewport": {"width": 412, "height": 915}, "color_scheme": "dark"}
 DESKTOP = {"viewport": {"width": 1280, "height": 900}}
@@ -33,32 +31,11 @@ def site(tmp_path_factory):
         yield base
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield browser
-        browser.close()
-
-
-def signed_in(browser, base: str, username: str, **context):
-    page = browser.new_context(base_url=base, **context).new_page()
-    page.set_default_timeout(20_000)
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return page
-
-
 @pytest.mark.parametrize("device", [DESKTOP, PHONE], ids=["desktop", "phone-dark"])
 def test_an_auditor_reads_a_period_as_totals_charts_and_table_and_downloads_it(site, chromium, device):
     from playwright.sync_api import expect
 
-    page = signed_in(chromium, site, "demo-auditor", accept_downloads=True, **device)
+    page = chromium.signed_in(site, "demo-auditor", PASSWORD, accept_downloads=True, **device)
     page.get_by_role("link", name="Statistics").first.click()
     page.get_by_label("From").fill("2026-05-01")
     page.get_by_label("To (inclusive)").fill("2026-05-03")
@@ -79,7 +56,7 @@ def test_an_auditor_reads_a_period_as_totals_charts_and_table_and_downloads_it(s
     box = alerts_chart.bounding_box()
     assert box is not None and 0.6 * min(width, 640) <= box["width"] <= width
     assert page.evaluate("document.documentElement.scrollWidth") <= width
-    assert _serious(page) == []
+    assert serious(page) == []
     shot(page, f"statistics-{'phone' if device is PHONE else 'desktop'}")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
@@ -91,10 +68,10 @@ def test_an_auditor_reads_a_period_as_totals_charts_and_table_and_downloads_it(s
 def test_a_period_that_is_not_one_is_shown_with_its_reason(site, chromium):
     from playwright.sync_api import expect
 
-    page = signed_in(chromium, site, "demo-auditor", **PHONE)
+    page = chromium.signed_in(site, "demo-auditor", PASSWORD, **PHONE)
     answer = page.goto("/statistics?from=last+tuesday")
     assert answer is not None and answer.status == 400
     expect(page.get_by_role("alert")).to_contain_text("from: not a date (YYYY-MM-DD): 'last tuesday'")
     expect(page.locator("table.stats")).to_have_count(0)
     expect(page.get_by_role("img")).to_have_count(0)
-    assert _serious(page) == []
+    assert serious(page) == []

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from actors import PASSWORD, make_app
-from browsers import PHONE, launched, needs_chromium
+from browsers import PHONE, needs_chromium
 from openfr.governance import audit
 from openfr.services import demo
 from openfr.store import Gallery, SearchRecord, Subject
@@ -38,12 +38,6 @@ def installation(tmp_path_factory):
     app.galleries.create(investigator, ENROLMENTS, "browser test enrolments")  # apart from what is searched
     with running_console(app) as base:
         yield app, base
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with launched() as browser:
-        yield browser
 
 
 def _label(javascript: bool, device: str | None = None) -> str:
