@@ -213,12 +213,39 @@ def test_enrol_by_upload_then_search_records_who_why_and_keeps_no_probe(app, svc
     assert listed.status_code == 403  # officers search; they do not browse custody images
 
 
-def test_oversized_uploads_are_refused_and_uploads_are_held_in_memory(tmp_path):
+def test_uploads_up_to_the_limit_are_held_in_memory_never_spooled_to_a_temporary_file(tmp_path, monkeypatch):
+    """A probe photo must never touch the disk: Starlette spools a part above `spool_max_size` (1 MiB) to a
+    temporary file, so the server raises it to the upload limit. A 3 MB upload under a 4 MB limit is read
+    without one rollover to disk."""
+    import tempfile
+
     from starlette.formparsers import MultiPartParser
 
+    monkeypatch.setattr(MultiPartParser, "spool_max_size", 1024 * 1024)  # Starlette's own, whatever ran before
+    rolled: list[int] = []
+    original = tempfile.SpooledTemporaryFile.rollover
+
+    def rollover(self):
+        rolled.append(self.tell())
+        return original(self)
+
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "rollover", rollover)
+    roomy_app = make_app(tmp_path, web={"upload_max_mb": 4})
+    roomy = create_app(roomy_app)
+    roomy_app.accounts.create_first_administrator("admin", PASSWORD, by="test")
+    add_user(roomy_app, principal(roomy_app, "admin"), "investigator", "investigator")
+    token = api_token(roomy_app, "investigator")
+    photo = {"image": ("big.jpg", b"\xff" * 3_000_000, "image/jpeg")}
+    answer = browser(roomy).post(
+        "/api/search", data={"gallery": "g", "reason": "r"}, files=photo, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 404, answer.text  # read whole, then: no gallery g
+    assert rolled == [], "an upload under the limit was spooled to a temporary file"
+
+
+def test_oversized_uploads_are_refused(tmp_path):
     small_app = make_app(tmp_path, web={"upload_max_mb": 0.1})
     small = create_app(small_app)
-    assert MultiPartParser.spool_max_size >= 0.1 * 1024 * 1024  # no temporary file below the limit
     small_app.accounts.create_first_administrator("admin", PASSWORD, by="test")
     admin = principal(small_app, "admin")
     add_user(small_app, admin, "officer", "officer")
