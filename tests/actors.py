@@ -7,14 +7,17 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from openfr.governance.accounts import TokenKind
 from openfr.governance.permissions import Role
 from openfr.runtime import Runtime
-from openfr.services import Application, Principal
+from openfr.services import Application, Principal, demo
 from openfr.settings import EngineSettings, Settings
 
+T = TypeVar("T")
 PASSWORD = "correct horse battery"
 DEMO_PASSWORD = "correct horse battery staple"  # the demo accounts' in the console and browser tests
 
@@ -38,44 +41,63 @@ def staff(app: Application) -> dict[Role, Principal]:
     password an administrator set at first sign-in.
 
     That costs about 30 argon2 hashes (seconds), so a new SQLite installation gets a copy of a staffed
-    template made once per test process with the same settings: the same database, keys and audit trail
-    (sealed, checkpointed) that making the staff here would leave. Anything else (PostgreSQL, a database
-    already opened, keys given in settings) makes them for real."""
-    template = _template_for(app)
-    if template is None:
-        return make_staff(app)
-    files, people = template
-    home = app.runtime.home
-    for relative, (mode, data) in files.items():
-        (home / relative).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (home / relative).write_bytes(data)
-        (home / relative).chmod(mode)  # keys stay the owner's alone
-    return dict(people)
+    template (see `from_template`). Anything else makes them for real."""
+    people = from_template(app, "staff", make_staff)
+    return dict(people) if people is not None else make_staff(app)
 
 
-_TEMPLATES: dict[str, tuple[dict[str, tuple[int, bytes]], dict[Role, Principal]]] = {}
+def demo_installation(app: Application, *, password: str, deployment: bool) -> demo.Demo:
+    """`demo.prepare(app, password=..., deployment=...)`, from a template where `from_template` can: the
+    demo's clip, accounts and galleries copied in; its deployment (which names the clip by its full path)
+    then planned and authorised here for real."""
+
+    def prepare(built: Application) -> str:
+        return demo.prepare(built, password=password, deployment=False).password
+
+    if from_template(app, f"demo {password}", prepare) is None:
+        return demo.prepare(app, password=password, deployment=deployment)
+    clip = demo.prepare_clip(app)  # in the copy already: its path here
+    name = None
+    if deployment:
+        planner, authoriser = demo.sign_in(app, "demo-admin", password), demo.sign_in(app, "demo-authoriser", password)
+        name = demo.prepare_deployment(app, clip, planner, authoriser)
+    return demo.Demo(password, clip, name)
 
 
-def _template_for(app: Application):
+_TEMPLATES: dict[tuple[str, str], tuple[dict[str, tuple[int, bytes]], object]] = {}
+
+
+def from_template(app: Application, what: str, build: Callable[[Application], T]) -> T | None:
+    """Copy into `app`'s new installation the files `build` leaves in a new installation with the same
+    settings (made once per test process and kept in memory): the same database, keys and sealed,
+    checkpointed audit trail, exactly as building it here would leave them; `build`'s result is returned.
+    None, with nothing done, where a copy would not be the same: PostgreSQL, a database already opened, keys
+    or files kept outside the installation's folder."""
     settings = app.runtime.settings
     fresh = "db" not in vars(app.runtime) and not (settings.home.expanduser() / "openfr.db").exists()
-    own_keys = settings.audit_key or settings.secrets_key or settings.audit_checkpoint_file
-    if settings.database_url or own_keys or not fresh:
+    outside = settings.audit_key or settings.secrets_key or settings.audit_checkpoint_file or settings.web.video_folder
+    if settings.database_url or outside or not fresh:
         return None
-    key = settings.model_dump_json(exclude={"home"})
+    key = (what, settings.model_dump_json(exclude={"home"}))
     if key not in _TEMPLATES:
         with tempfile.TemporaryDirectory() as folder:
             built = Application(Runtime(settings.model_copy(update={"home": Path(folder)})))
-            people = make_staff(built)
-            built.runtime.db.dispose()  # the write-ahead log folded into the file: a consistent copy
+            result = build(built)
+            built.runtime.close()  # the write-ahead log folded into the file: a consistent copy
             root = built.runtime.home
             files = {
                 p.relative_to(root).as_posix(): (p.stat().st_mode & 0o777, p.read_bytes())
                 for p in root.rglob("*")
                 if p.is_file()
             }
-        _TEMPLATES[key] = files, people
-    return _TEMPLATES[key]
+        _TEMPLATES[key] = files, result
+    files, result = _TEMPLATES[key]
+    home = app.runtime.home
+    for relative, (mode, data) in files.items():
+        (home / relative).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        (home / relative).write_bytes(data)
+        (home / relative).chmod(mode)  # keys stay the owner's alone
+    return result  # type: ignore[return-value]
 
 
 def make_staff(app: Application) -> dict[Role, Principal]:

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from actors import DEMO_PASSWORD as PASSWORD
-from actors import console_sign_in, make_app
+from actors import console_sign_in, demo_installation, make_app
 from browsers import needs_chromium, serious
 from openfr.governance import audit
 from openfr.live import deployments
@@ -165,7 +165,7 @@ def _deployment(app: Application, name: str, location: str, camera: str = "cam-1
 @pytest.fixture(scope="module")
 def http(tmp_path_factory):
     app = make_app(tmp_path_factory.mktemp("alerts-http"))
-    demo.prepare(app, password=PASSWORD, deployment=False)
+    demo_installation(app, password=PASSWORD, deployment=False)
     return app, create_app(app)
 
 
@@ -273,7 +273,7 @@ class RestartableConsole:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Iterator[tuple[RestartableConsole, Application, int]]:
     app = make_app(tmp_path_factory.mktemp("alert-console"))
-    prepared = demo.prepare(app, password=PASSWORD, deployment=True)
+    prepared = demo_installation(app, password=PASSWORD, deployment=True)
     with app.runtime.db.read() as session:
         deployment_id = session.scalar(sa.select(Deployment.id).where(Deployment.name == prepared.deployment))
     console = RestartableConsole(app)

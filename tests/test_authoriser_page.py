@@ -19,7 +19,17 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from actors import DEMO_PASSWORD, PASSWORD, add_user, api_token, console_sign_in, make_app, staff, username
+from actors import (
+    DEMO_PASSWORD,
+    PASSWORD,
+    add_user,
+    api_token,
+    console_sign_in,
+    demo_installation,
+    make_app,
+    staff,
+    username,
+)
 from browsers import serious, shot
 from gallery_data import crop, team_faces
 from openfr.cli import app as cli_app
@@ -392,7 +402,7 @@ def console(tmp_path_factory):
     from web_server import running_console
 
     app = make_app(tmp_path_factory.mktemp("authoriser-console"))
-    demo.prepare(app, password=DEMO_PASSWORD, deployment=False)
+    demo_installation(app, password=DEMO_PASSWORD, deployment=False)
     planner = app.accounts.sign_in("demo-admin", DEMO_PASSWORD, None, TokenKind.CLI).principal
     for viewport in VIEWPORTS:
         _plan(app, planner, f"{viewport}-plan", categories=["wanted-serious-offence"], source_gallery=demo.GALLERY)

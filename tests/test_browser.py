@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors import DEMO_PASSWORD, make_app
+from actors import DEMO_PASSWORD, demo_installation, make_app
 from browsers import shot
 from openfr.services import demo
 from web_server import running_console
@@ -18,7 +18,7 @@ from web_server import running_console
 def console(tmp_path_factory):
     """A real server over the demo's gallery, clip and accounts."""
     app = make_app(tmp_path_factory.mktemp("console"))
-    prepared = demo.prepare(app, password=DEMO_PASSWORD, deployment=False)
+    prepared = demo_installation(app, password=DEMO_PASSWORD, deployment=False)
     with running_console(app) as base:
         yield base, prepared
 

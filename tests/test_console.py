@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from actors import PASSWORD, TEMPORARY, add_user, api_token, console_sign_in, make_app, take_over
+from actors import PASSWORD, TEMPORARY, add_user, api_token, console_sign_in, demo_installation, make_app, take_over
 from actors import sign_in as principal
 from openfr.governance import audit
 from openfr.governance.accounts import TokenKind
@@ -31,7 +31,7 @@ PUBLIC = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory) -> Application:
     application = make_app(tmp_path_factory.mktemp("console"))
-    demo.prepare(application, password=PASSWORD, deployment=False)
+    demo_installation(application, password=PASSWORD, deployment=False)
     application.admin = principal(application, "demo-admin")
     # The demo has one administrator: a second comes by the bootstrap and approves the privileged accounts.
     application.accounts.create_first_administrator("administrator", TEMPORARY, by="test set-up")

@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from actors import PASSWORD, make_app
+from actors import PASSWORD, demo_installation, make_app
 from live_data import closed_port
 from openfr.governance import audit
 from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
@@ -96,7 +96,7 @@ def test_a_server_purges_on_schedule_and_stops_its_cameras_cleanly_on_sigterm(tm
     the process before serve's own clean-up ran, so the cameras were never stopped cleanly."""
     home = tmp_path / "home"
     app = make_app(home)
-    demo.prepare(app, password=PASSWORD, deployment=False)
+    demo_installation(app, password=PASSWORD, deployment=False)
     investigator = demo.sign_in(app, "demo-investigator", PASSWORD)
     photo = sample_paths["yaoming"].read_bytes()
     before = app.search.search(investigator, SearchRequest(demo.GALLERY, "made before the server started"), photo)

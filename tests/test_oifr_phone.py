@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from actors import PASSWORD, console_sign_in, make_app
+from actors import PASSWORD, console_sign_in, demo_installation, make_app
 from browsers import serious, shot
 from openfr.services import demo
 from openfr.store import AuditEvent, SearchRecord
@@ -37,7 +37,7 @@ MANIFEST = "/static/oifr.webmanifest"
 def installation(tmp_path_factory):
     """A demo installation: its accounts, and its custody gallery approved for OIFR."""
     app = make_app(tmp_path_factory.mktemp("oifr-phone"))
-    demo.prepare(app, password=PASSWORD, deployment=False)
+    demo_installation(app, password=PASSWORD, deployment=False)
     return app
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from actors import PASSWORD, api_token, console_sign_in, make_app
+from actors import PASSWORD, api_token, console_sign_in, demo_installation, make_app
 from openfr.governance import audit
 from openfr.services import Application, demo
 from openfr.store import SearchRecord, SourceImage, Subject
@@ -30,7 +30,7 @@ VIEWBOX = re.compile(r'class="probe-picture" viewBox="0 0 (\d+) (\d+)"')
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory) -> Application:
     application = make_app(tmp_path_factory.mktemp("pictures"))
-    demo.prepare(application, password=PASSWORD, deployment=False)
+    demo_installation(application, password=PASSWORD, deployment=False)
     # Paging needs more subjects than the demo has: rows that reuse the demo portrait as their image (the
     # list and its thumbnails are what is tested here, not enrolment, which has its own tests).
     with application.runtime.db.transaction() as session:

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from actors import DEMO_PASSWORD as PASSWORD
-from actors import make_app
+from actors import demo_installation, make_app
 from browsers import serious, shot
 from openfr.services import demo
 from statistics_data import the_first_days_of_may
@@ -25,7 +25,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     app = make_app(tmp_path_factory.mktemp("statistics-page"))
-    demo.prepare(app, password=PASSWORD, deployment=False)
+    demo_installation(app, password=PASSWORD, deployment=False)
     the_first_days_of_may(app, demo.GALLERY)
     with running_console(app) as base:
         yield base

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from actors import PASSWORD, make_app
+from actors import PASSWORD, demo_installation, make_app
 from browsers import PHONE, needs_chromium
 from openfr.governance import audit
 from openfr.services import demo
@@ -33,7 +33,7 @@ JAVASCRIPT = pytest.mark.parametrize("javascript", [True, False], ids=["js-on", 
 def installation(tmp_path_factory):
     """A demo installation (its accounts, watchlist and custody gallery) served on a free loopback port."""
     app = make_app(tmp_path_factory.mktemp("upload-forms"))
-    demo.prepare(app, password=PASSWORD, deployment=False)
+    demo_installation(app, password=PASSWORD, deployment=False)
     investigator = demo.sign_in(app, "demo-investigator", PASSWORD)
     app.galleries.create(investigator, ENROLMENTS, "browser test enrolments")  # apart from what is searched
     with running_console(app) as base:
@@ -221,7 +221,7 @@ def two_custody_galleries(tmp_path_factory, sample_paths):
     from openfr.services.galleries import EnrolFields
 
     app = make_app(tmp_path_factory.mktemp("two-custody"))
-    demo.prepare(app, password=PASSWORD, deployment=False)
+    demo_installation(app, password=PASSWORD, deployment=False)
     admin = demo.sign_in(app, "demo-admin", PASSWORD)
     app.galleries.create(admin, "custody-north", "custody images of another force (test)", ["oifr"])
     fields = EnrolFields("custody-north", "N-1", "test", display_name="Yao Ming (north)")
