@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from scipy.stats import poisson
 from sqlalchemy import select
 
 from openfr.csvsafe import to_csv
@@ -53,6 +52,8 @@ def _cameras(d: Deployment, running: dict[str, dict]) -> dict[str, int]:
 def _flagged(observed: int, expected: float | None) -> bool:
     if expected is None or observed < 2:
         return False
+    from scipy.stats import poisson  # a second of import: only when a report flags, not at every start
+
     return float(poisson.sf(observed - 1, max(expected, 1e-9))) < FLAG_P
 
 
