@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -10,6 +11,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
+
+import sqlalchemy as sa
 
 from openfr.governance.accounts import TokenKind
 from openfr.governance.permissions import Role
@@ -64,40 +67,101 @@ def demo_installation(app: Application, *, password: str, deployment: bool) -> d
     return demo.Demo(password, clip, name)
 
 
-_TEMPLATES: dict[tuple[str, str], tuple[dict[str, tuple[int, bytes]], object]] = {}
+_TEMPLATE_NAMES = itertools.count()  # templates are made inside templates (the staff of a demo)
+_TEMPLATES: dict[tuple[str, str, str], tuple[dict[str, tuple[int, bytes]], object, str | None]] = {}
 
 
 def from_template(app: Application, what: str, build: Callable[[Application], T]) -> T | None:
-    """Copy into `app`'s new installation the files `build` leaves in a new installation with the same
-    settings (made once per test process and kept in memory): the same database, keys and sealed,
-    checkpointed audit trail, exactly as building it here would leave them; `build`'s result is returned.
-    None, with nothing done, where a copy would not be the same: PostgreSQL, a database already opened, keys
-    or files kept outside the installation's folder."""
+    """Copy into `app`'s new installation what `build` leaves in a new installation with the same settings
+    (made once per test process): the same database (SQLite: its file; PostgreSQL: CREATE DATABASE ...
+    TEMPLATE), keys and sealed, checkpointed audit trail, exactly as building it here would leave them;
+    `build`'s result is returned. None, with nothing done, where a copy would not be the same: a database
+    already opened or not empty, keys or files kept outside the installation's folder."""
     settings = app.runtime.settings
-    fresh = "db" not in vars(app.runtime) and not (settings.home.expanduser() / "openfr.db").exists()
     outside = settings.audit_key or settings.secrets_key or settings.audit_checkpoint_file or settings.web.video_folder
-    if settings.database_url or outside or not fresh:
+    if outside or "db" in vars(app.runtime) or not _empty_database(settings):
         return None
-    key = (what, settings.model_dump_json(exclude={"home"}))
+    postgres = settings.database_url if _is_postgres(settings.database_url) else None
+    key = (what, settings.model_dump_json(exclude={"home", "database_url"}), _server(postgres))
     if key not in _TEMPLATES:
         with tempfile.TemporaryDirectory() as folder:
-            built = Application(Runtime(settings.model_copy(update={"home": Path(folder)})))
+            database_url = _new_database(postgres, f"openfr_template_{next(_TEMPLATE_NAMES)}")
+            built = Application(
+                Runtime(settings.model_copy(update={"home": Path(folder), "database_url": database_url}))
+            )
             result = build(built)
-            built.runtime.close()  # the write-ahead log folded into the file: a consistent copy
+            assert result is not None, "a template's build returns what the tests need (None means no template)"
+            built.runtime.close()  # SQLite: the write-ahead log folded into the file; PostgreSQL: no session left
             root = built.runtime.home
             files = {
                 p.relative_to(root).as_posix(): (p.stat().st_mode & 0o777, p.read_bytes())
                 for p in root.rglob("*")
                 if p.is_file()
             }
-        _TEMPLATES[key] = files, result
-    files, result = _TEMPLATES[key]
-    home = app.runtime.home
+        _TEMPLATES[key] = files, result, database_url
+    files, result, database_url = _TEMPLATES[key]
+    if database_url:
+        _copy_database(database_url, settings.database_url)
+    home, database = app.runtime.home, _sqlite_file(settings)
     for relative, (mode, data) in files.items():
-        (home / relative).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        (home / relative).write_bytes(data)
-        (home / relative).chmod(mode)  # keys stay the owner's alone
+        path = database.with_name(relative) if relative.startswith("openfr.db") else home / relative
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.write_bytes(data)
+        path.chmod(mode)  # keys stay the owner's alone
     return result  # type: ignore[return-value]
+
+
+def _server(database_url: str | None) -> str:
+    return "" if not database_url else sa.make_url(database_url).set(database="").render_as_string(hide_password=False)
+
+
+def _admin(database_url: str) -> sa.Engine:
+    url = sa.make_url(database_url).set(database="postgres")
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+
+
+def _is_postgres(database_url: str | None) -> bool:
+    return bool(database_url) and sa.make_url(database_url).get_backend_name() == "postgresql"
+
+
+def _sqlite_file(settings: Settings) -> Path:
+    """Where the SQLite database of these settings lives (the home's openfr.db by default)."""
+    return Path(sa.make_url(settings.resolved_database_url()).database or "")
+
+
+def _empty_database(settings: Settings) -> bool:
+    if not _is_postgres(settings.database_url):
+        sqlite = _sqlite_file(settings)
+        return sqlite.name == "openfr.db" and not sqlite.exists()
+    engine = sa.create_engine(settings.database_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            tables = connection.exec_driver_sql(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'"
+            ).scalar()
+    finally:
+        engine.dispose()
+    return tables == 0
+
+
+def _new_database(database_url: str | None, name: str) -> str | None:
+    if not database_url:
+        return None
+    admin = _admin(database_url)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return sa.make_url(database_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _copy_database(template_url: str, database_url: str) -> None:
+    """The test's (empty, never opened) database replaced by a copy of the template, by PostgreSQL itself."""
+    template, name = sa.make_url(template_url).database, sa.make_url(database_url).database
+    admin = _admin(database_url)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE {name}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {template}")
+    admin.dispose()
 
 
 def make_staff(app: Application) -> dict[Role, Principal]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from actors import PASSWORD, cli_login, make_app, openfr, staff
+from actors import PASSWORD, cli_login, from_template, make_app, openfr, staff
 from gallery_data import build_team_gallery
 from openfr.governance import audit
 from openfr.governance.permissions import Role
+from openfr.services import Application
 from openfr.services.searches import SearchRequest
 from openfr.store import AuditEvent, open_database
 
@@ -22,12 +23,18 @@ def team(tmp_path_factory, engine, samples, sample_paths):
 @pytest.fixture
 def trail(database_url, tmp_path, engine, team, sample_paths):
     """A store in which accounts were made, then an enrolment, a search and a deletion happened."""
+
+    def happen(app: Application) -> dict:
+        people = staff(app)
+        app.galleries.enrol_folder(people[Role.INVESTIGATOR], "custody", team["dir"], create="test gallery")
+        request = SearchRequest(gallery="custody", reason="burglary enquiry", crime_ref="CR/1")
+        app.search.search(people[Role.INVESTIGATOR], request, sample_paths["yaoming"].read_bytes())
+        app.galleries.delete_subject(people[Role.ADMINISTRATOR], "custody", team["yao"], "no further action")
+        return people
+
     app = make_app(tmp_path, database_url)
-    people = staff(app)
-    app.galleries.enrol_folder(people[Role.INVESTIGATOR], "custody", team["dir"], create="test gallery")
-    request = SearchRequest(gallery="custody", reason="burglary enquiry", crime_ref="CR/1")
-    app.search.search(people[Role.INVESTIGATOR], request, sample_paths["yaoming"].read_bytes())
-    app.galleries.delete_subject(people[Role.ADMINISTRATOR], "custody", team["yao"], "no further action")
+    if from_template(app, "audit trail", happen) is None:  # the same store, copied: built once per process
+        happen(app)
     return app.runtime.db
 
 
