@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from actors import add_user, make_app, staff
+from actors import add_user, from_template, make_app, staff
 from live_data import wanted_gallery
 from openfr.bus import InProcessBus
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
@@ -22,6 +22,7 @@ from openfr.live.alerts import AlertStore
 from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.live.watchlist import WatchEntry
 from openfr.live.worker import AlertEvidence
+from openfr.services import Application
 from openfr.services.reports import as_csv
 from openfr.services.searches import SearchRequest
 from openfr.services.subject_access import AccessRequest
@@ -46,13 +47,19 @@ def _plan(**kw) -> DeploymentPlan:
 
 @pytest.fixture
 def world(tmp_path, engine, samples, database_url):
+
+    def staffed_with_a_watchlist_gallery(app: Application) -> dict:
+        people = staff(app)
+        folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
+        app.galleries.enrol_folder(
+            people[ADMIN], "custody", folder, manifest=manifest, create="test gallery", uses=["rfr", "live"]
+        )
+        people["second"] = add_user(app, people[ADMIN], "second-operator", "operator")
+        return people
+
     app = make_app(tmp_path / "home", database_url, live=LiveSettings(snapshot_retention_hours=0))
-    people = staff(app)
-    folder, manifest = wanted_gallery(tmp_path / "gallery", samples, engine)
-    app.galleries.enrol_folder(
-        people[ADMIN], "custody", folder, manifest=manifest, create="test gallery", uses=["rfr", "live"]
-    )
-    people["second"] = add_user(app, people[ADMIN], "second-operator", "operator")
+    people = from_template(app, "accountability world", staffed_with_a_watchlist_gallery)
+    people = dict(people) if people is not None else staffed_with_a_watchlist_gallery(app)
     yield app, people
     app.close()
 
