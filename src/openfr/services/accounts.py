@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from openfr.errors import BadInputError, PermissionDeniedError, SafeguardMissingError
-from openfr.governance import accounts, audit
+from openfr.governance import accounts, audit, events
 from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
 from openfr.governance.permissions import Role
 from openfr.governance.ratelimit import LoginThrottle, TooSoon, Turn
@@ -112,12 +112,12 @@ class AccountService(UseCases):
             try:
                 user = accounts.authenticate(session, username, password, totp, box=self.rt.secret_box)
             except AuthError as exc:
-                audit.record(session, username or "?", "login.failed", f"user:{username}", exc.reason)
+                audit.record(session, username or "?", events.LoginFailed(), f"user:{username}", exc.reason)
                 refused = exc
             else:
                 hours = self._hours(kind)
                 token = accounts.issue_token(session, user, kind, hours=hours, label="api login")
-                audit.record(session, user.username, "login", f"user:{user.username}", channel=_channel(kind))
+                audit.record(session, user.username, events.Login(channel=_channel(kind)), f"user:{user.username}")
                 return SignIn(principal_of(user), token, hours)
         assert refused is not None
         raise refused
@@ -138,7 +138,7 @@ class AccountService(UseCases):
         with self.rt.db.transaction() as session:
             user = accounts.revoke_token(session, token, kind)
             if user is not None:
-                audit.record(session, user.username, "logout", f"user:{user.username}", channel=_channel(kind))
+                audit.record(session, user.username, events.Logout(channel=_channel(kind)), f"user:{user.username}")
 
     # -- the bootstrap (installation access, no principal) -----------------------------------------------
 
@@ -172,7 +172,7 @@ class AccountService(UseCases):
                 must_change=not first,
             )
             why = "first administrator" if first else f"bootstrap: {count} active administrator(s), none to approve"
-            audit.record(session, by, "user.create", f"user:{user.username}", why, role=user.role)
+            audit.record(session, by, events.UserCreate(role=user.role), f"user:{user.username}", why)
             return user_row(user)
 
     # -- each user's own account -----------------------------------------------------------------------
@@ -194,7 +194,7 @@ class AccountService(UseCases):
                 audit.record(
                     session,
                     principal.username,
-                    "user.password.failed",
+                    events.UserPasswordFailed(),
                     f"user:{user.username}",
                     "wrong current password",
                 )
@@ -206,10 +206,9 @@ class AccountService(UseCases):
                 audit.record(
                     session,
                     principal.username,
-                    "user.password",
+                    events.UserPassword(sessions_ended=ended),
                     f"user:{user.username}",
                     "replaced the password an administrator set" if was_set_for_them else "",
-                    sessions_ended=ended,
                 )
         if wrong:
             raise BadInputError("the current password is wrong")
@@ -232,7 +231,7 @@ class AccountService(UseCases):
             if user.totp_secret and not accounts.check_current_code(user, current_code or "", box):
                 raise BadInputError("a code from your current authenticator is needed to replace it")
             accounts.confirm_totp(user, secret, code, box)
-            audit.record(session, principal.username, "user.totp", f"user:{principal.username}")
+            audit.record(session, principal.username, events.UserTotp(), f"user:{principal.username}")
 
     # -- each user's own API tokens: only the owner makes one ---------------------------------------------
 
@@ -270,9 +269,11 @@ class AccountService(UseCases):
                 )
                 row = accounts.tokens_of(session, user)[-1]
                 audit.record(
-                    session, principal.username, "token.issue", f"user:{principal.username}", name=what,
-                    scope=chosen.value, days=days, id=row["id"],
-                )  # fmt: skip
+                    session,
+                    principal.username,
+                    events.TokenIssue(name=what, scope=chosen.value, days=days, id=row["id"]),
+                    f"user:{principal.username}",
+                )
                 return {**row, "token": token}
         raise refused
 
@@ -285,7 +286,7 @@ class AccountService(UseCases):
         """Revoke one of one's own API tokens at once (a phone lost, an integration retired)."""
         with self.rt.db.transaction() as session:
             accounts.revoke_token_id(session, accounts.get_user(session, principal.username), token_id)
-            audit.record(session, principal.username, "token.revoke", f"user:{principal.username}", id=token_id)
+            audit.record(session, principal.username, events.TokenRevoke(id=token_id), f"user:{principal.username}")
 
 
 def _channel(kind: TokenKind) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from openfr.bus.inprocess import Subscription
 from openfr.errors import BadInputError, NotFoundError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.live import alerts, deployments
 from openfr.live.alerts import scene_path_for
@@ -144,7 +144,7 @@ class AlertService(UseCases):
         if not views:
             return views
         with self.rt.db.transaction() as session:
-            audit.record(session, principal.username, "alert.view", "alerts", alerts=[v["id"] for v in views])
+            audit.record(session, principal.username, events.AlertView(alerts=[v["id"] for v in views]), "alerts")
         grants = self.rt.view_grants
         return [
             {**v, "grants": {which: grants.grant(principal.username, "alert", v["id"], which) for which in IMAGES}}
@@ -173,15 +173,14 @@ class AlertService(UseCases):
         principal.require(Permission.ALERT_ADJUDICATE)
         with self.rt.db.transaction() as session:
             alert = alerts.adjudicate(session, alert_id, confirmed=confirmed, by=principal.username, note=note)
+            verdict = events.AlertConfirm if confirmed else events.AlertReject
             audit.record(
                 session,
                 principal.username,
-                "alert.confirm" if confirmed else "alert.reject",
+                # state "awaiting-second": the first of two operators under two-person verification
+                verdict(deployment_id=alert.deployment_id, score=round(alert.score, 4), state=alert.state),
                 f"alert:{alert.id}",
                 note,
-                deployment_id=alert.deployment_id,
-                score=round(alert.score, 4),
-                state=alert.state,  # "awaiting-second": the first of two operators under two-person verification
             )
             return self._views(session, [alert])[0]
 
@@ -190,7 +189,7 @@ class AlertService(UseCases):
         principal.require(Permission.ALERT_ADJUDICATE)
         with self.rt.db.transaction() as session:
             alert = alerts.record_outcome(session, alert_id, outcome=outcome, by=principal.username, note=note)
-            audit.record(session, principal.username, "alert.outcome", f"alert:{alert.id}", note, outcome=outcome)
+            audit.record(session, principal.username, events.AlertOutcome(outcome=outcome), f"alert:{alert.id}", note)
             return self._views(session, [alert])[0]
 
     def sweep_orphan_crops(self) -> int:
@@ -232,5 +231,5 @@ class AlertService(UseCases):
                 raise NotFoundError("no such image")
             # Every look at a face is on record: who saw which alert's image, and when.
             if not self.rt.view_grants.covers(grant, principal.username, "alert", alert.id, which):
-                audit.record(session, principal.username, "alert.image.view", f"alert:{alert.id}", image=which)
+                audit.record(session, principal.username, events.AlertImageView(image=which), f"alert:{alert.id}")
         return path

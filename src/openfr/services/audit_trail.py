@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from openfr.errors import BadInputError
-from openfr.governance import actions, audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
@@ -64,7 +64,7 @@ class AuditService(UseCases):
     def actions(self, principal: Principal) -> list[dict]:
         """The actions an event can record, with their meaning: what the action filter offers."""
         principal.require(Permission.AUDIT_READ)
-        return actions.catalogue()
+        return events.catalogue()
 
     def head(self, principal: Principal) -> dict:
         principal.require(Permission.AUDIT_READ)
@@ -121,7 +121,9 @@ class AuditService(UseCases):
         with self.rt.db.transaction() as session:
             rows = audit.events(session, **_bounds(clean))
             given = {f"filter_{k}": v for k, v in clean.items() if v}
-            audit.record(session, principal.username, "audit.export", "audit", format=fmt, events=len(rows), **given)
+            audit.record(
+                session, principal.username, events.AuditExport(format=fmt, events=len(rows), **given), "audit"
+            )
         return rows
 
 
@@ -138,7 +140,7 @@ def _filters(filters: dict[str, str | None]) -> dict[str, str | None]:
     if unknown:
         raise BadInputError(f"unknown filter(s): {', '.join(sorted(unknown))}")
     clean = {k: (v.strip() or None) if isinstance(v, str) else None for k, v in filters.items()}
-    clean["action"] = actions.check_filter(clean.get("action"))  # a known action or family, never free text
+    clean["action"] = events.check_filter(clean.get("action"))  # a known action or family, never free text
     bounds = _bounds(clean)
     if bounds.get("since") and bounds.get("until") and bounds["since"] >= bounds["until"]:  # type: ignore[operator]
         raise BadInputError(f"since ({clean['since']}) must be before until ({clean['until']})")

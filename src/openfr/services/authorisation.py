@@ -19,7 +19,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from openfr.errors import NotFoundError
-from openfr.governance import accounts, audit
+from openfr.governance import accounts, audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_gallery_use
 from openfr.live import deployments
@@ -144,9 +144,13 @@ class DeploymentAuthorisation(UseCases):
                 ):
                     images[subject_id].append(image_id)
             audit.record(
-                session, principal.username, "deployment.watchlist.view", f"deployment:{d.name}",
-                offset=offset, shown=len(page), total=total, subjects=[r.external_id for r in page],
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.DeploymentWatchlistView(
+                    offset=offset, shown=len(page), total=total, subjects=[r.external_id for r in page]
+                ),
+                f"deployment:{d.name}",
+            )
         grants = self.rt.view_grants  # the page's event above lists who is shown; their images come with it
         people = [
             {
@@ -175,9 +179,11 @@ class DeploymentAuthorisation(UseCases):
                 raise NotFoundError(f"no image {image_id} on the watchlist deployment '{d.name}' would take")
             if not self.rt.view_grants.covers(grant, principal.username, "watchlist", name, image_id):
                 audit.record(
-                    session, principal.username, "deployment.watchlist.image.view", f"deployment:{d.name}",
-                    image=image_id, subject=row.external_id,
-                )  # fmt: skip
+                    session,
+                    principal.username,
+                    events.DeploymentWatchlistImageView(image=image_id, subject=row.external_id),
+                    f"deployment:{d.name}",
+                )
         return path
 
     def authorise(
@@ -200,16 +206,17 @@ class DeploymentAuthorisation(UseCases):
             audit.record(
                 session,
                 principal.username,
-                "deployment.authorise",
+                events.DeploymentAuthorise(
+                    watchlist_entries=entries,
+                    subjects=subjects,
+                    threshold=d.threshold,
+                    threshold_raised_from=raised_from,
+                    two_person=d.two_person,
+                    rank=rank,
+                    checklist=deployments.confirmed_checklist(checklist),
+                ),
                 f"deployment:{d.name}",
                 note,
-                watchlist_entries=entries,
-                subjects=subjects,
-                threshold=d.threshold,
-                threshold_raised_from=raised_from,
-                two_person=d.two_person,
-                rank=rank,
-                checklist=deployments.confirmed_checklist(checklist),
             )
             return self._view(session, d)
 

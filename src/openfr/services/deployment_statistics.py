@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from openfr.csvsafe import to_csv
 from openfr.errors import BadInputError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.live import alerts, deployments
 from openfr.live.deployments import aware
@@ -156,9 +156,11 @@ class DeploymentStatistics(UseCases):
             report = self._report(session, start, end)
             given = {f"filter_{k}": report[k] for k in ("from", "to") if report[k]}
             audit.record(
-                session, principal.username, "statistics.export", "statistics", format="csv",
-                deployments=len(report["rows"]), **given,
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.StatisticsExport(format="csv", deployments=len(report["rows"]), **given),
+                "statistics",
+            )
         days = "-to-".join(d.isoformat() for d in (start, end) if d)
         return StatisticsExport(as_csv(report), f"openfr-statistics{'-' + days if days else ''}.csv")
 

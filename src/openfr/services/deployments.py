@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from openfr.errors import ConflictError, SafeguardMissingError
 from openfr.gallery import repository
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_gallery_use
 from openfr.live import deployments
@@ -161,18 +161,19 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
             audit.record(
                 session,
                 principal.username,
-                "deployment.create",
+                events.DeploymentCreate(
+                    categories=d.categories,
+                    location=d.location,
+                    threshold=d.threshold,
+                    subjects=subjects,
+                    two_person=d.two_person,
+                    starts_at=aware(d.starts_at).isoformat(),
+                    ends_at=aware(d.ends_at).isoformat(),
+                    cameras=sorted(plan.cameras),
+                    public_notice=sorted(plan.public_notice),
+                ),
                 f"deployment:{d.name}",
                 plan.grounds,
-                categories=d.categories,
-                location=d.location,
-                threshold=d.threshold,
-                subjects=subjects,
-                two_person=d.two_person,
-                starts_at=aware(d.starts_at).isoformat(),
-                ends_at=aware(d.ends_at).isoformat(),
-                cameras=sorted(plan.cameras),
-                public_notice=sorted(plan.public_notice),
             )
             return self._view(session, d)
 
@@ -185,7 +186,7 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
             d = deployments.get(session, name, for_update=True)
             if not deployments.close(d, reason.strip()):
                 raise ConflictError(f"deployment '{d.name}' is closed already")
-            audit.record(session, principal.username, "deployment.close", f"deployment:{d.name}", reason.strip())
+            audit.record(session, principal.username, events.DeploymentClose(), f"deployment:{d.name}", reason.strip())
             view = self._view(session, d)
         self.rt.cameras.signal_stop(view.id, wait_s)
         return view
@@ -203,13 +204,13 @@ class DeploymentService(DeploymentRuns, DeploymentAuthorisation, DeploymentStati
             for d in ending:
                 deployments.close(d, "time window ended")
                 audit.record(
-                    session, principal.username, "deployment.close", f"deployment:{d.name}", "time window ended"
+                    session, principal.username, events.DeploymentClose(), f"deployment:{d.name}", "time window ended"
                 )
                 closed.append(d.name)
             erased = []
             for d in due:
                 deployments.erase_snapshot(session, d)
-                audit.record(session, principal.username, "deployment.snapshot-erase", f"deployment:{d.name}")
+                audit.record(session, principal.username, events.DeploymentSnapshotErase(), f"deployment:{d.name}")
                 erased.append((d.name, d.id))
         for _, deployment_id in erased:
             shutil.rmtree(deployments.snapshot_dir(self.rt.home, deployment_id), ignore_errors=True)

@@ -24,7 +24,7 @@ from openfr.errors import (
 )
 from openfr.gallery import enrol, files, reembed, repository
 from openfr.gallery.browse import PER_PAGE, SubjectPage, first_enrolled_image, subject_page
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_enrolment
 from openfr.imageio import IMAGE_SUFFIXES, load_image
@@ -97,7 +97,11 @@ class GalleryService(GalleryUses):
                 session.add(gallery)
                 session.flush()
                 audit.record(
-                    session, principal.username, "gallery.create", f"gallery:{checked}", why, space=space, uses=approved
+                    session,
+                    principal.username,
+                    events.GalleryCreate(space=space, uses=approved),
+                    f"gallery:{checked}",
+                    why,
                 )
         except IntegrityError:  # the same name created at the same moment elsewhere
             raise ConflictError(f"a gallery named '{checked}' exists already") from None
@@ -112,9 +116,11 @@ class GalleryService(GalleryUses):
         with self.rt.db.transaction() as session:
             rows = repository.list_subjects(session, gallery, q=q, offset=offset, limit=limit)
             audit.record(
-                session, principal.username, "gallery.view", f"gallery:{gallery}", query=bool(q), offset=offset,
-                shown=len(rows),
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.GalleryView(query=bool(q), offset=offset, shown=len(rows)),
+                f"gallery:{gallery}",
+            )
             return rows
 
     def subjects_page(
@@ -127,9 +133,17 @@ class GalleryService(GalleryUses):
             found = subject_page(session, gallery, q=q, page=page, per_page=per_page)
             with_images = [row["subject"] for row in found.rows if row["images"]]
             audit.record(
-                session, principal.username, "gallery.view", f"gallery:{gallery}", query=bool(q),
-                offset=(found.page - 1) * per_page, shown=len(found.rows), total=found.total, images=with_images,
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.GalleryView(
+                    query=bool(q),
+                    offset=(found.page - 1) * per_page,
+                    shown=len(found.rows),
+                    total=found.total,
+                    images=with_images,
+                ),
+                f"gallery:{gallery}",
+            )
         grants = self.rt.view_grants
         for row in found.rows:  # the page's thumbnails were recorded with it (one event, listing them)
             row["grant"] = grants.grant(principal.username, "subject", gallery, row["subject"])
@@ -146,7 +160,9 @@ class GalleryService(GalleryUses):
             if relative is None:
                 raise NotFoundError(f"no enrolled image of '{subject}' in gallery '{gallery}'")
             if not listed:
-                audit.record(session, principal.username, "subject.image.view", f"gallery:{gallery}", subject=subject)
+                audit.record(
+                    session, principal.username, events.SubjectImageView(subject=subject), f"gallery:{gallery}"
+                )
         return self.rt.home / relative
 
     def enrol_folder(
@@ -261,11 +277,9 @@ class GalleryService(GalleryUses):
                 audit.record(
                     session,
                     principal.username,
-                    "enrol",
+                    events.Enrol(enrolled=enrolled, rejected=len(rejected)),
                     f"gallery:{name}",
                     "",
-                    enrolled=enrolled,
-                    rejected=len(rejected),
                 )
         except BaseException:
             files.remove_unreferenced(self.rt.home, set(created), self._referenced(set(created)))
@@ -324,23 +338,18 @@ class GalleryService(GalleryUses):
             audit.record(
                 session,
                 principal.username,
-                "subject.delete",
+                events.SubjectDelete(subject=subject, images=gone.images, templates=gone.templates),
                 f"gallery:{gallery}",
                 reason.strip(),
-                subject=subject,
-                images=gone.images,
-                templates=gone.templates,
             )
             snapshots = remove_from_snapshots(session, gallery, subject)
             for deployment, copies in snapshots:
                 audit.record(
                     session,
                     principal.username,
-                    "deployment.watchlist-remove",
+                    events.DeploymentWatchlistRemove(subject=subject, entries=len(copies)),
                     f"deployment:{deployment.name}",
                     reason.strip(),
-                    subject=subject,
-                    entries=len(copies),
                 )
             touched = [(d.id, copies) for d, copies in snapshots]
         self.rt.db.purge_freed_pages()
@@ -383,13 +392,9 @@ class GalleryService(GalleryUses):
             audit.record(
                 session,
                 principal.username,
-                "gallery.reembed",
+                events.GalleryReembed(old_space=old_space, new_space=space, templates=templates, rejected=rejected),
                 f"gallery:{gallery}",
                 "",
-                old_space=old_space,
-                new_space=space,
-                templates=templates,
-                rejected=rejected,
             )
         files.remove_unreferenced(home, lost_paths, still)
         self.rt.db.purge_freed_pages()

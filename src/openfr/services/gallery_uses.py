@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from openfr.errors import BadInputError, SafeguardMissingError
 from openfr.gallery import repository
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import DEFAULT_USES, GalleryUse, catalogue, describe, parse_uses
 from openfr.runtime import Runtime
@@ -60,9 +60,17 @@ class GalleryUses(UseCases):
                 return {"name": gallery.name, "uses": chosen, "previous": before, "changed": False}
             gallery.uses = chosen
             audit.record(
-                session, principal.username, "gallery.uses", f"gallery:{gallery.name}", why, uses=chosen,
-                previous=before, added=sorted(set(chosen) - set(before)), removed=sorted(set(before) - set(chosen)),
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.GalleryUses(
+                    uses=chosen,
+                    previous=before,
+                    added=sorted(set(chosen) - set(before)),
+                    removed=sorted(set(before) - set(chosen)),
+                ),
+                f"gallery:{gallery.name}",
+                why,
+            )
             return {"name": gallery.name, "uses": chosen, "previous": before, "changed": True}
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from openfr.errors import BadInputError, ConflictError, NotFoundError, SafeguardMissingError
 from openfr.gallery.search import Candidate
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse
 from openfr.runtime import Runtime
@@ -170,9 +170,12 @@ class OifrService(UseCases):
             now = datetime.now(UTC)
             record.result, record.result_at, record.result_by = key, now, principal.username
             audit.record(
-                session, principal.username, "search.result", f"search:{search_id}", why, result=key,
-                gallery=record.gallery, mode=MODE,
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.SearchResult(result=key, gallery=record.gallery, mode=MODE),
+                f"search:{search_id}",
+                why,
+            )
         return {"search_id": search_id, "result": key, "result_at": now.isoformat()}
 
     def galleries(self, principal: Principal) -> list[str]:

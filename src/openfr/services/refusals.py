@@ -21,12 +21,12 @@ from collections.abc import Callable
 from typing import Any
 
 from openfr.errors import PasswordChangeRequiredError, PermissionDeniedError, SafeguardError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.services.principal import Principal
 
 log = logging.getLogger(__name__)
+REFUSED = events.Refused.action  # the audit action of every refusal
 _inside = contextvars.ContextVar("openfr_use_case", default=False)
-REFUSED = "refused"  # the audit action of every refusal
 
 
 def _kind(exc: SafeguardError) -> str:
@@ -56,10 +56,8 @@ class UseCases:
             return
         try:
             with self.rt.db.transaction() as session:
-                audit.record(
-                    session, principal.username, REFUSED, f"use-case:{use_case}", str(exc)[:500], kind=_kind(exc),
-                    token_scope=principal.scope_name,
-                )  # fmt: skip
+                refused = events.Refused(kind=_kind(exc), token_scope=principal.scope_name)
+                audit.record(session, principal.username, refused, f"use-case:{use_case}", str(exc)[:500])
         except Exception:
             log.exception("could not record a refusal of %s", use_case)
 

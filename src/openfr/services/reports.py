@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from openfr.csvsafe import to_csv
 from openfr.errors import BadInputError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.live.deployments import aware, now_utc
 from openfr.runtime import Runtime
@@ -108,10 +108,18 @@ class ReportService(UseCases):
         totals["false_alert_rate"] = totals["false_alerts"] / totals["faces_seen"] if totals["faces_seen"] else None
         with self.rt.db.transaction() as session:
             audit.record(
-                session, principal.username, "report.export", "report:transparency", format=fmt, public=public,
-                since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-                deployment=deployment, rows=len(rows),
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.ReportExport(
+                    format=fmt,
+                    public=public,
+                    since=since.isoformat() if since else None,
+                    until=until.isoformat() if until else None,
+                    deployment=deployment,
+                    rows=len(rows),
+                ),
+                "report:transparency",
+            )
         return {"columns": list(columns), "rows": rows, "totals": totals, "public": public}
 
     def _row(self, d: Deployment, alerts: list[Alert]) -> dict:

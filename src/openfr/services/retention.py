@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.live.alerts import scene_path_for
 from openfr.live.deployments import now_utc
@@ -60,17 +60,23 @@ class RetentionService(UseCases):
                 session.delete(alert)
             if old:
                 audit.record(
-                    session, principal.username, "alert.purge", "alerts", f"older than {policy.alert_days:g} days",
-                    count=len(old), kept_outcomes=list(policy.keep_outcomes),
-                )  # fmt: skip
+                    session,
+                    principal.username,
+                    events.AlertPurge(count=len(old), kept_outcomes=list(policy.keep_outcomes)),
+                    "alerts",
+                    f"older than {policy.alert_days:g} days",
+                )
             searches = session.execute(
                 delete(SearchRecord).where(SearchRecord.at < now - timedelta(days=policy.search_days))
             ).rowcount
             if searches:
                 audit.record(
-                    session, principal.username, "search.purge", "searches", f"older than {policy.search_days:g} days",
-                    count=searches,
-                )  # fmt: skip
+                    session,
+                    principal.username,
+                    events.SearchPurge(count=searches),
+                    "searches",
+                    f"older than {policy.search_days:g} days",
+                )
         for path in crops:
             path.unlink(missing_ok=True)
         if crops or searches:

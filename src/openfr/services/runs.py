@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from openfr.errors import ConflictError, NotFoundError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.live import deployments
 from openfr.live.camera_secrets import reveal
@@ -34,6 +34,8 @@ from openfr.services.refusals import UseCases
 from openfr.store import Deployment
 
 log = logging.getLogger(__name__)
+# What claiming a run records: started (by a door, or in the foreground), or resumed after a restart.
+_CLAIMED = {"start": events.DeploymentStart, "resume": events.DeploymentResume}
 
 
 @dataclass
@@ -98,11 +100,11 @@ class DeploymentRuns(UseCases):
             if self.rt.cameras.is_running(d.id) or deployments.running(d, self.rt.settings.live.heartbeat_s):
                 return None
             if deployments.go_live(d):
-                audit.record(session, principal.username, "deployment.live", f"deployment:{d.name}")
+                audit.record(session, principal.username, events.DeploymentLive(), f"deployment:{d.name}")
             _settle_crashed_run(d)
             owner = deployments.lease_owner()
             deployments.claim(d, owner)
-            audit.record(session, principal.username, f"deployment.{action}", f"deployment:{d.name}")
+            audit.record(session, principal.username, _CLAIMED[action](), f"deployment:{d.name}")
             return RunSpec(
                 deployment_id=d.id,
                 name=d.name,
@@ -124,7 +126,7 @@ class DeploymentRuns(UseCases):
             if not deployments.running(d, self.rt.settings.live.heartbeat_s):
                 raise ConflictError(f"deployment '{d.name}' is not running")
             d.stop_requested, d.run_wanted = True, False
-            audit.record(session, principal.username, "deployment.stop", f"deployment:{d.name}")
+            audit.record(session, principal.username, events.DeploymentStop(), f"deployment:{d.name}")
             deployment_id = d.id
         self.rt.cameras.signal_stop(deployment_id, wait_s)
 
@@ -150,7 +152,9 @@ class DeploymentRuns(UseCases):
                 if self.rt.settings.live.on_restart == "interrupt":
                     d.run_wanted = False
                     reason = "the server restarted; cameras not resumed (live.on_restart = interrupt)"
-                    audit.record(session, principal.username, "deployment.interrupted", f"deployment:{d.name}", reason)
+                    audit.record(
+                        session, principal.username, events.DeploymentInterrupted(), f"deployment:{d.name}", reason
+                    )
                     interrupted.append(d.name)
         resumed = []
         if self.rt.settings.live.on_restart == "resume":
@@ -189,7 +193,9 @@ class DeploymentRuns(UseCases):
                 d.run_counters = None
             deployments.release(d, spec.owner, still_wanted=result.shutdown)
             if now_utc() >= aware(d.ends_at) and deployments.close(d, "time window ended"):
-                audit.record(session, SYSTEM.username, "deployment.close", f"deployment:{d.name}", "time window ended")
+                audit.record(
+                    session, SYSTEM.username, events.DeploymentClose(), f"deployment:{d.name}", "time window ended"
+                )
                 return True
             return False
 

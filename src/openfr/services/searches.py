@@ -40,7 +40,7 @@ from openfr.errors import BadInputError, NoFaceError, NotFoundError, SafeguardMi
 from openfr.gallery import repository
 from openfr.gallery.browse import first_enrolled_image
 from openfr.gallery.search import Candidate
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import MODE_USE, require_use
 from openfr.imageio import load_image
@@ -156,9 +156,11 @@ class SearchService(UseCases):
                 raise NotFoundError(f"candidate {rank} of search {search_id} has no enrolled image any more")
             if not self.rt.view_grants.covers(grant, principal.username, "candidate", search_id, rank):
                 audit.record(
-                    session, principal.username, "search.candidate-image.view", f"search:{search_id}", rank=rank,
-                    subject=subject,
-                )  # fmt: skip
+                    session,
+                    principal.username,
+                    events.SearchCandidateImageView(rank=rank, subject=subject),
+                    f"search:{search_id}",
+                )
         return self.rt.home / relative
 
 
@@ -238,21 +240,22 @@ class ProbeSearch:
             audit.record(
                 session,
                 principal.username,
-                "search",
+                events.Search(
+                    mode=request.mode,
+                    crime_ref=crime_ref,
+                    search_id=record.id,
+                    candidates=len(candidates),
+                    reached=len(reached),
+                    threshold=round(threshold, 4),
+                    gallery_size=size,
+                    show_all=request.show_all,
+                    probe_usable=quality["usable"],
+                    poor_probe_reason=record.poor_probe_reason,
+                    top=request.top,
+                    **oifr,
+                ),
                 f"gallery:{request.gallery}",
                 request.reason.strip(),
-                mode=request.mode,
-                crime_ref=crime_ref,
-                search_id=record.id,
-                candidates=len(candidates),
-                reached=len(reached),
-                threshold=round(threshold, 4),
-                gallery_size=size,
-                show_all=request.show_all,
-                probe_usable=quality["usable"],
-                poor_probe_reason=record.poor_probe_reason,
-                top=request.top,
-                **oifr,
             )
             search_id = record.id
         boxes = [_face_summary(face, searched=face is probe) for face in faces]

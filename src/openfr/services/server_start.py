@@ -22,12 +22,11 @@ from sqlalchemy.exc import ArgumentError
 from openfr.engine.packs import get_pack
 from openfr.engine.packs.base import RESEARCH, licence_allows
 from openfr.errors import ConfigurationError, PermissionDeniedError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.runtime import Runtime
 from openfr.services.principal import Principal
 from openfr.settings import Settings
 
-ACTION = "server.start"
 _SECRET_WORDS = ("pass", "secret", "key", "token")  # database URL query parameters left out
 
 
@@ -62,16 +61,16 @@ class ServerStartService:
         model = card.id if card else (self.rt.pack_id or settings.model_pack)
         research = card is not None and card.licence_class == RESEARCH
         override_in_effect = settings.operational and research and settings.allow_research_licence
-        details = {
-            "settings_sha256": settings_digest(settings),
-            "operational": settings.operational,
-            "model_pack": model,
-            "model_licence": card.licence_class if card else "unknown (the pack cannot be read)",
-            "model_licence_allowed": licence_allows(card, settings) if card else False,
-            "allow_research_licence": settings.allow_research_licence,
-            "research_licence_override_in_effect": override_in_effect,
-            "camera_networks_set": bool(settings.live.camera_networks),
-        }
+        event = events.ServerStart(
+            settings_sha256=settings_digest(settings),
+            operational=settings.operational,
+            model_pack=model,
+            model_licence=card.licence_class if card else "unknown (the pack cannot be read)",
+            model_licence_allowed=licence_allows(card, settings) if card else False,
+            allow_research_licence=settings.allow_research_licence,
+            research_licence_override_in_effect=override_in_effect,
+            camera_networks_set=bool(settings.live.camera_networks),
+        )
         reason = "server started"
         if override_in_effect:
             reason += (
@@ -79,8 +78,8 @@ class ServerStartService:
                 "licensed for non-commercial research only, run on this operational installation"
             )
         with self.rt.db.transaction() as session:
-            audit.record(session, principal.username, ACTION, "settings", reason, **details)
-        return details
+            audit.record(session, principal.username, event, "settings", reason)
+        return event.details()
 
 
 def _secret_fields(model: BaseModel) -> dict:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError, SafeguardMissingError
-from openfr.governance import accounts, audit
+from openfr.governance import accounts, audit, events
 from openfr.governance.permissions import PRIVILEGED, Permission, Role, parse_role
 from openfr.governance.ranks import RANKS, parse_rank
 from openfr.runtime import Runtime
@@ -64,11 +64,8 @@ class StaffService(UseCases):
                 audit.record(
                     session,
                     principal.username,
-                    "user.create",
+                    events.UserCreate(role=user.role, rank=chosen_rank, awaiting_approval=privileged),
                     f"user:{user.username}",
-                    role=user.role,
-                    rank=chosen_rank,
-                    awaiting_approval=privileged,
                 )
                 return user_row(user)
         except IntegrityError:  # the same name created at the same moment elsewhere
@@ -104,7 +101,7 @@ class StaffService(UseCases):
                 _second_administrator_possible(session)
                 _await_approval(user, principal, user.approval_for or "re-enabling")
                 audit.record(
-                    session, principal.username, "user.enable", f"user:{username}", why, awaiting_approval=True
+                    session, principal.username, events.UserEnable(awaiting_approval=True), f"user:{username}", why
                 )
                 return user_row(user)
             user.active, user.approval_for, user.approval_requested_by, user.approval_requesters = (
@@ -115,8 +112,8 @@ class StaffService(UseCases):
             )
             # Revoked, not only refused while disabled: enabling the account again must not revive them.
             ended = accounts.revoke_all(session, user) if not active else 0
-            action = "user.enable" if active else "user.disable"
-            audit.record(session, principal.username, action, f"user:{username}", why, sessions_ended=ended)
+            change = events.UserEnable(sessions_ended=ended) if active else events.UserDisable(sessions_ended=ended)
+            audit.record(session, principal.username, change, f"user:{username}", why)
             return user_row(user)
 
     def approve(self, principal: Principal, username: str) -> dict:
@@ -134,12 +131,11 @@ class StaffService(UseCases):
             audit.record(
                 session,
                 principal.username,
-                "user.approve",
+                events.UserApprove(
+                    requested_by=user.approval_requested_by, requesters=_requesters(user), role=user.role
+                ),
                 f"user:{username}",
                 user.approval_for,
-                requested_by=user.approval_requested_by,
-                requesters=_requesters(user),
-                role=user.role,
             )
             user.active, user.approval_for, user.approval_requested_by, user.approval_requesters = True, None, None, []
             return user_row(user)
@@ -162,10 +158,8 @@ class StaffService(UseCases):
             audit.record(
                 session,
                 principal.username,
-                "user.password",
+                events.UserPassword(sessions_ended=ended, awaiting_approval=privileged),
                 f"user:{username}",
-                sessions_ended=ended,
-                awaiting_approval=privileged,
             )
             return user_row(user)
 
@@ -186,9 +180,11 @@ class StaffService(UseCases):
                 _await_approval(user, principal, "rank change")
             before, user.rank = user.rank, chosen
             audit.record(
-                session, principal.username, "user.rank", f"user:{username}", rank=chosen, previous=before,
-                awaiting_approval=privileged,
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.UserRank(rank=chosen, previous=before, awaiting_approval=privileged),
+                f"user:{username}",
+            )
             return user_row(user)
 
     def enable_totp(self, principal: Principal, username: str) -> str:
@@ -196,7 +192,7 @@ class StaffService(UseCases):
         principal.require(Permission.USERS_MANAGE)
         with self.rt.db.transaction() as session:
             uri = accounts.enable_totp(accounts.get_user(session, username), self.rt.secret_box)
-            audit.record(session, principal.username, "user.totp", f"user:{username}")
+            audit.record(session, principal.username, events.UserTotp(), f"user:{username}")
             return uri
 
     def tokens(self, principal: Principal, username: str) -> list[dict]:
@@ -222,7 +218,9 @@ class StaffService(UseCases):
             raise SafeguardMissingError("say why the token is revoked (it is recorded)")
         with self.rt.db.transaction() as session:
             accounts.revoke_token_id(session, accounts.get_user(session, username), token_id)
-            audit.record(session, principal.username, "token.revoke", f"user:{username}", reason.strip(), id=token_id)
+            audit.record(
+                session, principal.username, events.TokenRevoke(id=token_id), f"user:{username}", reason.strip()
+            )
 
 
 def _second_administrator_possible(session) -> None:

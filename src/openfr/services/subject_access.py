@@ -32,7 +32,7 @@ from sqlalchemy import select
 from openfr.errors import BadInputError, NotFoundError, SafeguardMissingError
 from openfr.gallery import repository
 from openfr.gallery.browse import first_enrolled_image
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.secretbox import SecretKeyError, is_sealed
 from openfr.imageio import load_image
@@ -122,9 +122,12 @@ class SubjectAccessService(UseCases):
         ticket = self.rt.secret_box.seal(json.dumps(sealed, separators=(",", ":")))
         with self.rt.db.transaction() as session:
             audit.record(
-                session, principal.username, "subject-access.match", "subjects", reason, candidates=len(found),
-                compared=compared, threshold=round(threshold, 4),
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.SubjectAccessMatch(candidates=len(found), compared=compared, threshold=round(threshold, 4)),
+                "subjects",
+                reason,
+            )
         chance = false_match_chance(self.rt.engine.card, threshold, compared)
         return PhotoMatch(
             ticket, candidates, threshold, compared, describe_chance(chance).replace("searches", "photos")
@@ -166,11 +169,18 @@ class SubjectAccessService(UseCases):
         report = self._records(keys)
         with self.rt.db.transaction() as session:
             audit.record(
-                session, principal.username, "subject-access", "subjects", reason,
-                by="photo" if request.ticket is not None else "reference", subjects=len(matched),
-                watchlists=len(report["watchlists"]), alerts=len(report["alerts"]),
-                searches=len(report["searches_returning"]),
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.SubjectAccess(
+                    by="photo" if request.ticket is not None else "reference",
+                    subjects=len(matched),
+                    watchlists=len(report["watchlists"]),
+                    alerts=len(report["alerts"]),
+                    searches=len(report["searches_returning"]),
+                ),
+                "subjects",
+                reason,
+            )
         return {"subjects": matched, **report}
 
     def _records(self, keys: set[tuple[str | None, str]]) -> dict:
