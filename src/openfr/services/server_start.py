@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import get_args
 
 from pydantic import BaseModel, SecretStr
@@ -23,9 +24,9 @@ from openfr.engine.packs import get_pack
 from openfr.engine.packs.base import RESEARCH, licence_allows
 from openfr.errors import ConfigurationError, PermissionDeniedError
 from openfr.governance import audit, events
-from openfr.runtime import Runtime
 from openfr.services.principal import Principal
 from openfr.settings import Settings
+from openfr.store import Database
 
 _SECRET_WORDS = ("pass", "secret", "key", "token")  # database URL query parameters left out
 
@@ -46,19 +47,19 @@ def public_settings(settings: Settings) -> dict:
 
 
 class ServerStartService:
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    def __init__(self, db: Callable[[], Database], settings: Settings, pack_id: str | None):
+        self.db, self.settings, self.pack_id = db, settings, pack_id
 
     def record(self, principal: Principal) -> dict:
         """The start-up event (only openfr itself records its own start); returns its details."""
         if not principal.is_system:
             raise PermissionDeniedError("only openfr itself records a server's start; nothing was changed")
-        settings = self.rt.settings
+        settings = self.settings
         try:
-            card = get_pack(settings, self.rt.pack_id).card
+            card = get_pack(settings, self.pack_id).card
         except ConfigurationError:  # an unknown pack or a broken manifest: searches will say so, in words
             card = None
-        model = card.id if card else (self.rt.pack_id or settings.model_pack)
+        model = card.id if card else (self.pack_id or settings.model_pack)
         research = card is not None and card.licence_class == RESEARCH
         override_in_effect = settings.operational and research and settings.allow_research_licence
         event = events.ServerStart(
@@ -77,7 +78,7 @@ class ServerStartService:
                 f"; the research-licence override (allow_research_licence) is what lets pack '{model}', "
                 "licensed for non-commercial research only, run on this operational installation"
             )
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             audit.record(session, principal.username, event, "settings", reason)
         return event.details()
 
