@@ -18,7 +18,7 @@ from pydantic import SecretStr
 
 from actors import PASSWORD, cli_login, console_sign_in, make_app, openfr, staff
 from openfr.errors import AuditKeyError
-from openfr.governance import anchor, audit
+from openfr.governance import anchor, audit, events
 from openfr.governance.accounts import TokenKind
 from openfr.settings import AuditSettings
 from openfr.store import AuditEvent, open_database
@@ -275,7 +275,7 @@ def test_an_earlier_versions_unsealed_prefix_is_recorded_as_legacy(database_url,
     db.use_audit_seal(AuditSeal(key, _checkpoint_file(tmp_path)))
     for n in range(2):
         with db.transaction() as session:
-            audit.record(session, "previous version", "login", "user:x", n=n)
+            audit.record(session, "previous version", events.Login(channel=f"test-{n}"), "user:x")
     db.dispose()
     assert {json.loads(x)["sealed_from"] for x in _checkpoint_file(tmp_path).read_text().splitlines()} == {4}
     app = make_app(tmp_path, database_url)

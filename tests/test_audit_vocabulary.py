@@ -1,66 +1,151 @@
-"""Issue 21, finding 11: the audit trail's vocabulary is a known list (governance/actions.py), kept in step with
-the code, and the action filter takes only its words; a page that shows faces is one event listing them."""
+"""The audit trail's vocabulary (issue 21 finding 11, issue 22): every action is a typed event declared in
+governance/events.py, the services record only instances of them, every declared event is recorded somewhere,
+the reference in docs/audit-events.md is generated from it, and the action filter takes only its words; a page
+that shows faces is one event listing them."""
 
 from __future__ import annotations
 
 import ast
+import dataclasses
+import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from actors import api_token, make_app, staff
+from actors import api_token, console_sign_in, make_app, staff
 from openfr.errors import BadInputError
-from openfr.governance import audit
-from openfr.governance.actions import ACTIONS, FAMILIES, check_filter
+from openfr.governance import audit, events
+from openfr.governance.event_base import Event, detail, event
+from openfr.governance.events import EVENTS, FAMILIES, check_filter
+from openfr.governance.events_doc import events_reference
 from openfr.governance.permissions import Role
 from openfr.services.galleries import EnrolFields
 from openfr.web.app import create_app
 
-SOURCE = Path(__file__).resolve().parents[1] / "src" / "openfr"
-# Actions built at run time, by name: what each call site can produce.
-DYNAMIC = {
-    "services/alerts.py": {"alert.confirm", "alert.reject"},
-    "services/runs.py": {"deployment.start", "deployment.run", "deployment.resume"},
-    "services/staff.py": {"user.enable", "user.disable"},
-    "services/refusals.py": {"refused"},
-    "governance/sealing.py": {"audit.sealing.start"},
-    "services/server_start.py": {"server.start"},
-}
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = REPO / "src" / "openfr"
+VOCABULARY = SOURCE / "governance" / "events.py"
+CLASSES = {kind.__name__ for kind in EVENTS.values()}
 
 
-def _recorded_actions() -> dict[str, set[str]]:
-    """Every action string passed to audit.record, by file (constants and the two branches of a conditional)."""
+def _named_event_classes() -> dict[str, set[str]]:
+    """Every event class the code names outside the vocabulary (`events.DeploymentLive`, recorded at once or
+    chosen by the code before it records it, or imported by name), by file."""
     found: dict[str, set[str]] = {}
     for path in SOURCE.rglob("*.py"):
+        if path == VOCABULARY:
+            continue
+        where = path.relative_to(SOURCE).as_posix()
         for node in ast.walk(ast.parse(path.read_text())):
-            call = node if isinstance(node, ast.Call) else None
-            if call is None or not (isinstance(call.func, ast.Attribute) and call.func.attr == "record"):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "events":
+                names = [node.attr]
+            elif isinstance(node, ast.ImportFrom) and node.module == "openfr.governance.events":
+                names = [alias.name for alias in node.names]
+            else:
                 continue
-            if not (isinstance(call.func.value, ast.Name) and call.func.value.id == "audit") or len(call.args) < 3:
-                continue
-            where = path.relative_to(SOURCE).as_posix()
-            action = call.args[2]
-            branches = [action.body, action.orelse] if isinstance(action, ast.IfExp) else [action]
-            for branch in branches:
-                if isinstance(branch, ast.Constant):
-                    found.setdefault(where, set()).add(branch.value)
-                else:
-                    assert where in DYNAMIC, f"{where}:{call.lineno}: an action built at run time; list it in DYNAMIC"
-                    found.setdefault(where, set()).update(DYNAMIC[where])
+            classes = {n for n in names if n[:1].isupper() and not n.isupper() and n != "Event"}
+            found.setdefault(where, set()).update(classes)
     return found
 
 
-def test_every_recorded_action_is_declared_and_every_declared_one_is_recorded():
-    recorded = set().union(*_recorded_actions().values())
-    assert recorded - set(ACTIONS) == set(), "actions recorded but not declared in governance/actions.py"
-    assert set(ACTIONS) - recorded == set(), "actions declared but recorded nowhere (dead vocabulary)"
+def _record_calls() -> list[tuple[str, ast.Call]]:
+    calls = []
+    for path in SOURCE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "record"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "audit"
+            ):
+                calls.append((f"{path.relative_to(SOURCE).as_posix()}:{node.lineno}", node))
+    return calls
+
+
+def test_every_declared_event_is_recorded_somewhere_and_the_code_names_no_other():
+    named = set().union(*_named_event_classes().values())
+    assert named - CLASSES == set(), "event classes named in the code but not declared in governance/events.py"
+    assert CLASSES - named == set(), "events declared but recorded nowhere (dead vocabulary)"
+
+
+def test_audit_record_is_given_an_event_never_an_action_string_or_loose_details():
+    calls = _record_calls()
+    assert len(calls) >= 50
+    for where, call in calls:
+        assert len(call.args) >= 4 and not call.keywords, f"{where}: record(session, actor, event, resource, reason)"
+        given = call.args[2]
+        assert not isinstance(given, ast.Constant | ast.JoinedStr | ast.IfExp), f"{where}: an event, not a string"
+
+
+def test_each_event_class_is_named_after_its_action():
+    assert sorted({action.split(".", 1)[0] for action in EVENTS}) == FAMILIES
+    for action, kind in EVENTS.items():
+        assert kind.__name__ == "".join(part.capitalize() for part in re.split(r"[.-]", action)), action
+        assert kind.meaning() and kind.action == action
+
+
+def test_the_events_reference_is_generated_from_the_vocabulary_and_current():
+    doc = (REPO / "docs" / "audit-events.md").read_text()
+    assert doc == events_reference(), "regenerate: openfr audit docs > docs/audit-events.md"
+    for action, kind in EVENTS.items():
+        assert f"### `{action}`" in doc and kind.meaning() in doc
+        assert all(f"| `{f.name}` |" in doc for f in kind.detail_fields())
+
+
+def test_an_event_refuses_details_it_does_not_declare_and_leaves_out_optional_ones_not_given():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'cameras'"):
+        events.DeploymentLive(cameras=3)
+    with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'channel'"):
+        events.Login()
+    assert events.GalleryView(query=False, offset=0, shown=2).details() == {"query": False, "offset": 0, "shown": 2}
+    oifr = events.Search(
+        mode="OIFR", crime_ref=None, search_id=1, candidates=0, reached=0, threshold=0.5, gallery_size=9,
+        show_all=False, probe_usable=True, poor_probe_reason=None, top=5, grounds="missing-person", location=None,
+    )  # fmt: skip
+    assert oifr.details()["location"] is None and oifr.details()["crime_ref"] is None  # given as None: kept
+    with pytest.raises(AttributeError):
+        events.Login(channel="web").channel = "api"  # type: ignore[misc]  (frozen)
+
+
+def test_an_event_type_must_say_what_it_means_document_its_details_and_not_repeat_an_action():
+    with pytest.raises(TypeError, match="docstring"):
+
+        @event("test.undocumented")
+        class Undocumented(Event):
+            pass
+
+    with pytest.raises(TypeError, match="declare each detail"):
+
+        @event("test.bare-detail")
+        class BareDetail(Event):
+            """A detail without a word on what it holds."""
+
+            count: int = 0
+
+    with pytest.raises(TypeError, match="declared already by Login"):
+
+        @event("login")
+        class SecondLogin(Event):
+            """Another sign-in."""
+
+            channel: str = detail("where")
+
+    with pytest.raises(TypeError, match=r"declare audit events in governance/events\.py"):
+
+        @event("test.elsewhere")
+        class Elsewhere(Event):
+            """Well formed, but declared outside the vocabulary's module."""
+
+    assert {"test.undocumented", "test.bare-detail", "test.elsewhere"}.isdisjoint(EVENTS)
+    assert EVENTS["login"] is events.Login
 
 
 def test_the_action_filter_takes_a_known_action_or_family_never_free_text():
     assert check_filter("deployment") == "deployment" and "deployment" in FAMILIES
     assert check_filter("alert.view") == "alert.view" and check_filter(" ") is None
-    for text in ("deploy", "alert.%", "x' OR '1'='1"):
+    for text in ("deploy", "alert.%", "x' OR '1'='1", "deployment.run"):  # deployment.run: never recorded
         with pytest.raises(BadInputError, match="unknown action"):
             check_filter(text)
 
@@ -81,8 +166,6 @@ def world(tmp_path_factory, sample_paths):
 def test_a_gallery_page_is_one_event_listing_the_faces_it_shows(world):
     """Finding 11: one gallery page was 45 events (one per thumbnail); now one, naming the subjects shown."""
     app, _people, web = world
-    from actors import console_sign_in
-
     console_sign_in(web, "auditor")
 
     def count() -> int:
@@ -110,3 +193,39 @@ def test_a_gallery_page_is_one_event_listing_the_faces_it_shows(world):
     assert web.get(stolen.split("?")[0]).status_code == 200 and count() == before + 2
     assert web.get("/api/audit/events", params={"action": "gallery"}, headers=bearer).status_code == 200
     assert web.get("/api/audit/events", params={"action": "galle"}, headers=bearer).status_code == 400
+
+
+def test_audit_record_refuses_anything_but_a_declared_event_and_writes_nothing(world):
+    app, _people, _web = world
+
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Undeclared(Event):
+        """Not in the vocabulary."""
+
+    with app.runtime.db.read() as session:
+        before = audit.count(session)
+    for wrong in ("deployment.live", Undeclared(), {"action": "login"}):
+        with pytest.raises(TypeError, match="not an event declared"), app.runtime.db.transaction() as session:
+            audit.record(session, "tester", wrong, "test")  # type: ignore[arg-type]
+    with app.runtime.db.transaction() as session:
+        audit.record(session, "tester", events.AuditExport(format="csv", events=0, filter_actor="x"), "audit")
+    with app.runtime.db.read() as session:
+        assert audit.count(session) == before + 1
+        (stored,) = audit.events(session, actor="tester")
+    assert (stored["action"], stored["details"]) == (
+        "audit.export",
+        {"format": "csv", "events": 0, "filter_actor": "x"},
+    )
+
+
+def test_the_console_filter_and_the_api_list_every_declared_action(world):
+    app, _people, web = world
+    console_sign_in(web, "auditor")
+    page = web.get("/audit")
+    assert page.status_code == 200
+    offered = set(re.findall(r'<option value="([^"]+)" title=', page.text))
+    assert offered == set(EVENTS)
+    bearer = {"Authorization": f"Bearer {api_token(app, 'auditor')}"}
+    listed = web.get("/api/audit/actions", headers=bearer).json()
+    assert [row["action"] for row in listed] == list(EVENTS)
+    assert next(row for row in listed if row["action"] == "alert.outcome")["details"] == ["outcome"]

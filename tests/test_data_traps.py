@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from actors import PASSWORD, add_user, api_token, console_sign_in, demo_installation, make_app, sign_in, staff, username
 from openfr.cli import app as cli_app
 from openfr.errors import BadInputError, ConflictError, EnrolmentRejectedError, NotFoundError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Role
 from openfr.services.galleries import EnrolFields
 from openfr.store import AuditEvent, Gallery, SourceImage, Subject, Template, User
@@ -263,7 +263,7 @@ def test_the_audit_list_says_how_many_match_and_pages_through_them(site):
     app, _, web, consoles, tokens, _ = site
     with app.runtime.db.transaction() as session:
         for n in range(520):
-            audit.record(session, "paging-test", "alert.purge", f"item:{n}")
+            audit.record(session, "paging-test", events.AlertPurge(count=1, kept_outcomes=[]), f"item:{n}")
     auditor = consoles[AUDITOR]
     first = auditor.get("/audit", params={"action": "alert.purge"})
     assert first.status_code == 200 and "Showing 1-500 of 520 events matching the filter" in first.text

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from actors import PASSWORD, make_app, openfr, sign_in, staff
 from openfr.errors import ConflictError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.accounts import AuthError, TokenKind
 from openfr.services import demo
 from openfr.store import AuditEvent, Gallery, User
@@ -64,7 +64,7 @@ def _foreign_gallery(app):
 
 def _foreign_event(app):
     with app.runtime.db.transaction() as session:
-        audit.record(session, "alice", "search", "gallery:custody", "a real search")
+        audit.record(session, "alice", events.Login(channel="web"), "user:alice", "a real sign-in")
 
 
 @pytest.mark.parametrize(

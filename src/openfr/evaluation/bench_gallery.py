@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from openfr.errors import BadInputError, EnrolmentRejectedError
 from openfr.gallery import files, repository
 from openfr.gallery.synthetic import FaceStatistics
-from openfr.governance import accounts, audit
+from openfr.governance import accounts, audit, events
 from openfr.governance.accounts import TokenKind
 from openfr.runtime import Runtime
 from openfr.services import Application
@@ -159,7 +159,7 @@ def _accounts(app: Application) -> str:
     with app.runtime.db.transaction() as session:
         for username, role in ((ADMIN, "administrator"), (OFFICER, "officer")):
             accounts.create_user(session, username, role, password, created_by=ACTOR, must_change=False)
-            audit.record(session, ACTOR, "user.create", f"user:{username}", role=role)
+            audit.record(session, ACTOR, events.UserCreate(role=role), f"user:{username}")
     return password
 
 
@@ -254,7 +254,9 @@ def load_synthetic(app: Application, count: int, stats: FaceStatistics, chunk: i
                 for j in rows
             ])  # fmt: skip
             repository.touch(gallery)
-            audit.record(session, ACTOR, "enrol", f"gallery:{GALLERY}", "synthetic templates", enrolled=n, rejected=0)
+            audit.record(
+                session, ACTOR, events.Enrol(enrolled=n, rejected=0), f"gallery:{GALLERY}", "synthetic templates"
+            )
         insert_s += time.perf_counter() - began
     return generate_s, insert_s
 

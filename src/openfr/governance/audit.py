@@ -21,16 +21,17 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
+from openfr.governance.event_base import Event, is_declared
+from openfr.governance.events import AuditSealingStart
 from openfr.governance.seal import AuditSeal, Checkpoint
 from openfr.store.audit import AuditEvent
 
 GENESIS = "0" * 64
-SEALING_STARTED = "audit.sealing.start"  # records which events (those before `unsealed_before`) predate the seal
+SEALING_STARTED = AuditSealingStart.action  # records which events (those before `unsealed_before`) predate the seal
 _LOCK_KEY = 0x6F70656E6672  # PostgreSQL advisory lock that serialises appends ("openfr")
 
 
@@ -46,9 +47,13 @@ def digest(
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def record(session: Session, actor: str, action: str, resource: str, reason: str = "", **details: Any) -> AuditEvent:
-    """Append one event. Appends are serialised (an advisory lock on PostgreSQL; SQLite has one writer),
-    so two events can never claim the same predecessor."""
+def record(session: Session, actor: str, event: Event, resource: str, reason: str = "") -> AuditEvent:
+    """Append one event: a declared event type of `governance/events.py`, whose action and details are stored.
+    Appends are serialised (an advisory lock on PostgreSQL; SQLite has one writer), so two events can never
+    claim the same predecessor."""
+    if not is_declared(event):
+        raise TypeError(f"not an event declared in governance/events.py: {event!r}")
+    action, details = event.action, event.details()
     lock_appends(session)
     last = session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
     position, prev = (last.id + 1, last.hash) if last else (1, GENESIS)

@@ -35,7 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openfr.errors import AuditKeyError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.anchor import Anchor, FileAnchor, anchor_for
 from openfr.governance.seal import AuditSeal, make_key, read_key
 from openfr.store.audit import AuditEvent
@@ -124,7 +124,7 @@ def _record_sealing_start(db: Database, seal: AuditSeal, *, may_predate: bool) -
         end = _legacy_end(db, session, seal, may_predate)
         if end is not None:
             reason = "events written before the audit seal existed"
-            audit.record(session, "system", audit.SEALING_STARTED, "audit", reason, unsealed_before=end)
+            audit.record(session, "system", events.AuditSealingStart(unsealed_before=end), "audit", reason)
 
 
 def _legacy_end(db: Database, session: Session, seal: AuditSeal, may_predate: bool) -> int | None:

@@ -13,6 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from openfr.engine.pipeline import FaceEngine
+from openfr.gallery.search import GallerySearcher
+from openfr.governance.grants import ViewGrants
+from openfr.governance.secretbox import SecretBox
 from openfr.runtime import Runtime
 from openfr.services.accounts import AccountService
 from openfr.services.alerts import AlertService
@@ -23,11 +27,12 @@ from openfr.services.oifr import OifrService
 from openfr.services.principal import SYSTEM, Principal
 from openfr.services.reports import ReportService
 from openfr.services.retention import RetentionService
-from openfr.services.searches import SearchService
+from openfr.services.searches import ProbeSearch, SearchService
 from openfr.services.server_start import ServerStartService
 from openfr.services.staff import StaffService
 from openfr.services.subject_access import SubjectAccessService
 from openfr.settings import Settings
+from openfr.store import Database
 
 __all__ = ["SYSTEM", "Application", "Principal", "boot"]
 
@@ -49,13 +54,40 @@ class Application:
     server_start: ServerStartService = field(init=False)
 
     def __post_init__(self) -> None:
+        """Each service gets what it declares from the runtime: values as they are (settings, the data folder,
+        the pack, the camera supervisor and the bus, all cheap), and the parts built at their first use as
+        the runtime's accessors (the database, engines, the searcher, the secret box and view grants), so
+        building the application opens or loads nothing."""
         rt = self.runtime
-        self.accounts, self.staff, self.audit = AccountService(rt), StaffService(rt), AuditService(rt)
-        self.galleries, self.search = GalleryService(rt), SearchService(rt)
-        self.oifr = OifrService(rt, self.search)  # operator-initiated searches: SearchService's, with grounds
-        self.deployments, self.alerts = DeploymentService(rt), AlertService(rt)
-        self.reports, self.retention = ReportService(rt), RetentionService(rt, self.deployments)
-        self.subject_access, self.server_start = SubjectAccessService(rt), ServerStartService(rt)
+        settings, home, pack_id, cameras, bus = rt.settings, rt.home, rt.pack_id, rt.cameras, rt.bus
+
+        def db() -> Database:
+            return rt.db
+
+        def engine() -> FaceEngine:
+            return rt.engine
+
+        def searcher() -> GallerySearcher:
+            return rt.searcher
+
+        def secret_box() -> SecretBox:
+            return rt.secret_box
+
+        def view_grants() -> ViewGrants:
+            return rt.view_grants
+
+        self.accounts = AccountService(db, settings, secret_box)
+        self.staff, self.audit = StaffService(db, secret_box), AuditService(db)
+        self.galleries = GalleryService(db, settings, home, pack_id, rt.engine_for, cameras, view_grants)
+        probes = ProbeSearch(db, settings, engine, searcher, view_grants)  # every 1:N photo search runs it
+        self.search = SearchService(db, home, view_grants, probes)
+        self.oifr = OifrService(db, probes)  # operator-initiated searches: the same search, with grounds
+        self.deployments = DeploymentService(db, settings, home, engine, cameras, bus, secret_box, view_grants)
+        self.alerts = AlertService(db, settings, home, cameras, bus, view_grants)
+        self.reports = ReportService(db, engine, cameras)
+        self.retention = RetentionService(db, settings, home, self.deployments)
+        self.subject_access = SubjectAccessService(db, settings, home, engine, searcher, secret_box)
+        self.server_start = ServerStartService(db, settings, pack_id)
 
     @property
     def settings(self) -> Settings:

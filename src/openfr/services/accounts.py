@@ -9,20 +9,22 @@ two administrators are active (a new installation, or every other administrator 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from openfr.errors import BadInputError, PermissionDeniedError, SafeguardMissingError
-from openfr.governance import accounts, audit
+from openfr.governance import accounts, audit, events
 from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
 from openfr.governance.permissions import Role
 from openfr.governance.ratelimit import LoginThrottle, TooSoon, Turn
 from openfr.governance.scopes import MAX_TOKEN_DAYS, Scope, catalogue, granted, parse_scope, useful
-from openfr.runtime import Runtime
+from openfr.governance.secretbox import SecretBox
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
-from openfr.store import User
+from openfr.settings import Settings
+from openfr.store import Database, User
 
 
 @dataclass(frozen=True)
@@ -64,8 +66,9 @@ class AccountService(UseCases):
 
     API_TOKEN_HOURS = 24.0  # a token from POST /api/login lasts a day
 
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    def __init__(self, db: Callable[[], Database], settings: Settings, secret_box: Callable[[], SecretBox]):
+        super().__init__(db)
+        self.settings, self.secret_box = settings, secret_box
         # Failed sign-ins slow their address down (per account, and for any), on top of the account lockout.
         self.throttle = LoginThrottle()
 
@@ -108,54 +111,54 @@ class AccountService(UseCases):
 
     def _sign_in(self, username: str, password: str, totp: str | None, kind: TokenKind) -> SignIn:
         refused: AuthError | None = None
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             try:
-                user = accounts.authenticate(session, username, password, totp, box=self.rt.secret_box)
+                user = accounts.authenticate(session, username, password, totp, box=self.secret_box())
             except AuthError as exc:
-                audit.record(session, username or "?", "login.failed", f"user:{username}", exc.reason)
+                audit.record(session, username or "?", events.LoginFailed(), f"user:{username}", exc.reason)
                 refused = exc
             else:
                 hours = self._hours(kind)
                 token = accounts.issue_token(session, user, kind, hours=hours, label="api login")
-                audit.record(session, user.username, "login", f"user:{user.username}", channel=_channel(kind))
+                audit.record(session, user.username, events.Login(channel=_channel(kind)), f"user:{user.username}")
                 return SignIn(principal_of(user), token, hours)
         assert refused is not None
         raise refused
 
     def _hours(self, kind: TokenKind) -> float:
         if kind is TokenKind.WEB:
-            return self.rt.settings.web.session_hours
+            return self.settings.web.session_hours
         if kind is TokenKind.CLI:
-            return self.rt.settings.cli.session_hours
+            return self.settings.cli.session_hours
         return self.API_TOKEN_HOURS
 
     def principal_for_token(self, token: str, kind: TokenKind) -> Principal | None:
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             grant = accounts.token_grant(session, token, kind)
             return principal_of(grant[0], grant[1].scope) if grant is not None else None
 
     def sign_out(self, token: str, kind: TokenKind) -> None:
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             user = accounts.revoke_token(session, token, kind)
             if user is not None:
-                audit.record(session, user.username, "logout", f"user:{user.username}", channel=_channel(kind))
+                audit.record(session, user.username, events.Logout(channel=_channel(kind)), f"user:{user.username}")
 
     # -- the bootstrap (installation access, no principal) -----------------------------------------------
 
     def has_accounts(self) -> bool:
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return bool(session.scalar(select(func.count()).select_from(User)))
 
     def bootstrap_open(self) -> bool:
         """Fewer than two active administrators: nobody could give a second approval."""
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return accounts.active_administrators(session) < 2
 
     def create_first_administrator(self, username: str, password: str, *, by: str, display_name: str = "") -> dict:
         """With installation access, while fewer than two administrators are active: the first (who chose
         their own password) and the second (who must change theirs at first sign-in). The check and the
         creation share one transaction, so two callers cannot both slip under the limit."""
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             count = accounts.active_administrators(session)
             if count >= 2:
                 raise PermissionDeniedError(
@@ -172,13 +175,13 @@ class AccountService(UseCases):
                 must_change=not first,
             )
             why = "first administrator" if first else f"bootstrap: {count} active administrator(s), none to approve"
-            audit.record(session, by, "user.create", f"user:{user.username}", why, role=user.role)
+            audit.record(session, by, events.UserCreate(role=user.role), f"user:{user.username}", why)
             return user_row(user)
 
     # -- each user's own account -----------------------------------------------------------------------
 
     def me(self, principal: Principal) -> dict:
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return user_row(accounts.get_user(session, principal.username))
 
     def change_own_password(self, principal: Principal, current: str, new: str, *, keep: str | None = None) -> None:
@@ -188,13 +191,13 @@ class AccountService(UseCases):
         if new == current:
             raise BadInputError("choose a new password, not the current one")
         wrong = False
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             user = accounts.get_user(session, principal.username)
             if not accounts.verify_password(user, current):
                 audit.record(
                     session,
                     principal.username,
-                    "user.password.failed",
+                    events.UserPasswordFailed(),
                     f"user:{user.username}",
                     "wrong current password",
                 )
@@ -206,10 +209,9 @@ class AccountService(UseCases):
                 audit.record(
                     session,
                     principal.username,
-                    "user.password",
+                    events.UserPassword(sessions_ended=ended),
                     f"user:{user.username}",
                     "replaced the password an administrator set" if was_set_for_them else "",
-                    sessions_ended=ended,
                 )
         if wrong:
             raise BadInputError("the current password is wrong")
@@ -224,15 +226,15 @@ class AccountService(UseCases):
         """Store a new second factor. A session alone is not enough: the password is required, and a code
         from the factor in use if there is one (otherwise whoever found a signed-in screen could take the
         account over for good)."""
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             user = accounts.get_user(session, principal.username)
             if not accounts.verify_password(user, password):
                 raise BadInputError("the password is wrong")
-            box = self.rt.secret_box
+            box = self.secret_box()
             if user.totp_secret and not accounts.check_current_code(user, current_code or "", box):
                 raise BadInputError("a code from your current authenticator is needed to replace it")
             accounts.confirm_totp(user, secret, code, box)
-            audit.record(session, principal.username, "user.totp", f"user:{principal.username}")
+            audit.record(session, principal.username, events.UserTotp(), f"user:{principal.username}")
 
     # -- each user's own API tokens: only the owner makes one ---------------------------------------------
 
@@ -258,11 +260,11 @@ class AccountService(UseCases):
         if role is None or not useful(role, chosen):
             raise BadInputError(f"a {chosen.value} token would let your role do nothing more than read: choose read")
         refused = None
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             user = accounts.get_user(session, principal.username)
             if not accounts.verify_password(user, password or ""):
                 refused = SafeguardMissingError("the password is wrong: no token was made")
-            elif user.totp_secret and not accounts.check_current_code(user, totp or "", self.rt.secret_box):
+            elif user.totp_secret and not accounts.check_current_code(user, totp or "", self.secret_box()):
                 refused = SafeguardMissingError("a fresh code from your authenticator app is needed: no token was made")
             else:
                 token = accounts.issue_token(
@@ -270,22 +272,24 @@ class AccountService(UseCases):
                 )
                 row = accounts.tokens_of(session, user)[-1]
                 audit.record(
-                    session, principal.username, "token.issue", f"user:{principal.username}", name=what,
-                    scope=chosen.value, days=days, id=row["id"],
-                )  # fmt: skip
+                    session,
+                    principal.username,
+                    events.TokenIssue(name=what, scope=chosen.value, days=days, id=row["id"]),
+                    f"user:{principal.username}",
+                )
                 return {**row, "token": token}
         raise refused
 
     def my_tokens(self, principal: Principal) -> list[dict]:
         """The signed-in person's own API tokens (never the tokens themselves)."""
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return accounts.tokens_of(session, accounts.get_user(session, principal.username))
 
     def revoke_own_token(self, principal: Principal, token_id: int) -> None:
         """Revoke one of one's own API tokens at once (a phone lost, an integration retired)."""
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             accounts.revoke_token_id(session, accounts.get_user(session, principal.username), token_id)
-            audit.record(session, principal.username, "token.revoke", f"user:{principal.username}", id=token_id)
+            audit.record(session, principal.username, events.TokenRevoke(id=token_id), f"user:{principal.username}")
 
 
 def _channel(kind: TokenKind) -> str:

@@ -14,16 +14,19 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openfr.bus import InProcessBus
 from openfr.bus.inprocess import Subscription
 from openfr.errors import BadInputError, NotFoundError
-from openfr.governance import audit
+from openfr.governance import audit, events
+from openfr.governance.grants import ViewGrants
 from openfr.governance.permissions import Permission
 from openfr.live import alerts, deployments
 from openfr.live.alerts import scene_path_for
-from openfr.runtime import Runtime
+from openfr.live.supervisor import CameraSupervisor
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
-from openfr.store import Alert, Deployment, WatchlistEntry
+from openfr.settings import Settings
+from openfr.store import Alert, Database, Deployment, WatchlistEntry
 
 WAITING = ("pending", "awaiting-second")  # both still need an operator's decision
 IMAGES = ("crop", "watchlist", "scene")
@@ -59,13 +62,22 @@ def score_band(score: float, threshold: float) -> dict:
 class AlertService(UseCases):
     use_case_prefix = "alerts"  # refusals name their use case "alerts.<method>"
 
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        settings: Settings,
+        home: Path,
+        cameras: CameraSupervisor,
+        bus: InProcessBus,
+        view_grants: Callable[[], ViewGrants],
+    ):
+        super().__init__(db)
+        self.settings, self.home, self.cameras, self.bus, self.view_grants = settings, home, cameras, bus, view_grants
 
     def of_deployment(self, principal: Principal, deployment: str, *, limit: int | None = None) -> list[dict]:
         """Oldest first; with `limit`, the newest `limit` of them (newest first)."""
         principal.require(Permission.ALERT_READ)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             d = deployments.get(session, deployment)
             query = select(Alert).where(Alert.deployment_id == d.id)
             query = query.order_by(Alert.id.desc()).limit(limit) if limit else query.order_by(Alert.id)
@@ -74,7 +86,7 @@ class AlertService(UseCases):
     def queue(self, principal: Principal, recent: int = 20) -> tuple[list[dict], list[dict]]:
         """(pending alerts, newest first; the `recent` latest decided ones) for the live console."""
         principal.require(Permission.ALERT_READ)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             waiting = Alert.state.in_(WAITING)
             pending = session.scalars(select(Alert).where(waiting).order_by(Alert.id.desc()))
             decided = session.scalars(select(Alert).where(~waiting).order_by(Alert.id.desc()).limit(recent))
@@ -90,13 +102,13 @@ class AlertService(UseCases):
         return self._waiting()
 
     def _waiting(self) -> int:
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return session.scalar(select(func.count()).select_from(Alert).where(Alert.state.in_(WAITING))) or 0
 
     def latest_id(self, principal: Principal) -> int:
         """The newest alert's id (0 if none): a console that shows the page asks the stream for those after."""
         principal.require(Permission.ALERT_READ)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return session.scalar(select(func.max(Alert.id))) or 0
 
     def live_now(self, principal: Principal) -> dict:
@@ -104,8 +116,8 @@ class AlertService(UseCases):
         it), with location and camera names, and when this was checked. A live deployment whose cameras were
         stopped is not running: the console's "Live:" line must agree with the feed."""
         principal.require(Permission.ALERT_READ)
-        heartbeat = self.rt.settings.live.heartbeat_s
-        with self.rt.db.read() as session:
+        heartbeat = self.settings.live.heartbeat_s
+        with self.db().read() as session:
             found = session.scalars(
                 select(Deployment)
                 .where(Deployment.state == "live", Deployment.run_owner.is_not(None))
@@ -114,26 +126,26 @@ class AlertService(UseCases):
             running = [
                 {"name": d.name, "location": d.location, "cameras": [c["name"] for c in d.cameras]}
                 for d in found
-                if deployments.running(d, heartbeat) or self.rt.cameras.is_running(d.id)
+                if deployments.running(d, heartbeat) or self.cameras.is_running(d.id)
             ]
         return {"deployments": running, "checked_at": deployments.now_utc()}
 
     def subscribe(self, principal: Principal, notify: Callable[[], None] | None = None) -> Subscription:
         """Alerts and camera health as they happen in this process (close the subscription when done)."""
         principal.require(Permission.ALERT_READ)
-        return self.rt.bus.subscribe("", maxsize=500, notify=notify)
+        return self.bus.subscribe("", maxsize=500, notify=notify)
 
     def since(self, principal: Principal, last_id: int, limit: int = 500) -> list[dict]:
         """Alerts stored after `last_id`, oldest first: what a reconnecting console missed (the newest
         `limit` of them: a console away for days reloads its page rather than replay a day of cards)."""
         principal.require(Permission.ALERT_READ)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             query = select(Alert).where(Alert.id > last_id).order_by(Alert.id.desc()).limit(limit)
             return self._views(session, reversed(session.scalars(query).all()))
 
     def get(self, principal: Principal, alert_id: int) -> dict:
         principal.require(Permission.ALERT_READ)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return self._views(session, [alerts.get_alert(session, alert_id)])[0]
 
     def shown(self, principal: Principal, views: list[dict]) -> list[dict]:
@@ -143,9 +155,9 @@ class AlertService(UseCases):
         principal.require(Permission.ALERT_READ)
         if not views:
             return views
-        with self.rt.db.transaction() as session:
-            audit.record(session, principal.username, "alert.view", "alerts", alerts=[v["id"] for v in views])
-        grants = self.rt.view_grants
+        with self.db().transaction() as session:
+            audit.record(session, principal.username, events.AlertView(alerts=[v["id"] for v in views]), "alerts")
+        grants = self.view_grants()
         return [
             {**v, "grants": {which: grants.grant(principal.username, "alert", v["id"], which) for which in IMAGES}}
             for v in views
@@ -159,7 +171,7 @@ class AlertService(UseCases):
         return [self._view(a, *where.get(a.deployment_id, (str(a.deployment_id), ""))) for a in rows]
 
     def _view(self, alert: Alert, deployment: str, location: str) -> dict:
-        scene = alert.crop_path is not None and (self.rt.home / scene_path_for(alert.crop_path)).is_file()
+        scene = alert.crop_path is not None and (self.home / scene_path_for(alert.crop_path)).is_file()
         return {
             **alerts.alert_summary(alert),
             "deployment": deployment,
@@ -171,41 +183,40 @@ class AlertService(UseCases):
     def decide(self, principal: Principal, alert_id: int, *, confirmed: bool, note: str = "") -> dict:
         """Confirm (the same person) or reject (a false alert), after comparing the two images."""
         principal.require(Permission.ALERT_ADJUDICATE)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             alert = alerts.adjudicate(session, alert_id, confirmed=confirmed, by=principal.username, note=note)
+            verdict = events.AlertConfirm if confirmed else events.AlertReject
             audit.record(
                 session,
                 principal.username,
-                "alert.confirm" if confirmed else "alert.reject",
+                # state "awaiting-second": the first of two operators under two-person verification
+                verdict(deployment_id=alert.deployment_id, score=round(alert.score, 4), state=alert.state),
                 f"alert:{alert.id}",
                 note,
-                deployment_id=alert.deployment_id,
-                score=round(alert.score, 4),
-                state=alert.state,  # "awaiting-second": the first of two operators under two-person verification
             )
             return self._views(session, [alert])[0]
 
     def outcome(self, principal: Principal, alert_id: int, outcome: str, note: str = "") -> dict:
         """What happened after a confirmed alert (engaged, arrested, not the person...)."""
         principal.require(Permission.ALERT_ADJUDICATE)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             alert = alerts.record_outcome(session, alert_id, outcome=outcome, by=principal.username, note=note)
-            audit.record(session, principal.username, "alert.outcome", f"alert:{alert.id}", note, outcome=outcome)
+            audit.record(session, principal.username, events.AlertOutcome(outcome=outcome), f"alert:{alert.id}", note)
             return self._views(session, [alert])[0]
 
     def sweep_orphan_crops(self) -> int:
         """Remove alert crops and scene frames that no row references (a crash between writing them and
         committing the row): run at start-up, before any camera runs."""
-        root = self.rt.home / "alerts"
-        on_disk = {p.relative_to(self.rt.home).as_posix() for p in root.glob("*/*.jpg")} if root.is_dir() else set()
+        root = self.home / "alerts"
+        on_disk = {p.relative_to(self.home).as_posix() for p in root.glob("*/*.jpg")} if root.is_dir() else set()
         if not on_disk:
             return 0
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             crops = set(session.scalars(select(Alert.crop_path).where(Alert.crop_path.is_not(None))))
         referenced = crops | {scene_path_for(c) for c in crops}
         removed = 0
         for orphan in on_disk - referenced:
-            (self.rt.home / orphan).unlink(missing_ok=True)
+            (self.home / orphan).unlink(missing_ok=True)
             removed += 1
         return removed
 
@@ -216,7 +227,7 @@ class AlertService(UseCases):
         principal.require(Permission.ALERT_READ)
         if which not in IMAGES:
             raise BadInputError(f"which image: {', '.join(IMAGES)}")
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             alert = alerts.get_alert(session, alert_id)
             if which == "crop":
                 relative = alert.crop_path
@@ -227,10 +238,10 @@ class AlertService(UseCases):
                 if entry is None:
                     raise NotFoundError("the watchlist snapshot has been erased")
                 relative = entry.image_path
-            path = self.rt.home / relative if relative else None
+            path = self.home / relative if relative else None
             if path is None or not path.is_file():
                 raise NotFoundError("no such image")
             # Every look at a face is on record: who saw which alert's image, and when.
-            if not self.rt.view_grants.covers(grant, principal.username, "alert", alert.id, which):
-                audit.record(session, principal.username, "alert.image.view", f"alert:{alert.id}", image=which)
+            if not self.view_grants().covers(grant, principal.username, "alert", alert.id, which):
+                audit.record(session, principal.username, events.AlertImageView(image=which), f"alert:{alert.id}")
         return path

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from openfr.errors import BadInputError
-from openfr.governance import actions, audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
-from openfr.runtime import Runtime
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
 
@@ -53,22 +52,21 @@ class EventPage:
 class AuditService(UseCases):
     use_case_prefix = "audit"  # refusals name their use case "audit.<method>"
 
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    # Reads and records through the database alone: UseCases' constructor takes it.
 
     def verify(self, principal: Principal, expect_head: str | None = None) -> audit.Verification:
         principal.require(Permission.AUDIT_READ)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return audit.verify(session, expect_head)
 
     def actions(self, principal: Principal) -> list[dict]:
         """The actions an event can record, with their meaning: what the action filter offers."""
         principal.require(Permission.AUDIT_READ)
-        return actions.catalogue()
+        return events.catalogue()
 
     def head(self, principal: Principal) -> dict:
         principal.require(Permission.AUDIT_READ)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return audit.head(session)
 
     def events(
@@ -84,7 +82,7 @@ class AuditService(UseCases):
         principal.require(Permission.AUDIT_READ)
         _check_window(limit, offset)
         query = _bounds(_filters(filters))
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return audit.events(session, **query, limit=limit, offset=offset, newest_first=newest_first)
 
     def page(
@@ -101,7 +99,7 @@ class AuditService(UseCases):
         principal.require(Permission.AUDIT_READ)
         _check_window(limit, offset)
         query = _bounds(_filters(filters))
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             total = audit.count(session, **query)
             if offset and offset >= total:
                 pages = max(1, -(-total // limit))
@@ -118,10 +116,12 @@ class AuditService(UseCases):
         if fmt not in ("csv", "jsonl"):
             raise BadInputError("format must be csv or jsonl")
         clean = _filters(filters)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             rows = audit.events(session, **_bounds(clean))
             given = {f"filter_{k}": v for k, v in clean.items() if v}
-            audit.record(session, principal.username, "audit.export", "audit", format=fmt, events=len(rows), **given)
+            audit.record(
+                session, principal.username, events.AuditExport(format=fmt, events=len(rows), **given), "audit"
+            )
         return rows
 
 
@@ -138,7 +138,7 @@ def _filters(filters: dict[str, str | None]) -> dict[str, str | None]:
     if unknown:
         raise BadInputError(f"unknown filter(s): {', '.join(sorted(unknown))}")
     clean = {k: (v.strip() or None) if isinstance(v, str) else None for k, v in filters.items()}
-    clean["action"] = actions.check_filter(clean.get("action"))  # a known action or family, never free text
+    clean["action"] = events.check_filter(clean.get("action"))  # a known action or family, never free text
     bounds = _bounds(clean)
     if bounds.get("since") and bounds.get("until") and bounds["since"] >= bounds["until"]:  # type: ignore[operator]
         raise BadInputError(f"since ({clean['since']}) must be before until ({clean['until']})")

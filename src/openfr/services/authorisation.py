@@ -18,18 +18,20 @@ from pathlib import Path
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from openfr.engine.pipeline import FaceEngine
 from openfr.errors import NotFoundError
-from openfr.governance import accounts, audit
+from openfr.governance import accounts, audit, events
+from openfr.governance.grants import ViewGrants
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_gallery_use
 from openfr.live import deployments
 from openfr.live.camera_secrets import where
 from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentStateError, aware, now_utc
-from openfr.runtime import Runtime
-from openfr.services.deployment_view import DeploymentView
+from openfr.services.deployment_view import DeploymentView, DeploymentViews
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
-from openfr.store import Deployment, Gallery, SourceImage, Subject
+from openfr.settings import Settings
+from openfr.store import Database, Deployment, Gallery, SourceImage, Subject
 from openfr.store.live import CATEGORIES
 from openfr.thresholds import expected_false_alerts, group_rates
 
@@ -38,18 +40,26 @@ FACES_PAGE_MAX = 100
 
 
 class DeploymentAuthorisation(UseCases):
-    """Part of DeploymentService (which brings `rt`, `live_floor` and `_view`)."""
+    """Part of DeploymentService (the doors reach it as `app.deployments.authorise`, ...)."""
 
-    use_case_prefix = "deployments"
+    use_case_prefix = "deployments"  # refusals name their use case "deployments.<method>", as the doors call it
 
-    rt: Runtime
-    live_floor: Callable[[int], float]
-    _view: Callable[..., DeploymentView]
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        settings: Settings,
+        home: Path,
+        engine: Callable[[], FaceEngine],
+        view_grants: Callable[[], ViewGrants],
+        views: DeploymentViews,
+    ):
+        super().__init__(db)
+        self.settings, self.home, self.engine, self.view_grants, self.views = settings, home, engine, view_grants, views
 
     def awaiting_authorisation(self, principal: Principal) -> list[DeploymentView]:
         """Drafts this officer may authorise: planned by someone else, window not yet ended (soonest first)."""
         principal.require(Permission.DEPLOYMENT_AUTHORISE)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             query = (
                 select(Deployment)
                 .where(
@@ -59,7 +69,7 @@ class DeploymentAuthorisation(UseCases):
                 )
                 .order_by(Deployment.starts_at, Deployment.id)
             )
-            return [self._view(session, d, detail=False) for d in session.scalars(query)]
+            return [self.views.view(session, d, detail=False) for d in session.scalars(query)]
 
     def preview(self, principal: Principal, name: str) -> dict:
         """For a plan awaiting authorisation: the watchlist authorising it now would snapshot, by category,
@@ -67,8 +77,8 @@ class DeploymentAuthorisation(UseCases):
         with its expected false alerts and per-group rates, the cameras as the officer should see them, and
         the checklist to answer."""
         principal.require(Permission.DEPLOYMENT_READ)
-        space = self.rt.engine.space
-        with self.rt.db.read() as session:
+        space = self.engine().space
+        with self.db().read() as session:
             d = deployments.get(session, name)
             if d.state != "draft":
                 raise DeploymentStateError(
@@ -78,9 +88,9 @@ class DeploymentAuthorisation(UseCases):
             in_gallery = _gallery_make_up(session, d.source_gallery)
         people = sum(row["people"] for row in included.values())
         images = sum(row["images"] for row in included.values())
-        floor = self.live_floor(people)
+        floor = self.views.live_floor(people)
         threshold = max(d.threshold, floor)  # as authorisation would set it (live/deployments.authorise)
-        card = self.rt.engine.card
+        card = self.engine().card
         ended = aware(d.ends_at) <= now_utc()  # a plan whose window has passed can no longer be authorised
         may_authorise = (
             principal.may(Permission.DEPLOYMENT_AUTHORISE) and principal.username != d.created_by and not ended
@@ -109,7 +119,7 @@ class DeploymentAuthorisation(UseCases):
             "threshold": threshold,
             "threshold_raised": threshold > d.threshold,
             "live_floor": floor,
-            "target_fpir": self.rt.settings.live.target_fpir,
+            "target_fpir": self.settings.live.target_fpir,
             "expected_false_alerts_per_100k": expected_false_alerts(card, threshold, people),
             "group_fmr": group_rates(card, threshold),
             "cameras": [{"name": c["name"], "where": where(c)} for c in d.cameras],
@@ -123,8 +133,8 @@ class DeploymentAuthorisation(UseCases):
         their images), for the officer who may authorise it; the look is recorded."""
         principal.require(Permission.DEPLOYMENT_AUTHORISE)
         offset, limit = max(offset, 0), min(max(limit, 1), FACES_PAGE_MAX)
-        space = self.rt.engine.space
-        with self.rt.db.transaction() as session:
+        space = self.engine().space
+        with self.db().transaction() as session:
             d = deployments.get(session, name)
             deployments.check_authorisable(d, principal.username)
             rows = deployments.watchlist_rows_query(d.source_gallery, d.categories, space)
@@ -144,10 +154,14 @@ class DeploymentAuthorisation(UseCases):
                 ):
                     images[subject_id].append(image_id)
             audit.record(
-                session, principal.username, "deployment.watchlist.view", f"deployment:{d.name}",
-                offset=offset, shown=len(page), total=total, subjects=[r.external_id for r in page],
-            )  # fmt: skip
-        grants = self.rt.view_grants  # the page's event above lists who is shown; their images come with it
+                session,
+                principal.username,
+                events.DeploymentWatchlistView(
+                    offset=offset, shown=len(page), total=total, subjects=[r.external_id for r in page]
+                ),
+                f"deployment:{d.name}",
+            )
+        grants = self.view_grants()  # the page's event above lists who is shown; their images come with it
         people = [
             {
                 "subject": r.external_id, "name": r.display_name, "category": r.category, "images": images[r.id],
@@ -162,22 +176,24 @@ class DeploymentAuthorisation(UseCases):
         who may authorise it; each look is recorded (who saw which subject's image, and when): with the grant
         of the recorded page that showed it, by that page's event."""
         principal.require(Permission.DEPLOYMENT_AUTHORISE)
-        space = self.rt.engine.space
-        with self.rt.db.transaction() as session:
+        space = self.engine().space
+        with self.db().transaction() as session:
             d = deployments.get(session, name)
             deployments.check_authorisable(d, principal.username)
             query = deployments.watchlist_rows_query(d.source_gallery, d.categories, space)
             row = session.execute(
                 query.with_only_columns(SourceImage.stored_path, Subject.external_id).where(SourceImage.id == image_id)
             ).first()
-            path = self.rt.home / row.stored_path if row is not None and row.stored_path else None
+            path = self.home / row.stored_path if row is not None and row.stored_path else None
             if path is None or not path.is_file():
                 raise NotFoundError(f"no image {image_id} on the watchlist deployment '{d.name}' would take")
-            if not self.rt.view_grants.covers(grant, principal.username, "watchlist", name, image_id):
+            if not self.view_grants().covers(grant, principal.username, "watchlist", name, image_id):
                 audit.record(
-                    session, principal.username, "deployment.watchlist.image.view", f"deployment:{d.name}",
-                    image=image_id, subject=row.external_id,
-                )  # fmt: skip
+                    session,
+                    principal.username,
+                    events.DeploymentWatchlistImageView(image=image_id, subject=row.external_id),
+                    f"deployment:{d.name}",
+                )
         return path
 
     def authorise(
@@ -187,31 +203,32 @@ class DeploymentAuthorisation(UseCases):
         (AUTHORISATION_CHECKLIST), recorded with the decision; the watchlist snapshot of the approved
         categories is frozen. Without the checklist nothing changes (BadInputError)."""
         principal.require(Permission.DEPLOYMENT_AUTHORISE)
-        space = self.rt.engine.space
-        with self.rt.db.transaction() as session:
+        space = self.engine().space
+        with self.db().transaction() as session:
             d = deployments.get(session, name, for_update=True)
             # The gallery may have lost its approval as a live source since the plan was drafted.
             check_gallery_use(session, d.source_gallery, GalleryUse.LIVE)
             rank = accounts.get_user(session, principal.username).rank
-            deployments.check_rank(rank, self.rt.settings.live.authoriser_min_rank)
+            deployments.check_rank(rank, self.settings.live.authoriser_min_rank)
             entries, subjects, raised_from = deployments.authorise(
-                session, self.rt.home, d, principal.username, note, space, self.live_floor, checklist, rank=rank
+                session, self.home, d, principal.username, note, space, self.views.live_floor, checklist, rank=rank
             )
             audit.record(
                 session,
                 principal.username,
-                "deployment.authorise",
+                events.DeploymentAuthorise(
+                    watchlist_entries=entries,
+                    subjects=subjects,
+                    threshold=d.threshold,
+                    threshold_raised_from=raised_from,
+                    two_person=d.two_person,
+                    rank=rank,
+                    checklist=deployments.confirmed_checklist(checklist),
+                ),
                 f"deployment:{d.name}",
                 note,
-                watchlist_entries=entries,
-                subjects=subjects,
-                threshold=d.threshold,
-                threshold_raised_from=raised_from,
-                two_person=d.two_person,
-                rank=rank,
-                checklist=deployments.confirmed_checklist(checklist),
             )
-            return self._view(session, d)
+            return self.views.view(session, d)
 
 
 def _make_up(session: Session, d: Deployment, space: str) -> dict[str, dict[str, int]]:

@@ -33,7 +33,7 @@ from sqlalchemy import select
 from openfr.engine.packs.base import verify
 from openfr.engine.packs.buffalo_s import SAMPLES
 from openfr.errors import ConflictError
-from openfr.governance import accounts, audit
+from openfr.governance import accounts, audit, events
 from openfr.governance.accounts import TokenKind
 from openfr.imageio import load_image
 from openfr.live.clips import clip_from_photos
@@ -90,11 +90,11 @@ def prepare_accounts(app: Application, password: str | None = None) -> str:
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
                 user = accounts.create_user(session, username, role, password, created_by=ACTOR, must_change=False)
-                audit.record(session, ACTOR, "user.create", f"user:{username}", role=role)
+                audit.record(session, ACTOR, events.UserCreate(role=role), f"user:{username}")
             else:
                 accounts.set_password(user, password, must_change=False)
                 user.active, user.approval_for, user.approval_requested_by = True, None, None
-                audit.record(session, ACTOR, "user.password", f"user:{username}")
+                audit.record(session, ACTOR, events.UserPassword(), f"user:{username}")
             user.rank = DEMO_RANKS.get(role)
     return password
 

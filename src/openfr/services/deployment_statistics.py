@@ -1,6 +1,6 @@
 """Deployment statistics for publication: per deployment, over a period of days with totals, and the CSV
 export of exactly what the statistics page shows (recorded in the audit trail, like the audit export).
-Part of DeploymentService (split for size, like runs.py).
+A part of DeploymentService with its own dependencies (the doors call `app.deployments.statistics`).
 
 Which deployments a period counts: those that went live on a day from `from` to `to`, both inclusive (UTC),
 with all their alerts, as the transparency report counts them, so the two published figures agree. A camera
@@ -11,6 +11,7 @@ every deployment is listed, drafts included (they show nothing yet, but a reader
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
 
@@ -19,16 +20,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openfr.csvsafe import to_csv
+from openfr.engine.pipeline import FaceEngine
 from openfr.errors import BadInputError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.live import alerts, deployments
 from openfr.live.deployments import aware
-from openfr.runtime import Runtime
+from openfr.live.supervisor import CameraSupervisor
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
 from openfr.services.reports import parse_day, unlikely_by_chance
-from openfr.store import Alert, Deployment
+from openfr.store import Alert, Database, Deployment
 from openfr.store.live import OUTCOMES
 from openfr.thresholds import expected_false_alerts
 
@@ -119,11 +121,13 @@ def totals(rows: list[dict], times_to_alert: list[float]) -> dict:
 
 
 class DeploymentStatistics(UseCases):
-    """Part of DeploymentService (which brings `rt`)."""
+    """Part of DeploymentService (the doors reach it as `app.deployments.statistics`, ...)."""
 
-    use_case_prefix = "deployments"
+    use_case_prefix = "deployments"  # refusals name their use case "deployments.<method>", as the doors call it
 
-    rt: Runtime
+    def __init__(self, db: Callable[[], Database], engine: Callable[[], FaceEngine], cameras: CameraSupervisor):
+        super().__init__(db)
+        self.engine, self.cameras = engine, cameras  # the model card's predictions; the runs in this process
 
     def statistics(
         self, principal: Principal, name: str | None = None, *, since: str | date | None = None,
@@ -134,7 +138,7 @@ class DeploymentStatistics(UseCases):
         period. A run in progress here adds its live counters to the stored ones."""
         principal.require(Permission.STATS_READ)
         start, end = period(since, until)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return [self._statistics_row(session, d) for d in self._counted(session, name, start, end)]
 
     def statistics_report(
@@ -143,7 +147,7 @@ class DeploymentStatistics(UseCases):
         """The statistics page: the period, one row per deployment counted in it, and the totals."""
         principal.require(Permission.STATS_READ)
         start, end = period(since, until)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return self._report(session, start, end)
 
     def export_statistics(
@@ -152,13 +156,15 @@ class DeploymentStatistics(UseCases):
         """The statistics page's table as CSV; the export is recorded in the transaction that reads it."""
         principal.require(Permission.STATS_READ)
         start, end = period(since, until)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             report = self._report(session, start, end)
             given = {f"filter_{k}": report[k] for k in ("from", "to") if report[k]}
             audit.record(
-                session, principal.username, "statistics.export", "statistics", format="csv",
-                deployments=len(report["rows"]), **given,
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.StatisticsExport(format="csv", deployments=len(report["rows"]), **given),
+                "statistics",
+            )
         days = "-to-".join(d.isoformat() for d in (start, end) if d)
         return StatisticsExport(as_csv(report), f"openfr-statistics{'-' + days if days else ''}.csv")
 
@@ -194,7 +200,7 @@ class DeploymentStatistics(UseCases):
 
     def _statistics_row(self, session: Session, d: Deployment) -> dict:
         # A run here reports its live counters; one elsewhere, its last checkpoint.
-        row = alerts.statistics(session, d, self.rt.cameras.current_run(d))
+        row = alerts.statistics(session, d, self.cameras.current_run(d))
         states = dict(
             session.execute(
                 select(Alert.state, func.count()).where(Alert.deployment_id == d.id).group_by(Alert.state)
@@ -202,7 +208,7 @@ class DeploymentStatistics(UseCases):
         )
         faces, false = row["faces_seen"], row["false_alerts"]
         # What the threshold predicts for this watchlist (known once authorised) and this many people.
-        card, subjects = self.rt.engine.card, d.watchlist_size
+        card, subjects = self.engine().card, d.watchlist_size
         per = None if subjects is None else expected_false_alerts(card, d.threshold, max(subjects, 1), PER)
         expected = None if per is None else per * faces / PER
         row.update(

@@ -1,11 +1,23 @@
-"""A deployment as the doors show it (camera names only: a source can hold credentials). Its own module so
-that the deployment service's parts (runs, authorisation, statistics) can name it without importing the
-service that mixes them in."""
+"""A deployment as the doors show it (camera names only: a source can hold credentials), and `DeploymentViews`,
+which reads one into it with the thresholds the model allows for its watchlist. Its own module so that the
+deployment service and its parts (runs, authorisation, statistics) share it without importing one another."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from openfr.engine.pipeline import FaceEngine
+from openfr.live import deployments
+from openfr.live.camera_secrets import where
+from openfr.live.deployments import aware
+from openfr.live.supervisor import CameraSupervisor
+from openfr.settings import Settings
+from openfr.store import Deployment
+from openfr.thresholds import expected_false_alerts, group_rates, live_floor
 
 
 @dataclass
@@ -76,3 +88,68 @@ class DeploymentView:
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
             "close_reason": self.close_reason,
         }
+
+
+class DeploymentViews:
+    """Reads a deployment as the doors show it, inside the caller's transaction, and says which thresholds the
+    model allows for a watchlist. Not a use case (no principal): the deployment services call it."""
+
+    def __init__(self, settings: Settings, engine: Callable[[], FaceEngine], cameras: CameraSupervisor):
+        self.settings, self.engine, self.cameras = settings, engine, cameras  # cameras: which run in this process
+
+    @property
+    def floor(self) -> float:
+        """The model's 1:1 threshold: nothing alerts below it, whatever the watchlist."""
+        return self.engine().card.threshold
+
+    def live_floor(self, subjects: int) -> float:
+        """The lowest threshold for a watchlist of `subjects` people (the target false-alert rate met for
+        the worst group); an installation's own match_threshold may only raise it."""
+        engine = self.engine()
+        return live_floor(engine.card, subjects, self.settings.live.target_fpir, at_least=engine.threshold)
+
+    def subjects(self, session: Session, d: Deployment) -> int:
+        """People on the watchlist: in the snapshot once authorised, as it would be taken before."""
+        if d.watchlist_size is not None:
+            return d.watchlist_size
+        return deployments.subjects_in_watchlist(session, d.source_gallery, d.categories, self.engine().space)
+
+    def view(self, session: Session, d: Deployment, *, detail: bool = True) -> DeploymentView:
+        card = self.engine().card
+        return DeploymentView(
+            id=d.id,
+            name=d.name,
+            state=d.state,
+            grounds=d.grounds,
+            categories=list(d.categories),
+            source_gallery=d.source_gallery,
+            location=d.location,
+            location_rationale=d.location_rationale,
+            starts_at=aware(d.starts_at),
+            ends_at=aware(d.ends_at),
+            # Names and hosts for the authorising officer: never the URL's credentials or path.
+            cameras=[{"name": c["name"], "where": where(c)} for c in d.cameras],
+            threshold=d.threshold,
+            consistent_shots=d.consistent_shots,
+            public_notice=dict(d.public_notice),
+            created_by=d.created_by,
+            created_at=_aware(d.created_at),
+            authorised_by=d.authorised_by,
+            authorised_at=_aware(d.authorised_at),
+            authorisation_note=d.authorisation_note,
+            authorised_rank=d.authorised_rank,
+            closed_at=_aware(d.closed_at),
+            close_reason=d.close_reason,
+            snapshot_erased_at=_aware(d.snapshot_erased_at),
+            running=self.cameras.is_running(d.id) or deployments.running(d, self.settings.live.heartbeat_s),
+            watchlist_size=len(d.entries) if detail else 0,
+            run_error=self.cameras.last_error(d.id),
+            subjects=(subjects := self.subjects(session, d)),
+            two_person=d.two_person,
+            expected_false_alerts=expected_false_alerts(card, d.threshold, subjects),
+            group_fmr=group_rates(card, d.threshold) if detail else None,
+        )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return aware(moment) if moment is not None else None

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from openfr.engine.batch import ImageResult, analyse_paths
+from openfr.engine.pipeline import FaceEngine
 from openfr.errors import (
     BadInputError,
     ConflictError,
@@ -24,16 +25,18 @@ from openfr.errors import (
 )
 from openfr.gallery import enrol, files, reembed, repository
 from openfr.gallery.browse import PER_PAGE, SubjectPage, first_enrolled_image, subject_page
-from openfr.governance import audit
+from openfr.governance import audit, events
+from openfr.governance.grants import ViewGrants
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_enrolment
 from openfr.imageio import IMAGE_SUFFIXES, load_image
 from openfr.live.deployments import remove_from_snapshots
+from openfr.live.supervisor import CameraSupervisor
 from openfr.names import check_name, check_reference
-from openfr.runtime import Runtime
 from openfr.services.gallery_uses import GalleryUses, approved_galleries
 from openfr.services.principal import Principal
-from openfr.store import Gallery, SourceImage, Subject, Template
+from openfr.settings import Settings
+from openfr.store import Database, Gallery, SourceImage, Subject, Template
 
 
 @dataclass(frozen=True)
@@ -54,19 +57,35 @@ PURPOSE_MAX = 2000  # characters: a paragraph, as in a DPIA's description of the
 class GalleryService(GalleryUses):
     use_case_prefix = "galleries"  # refusals name their use case "galleries.<method>"
 
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        settings: Settings,
+        home: Path,
+        pack_id: str | None,
+        engine_for: Callable[[str | None], FaceEngine],
+        cameras: CameraSupervisor,
+        view_grants: Callable[[], ViewGrants],
+    ):
+        super().__init__(db)
+        self.settings, self.home, self.pack_id = settings, home, pack_id
+        self.engine_for, self.view_grants = engine_for, view_grants
+        self.cameras = cameras  # a run here reloads its snapshot when a subject is erased
+
+    def engine(self) -> FaceEngine:
+        """The engine of this installation's (or the command's) model pack, loaded at first use."""
+        return self.engine_for(self.pack_id)
 
     def list(self, principal: Principal) -> list[dict]:
         principal.require(Permission.GALLERY_READ)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return repository.gallery_stats(session)
 
     def searchable(self, principal: Principal) -> list[str]:
         """The galleries a retrospective search may reach (approved for `rfr`), names alone, for the search
         form: no counts, no subjects, and never a live watchlist's source or an OIFR-only custody set."""
         principal.require(Permission.SEARCH_RFR)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return approved_galleries(session, GalleryUse.RFR)
 
     def create(self, principal: Principal, name: str, purpose: str, uses: Iterable[str] | None = None) -> dict:
@@ -86,9 +105,9 @@ class GalleryService(GalleryUses):
             raise SafeguardMissingError("say what the gallery is for (purpose): it is recorded with the gallery")
         if len(why) > PURPOSE_MAX:
             raise BadInputError(f"the purpose is longer than {PURPOSE_MAX} characters")
-        space = self.rt.engine.space
+        space = self.engine().space
         try:
-            with self.rt.db.transaction() as session:
+            with self.db().transaction() as session:
                 if session.scalar(select(Gallery.id).where(Gallery.name == checked)) is not None:
                     raise ConflictError(f"a gallery named '{checked}' exists already")
                 gallery = Gallery(
@@ -97,7 +116,11 @@ class GalleryService(GalleryUses):
                 session.add(gallery)
                 session.flush()
                 audit.record(
-                    session, principal.username, "gallery.create", f"gallery:{checked}", why, space=space, uses=approved
+                    session,
+                    principal.username,
+                    events.GalleryCreate(space=space, uses=approved),
+                    f"gallery:{checked}",
+                    why,
                 )
         except IntegrityError:  # the same name created at the same moment elsewhere
             raise ConflictError(f"a gallery named '{checked}' exists already") from None
@@ -109,12 +132,14 @@ class GalleryService(GalleryUses):
     def subjects(self, principal: Principal, gallery: str, *, q: str = "", offset: int = 0, limit: int = 100):
         """A page of a gallery's subjects (names and references of people): the viewing is recorded."""
         principal.require(Permission.GALLERY_READ)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             rows = repository.list_subjects(session, gallery, q=q, offset=offset, limit=limit)
             audit.record(
-                session, principal.username, "gallery.view", f"gallery:{gallery}", query=bool(q), offset=offset,
-                shown=len(rows),
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.GalleryView(query=bool(q), offset=offset, shown=len(rows)),
+                f"gallery:{gallery}",
+            )
             return rows
 
     def subjects_page(
@@ -123,14 +148,22 @@ class GalleryService(GalleryUses):
         """Page `page` of a gallery's subjects with the total, for the console's paged list: the viewing is
         recorded as for `subjects`. A page that does not exist is refused (BadInputError) and not recorded."""
         principal.require(Permission.GALLERY_READ)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             found = subject_page(session, gallery, q=q, page=page, per_page=per_page)
             with_images = [row["subject"] for row in found.rows if row["images"]]
             audit.record(
-                session, principal.username, "gallery.view", f"gallery:{gallery}", query=bool(q),
-                offset=(found.page - 1) * per_page, shown=len(found.rows), total=found.total, images=with_images,
-            )  # fmt: skip
-        grants = self.rt.view_grants
+                session,
+                principal.username,
+                events.GalleryView(
+                    query=bool(q),
+                    offset=(found.page - 1) * per_page,
+                    shown=len(found.rows),
+                    total=found.total,
+                    images=with_images,
+                ),
+                f"gallery:{gallery}",
+            )
+        grants = self.view_grants()
         for row in found.rows:  # the page's thumbnails were recorded with it (one event, listing them)
             row["grant"] = grants.grant(principal.username, "subject", gallery, row["subject"])
         return found
@@ -140,14 +173,16 @@ class GalleryService(GalleryUses):
         on record: with the grant of a recorded page that listed it (subjects_page), by that page's event;
         without one, by an event of its own (who saw which subject's image, and when)."""
         principal.require(Permission.GALLERY_READ)
-        listed = self.rt.view_grants.covers(grant, principal.username, "subject", gallery, subject)
-        with self.rt.db.transaction() as session:
+        listed = self.view_grants().covers(grant, principal.username, "subject", gallery, subject)
+        with self.db().transaction() as session:
             relative = first_enrolled_image(session, gallery, subject)
             if relative is None:
                 raise NotFoundError(f"no enrolled image of '{subject}' in gallery '{gallery}'")
             if not listed:
-                audit.record(session, principal.username, "subject.image.view", f"gallery:{gallery}", subject=subject)
-        return self.rt.home / relative
+                audit.record(
+                    session, principal.username, events.SubjectImageView(subject=subject), f"gallery:{gallery}"
+                )
+        return self.home / relative
 
     def enrol_folder(
         self,
@@ -170,11 +205,11 @@ class GalleryService(GalleryUses):
         name = check_name("gallery", gallery)
         entries = enrol.plan(directory)
         meta = enrol.read_manifest(manifest)
-        engine = self.rt.engine
+        engine = self.engine()
         if create is not None and not self._exists(name):
             self.create(principal, name, create, uses)
-        files.remove_stale_temporaries(self.rt.home)
-        with self.rt.db.read() as session:
+        files.remove_stale_temporaries(self.home)
+        with self.db().read() as session:
             found = enrol.target_gallery(session, name, engine.space)
             done = enrol.enrolled_keys(session, found.id)
             subjects = {subject for subject, _ in entries}
@@ -184,7 +219,7 @@ class GalleryService(GalleryUses):
         if progress:
             progress(already, len(entries))
         by_path = {item.path: item for item in items}
-        results = analyse_paths(list(by_path), self.rt.settings, pack_id=self.rt.pack_id)
+        results = analyse_paths(list(by_path), self.settings, pack_id=self.pack_id)
         for batch in _batches(results, enrol.COMMIT_EVERY):
             pairs = [(by_path[result.path], result) for result in batch]
             self._commit(principal, name, pairs, meta, f"import of {directory}", report)
@@ -211,8 +246,8 @@ class GalleryService(GalleryUses):
         if not data:
             raise BadInputError("the uploaded file is empty")
         self.check_upload_size(data)
-        engine = self.rt.engine
-        with self.rt.db.read() as session:  # before the image is analysed: a typo is refused at once
+        engine = self.engine()
+        with self.db().read() as session:  # before the image is analysed: a typo is refused at once
             target = enrol.target_gallery(session, name, engine.space)
             check_enrolment(name, target.uses, [row["category"]])
             done = enrol.enrolled_keys(session, target.id)
@@ -220,8 +255,8 @@ class GalleryService(GalleryUses):
         try:
             image = load_image(
                 data,
-                max_pixels=self.rt.settings.engine.max_image_pixels,
-                working_pixels=self.rt.settings.engine.working_pixels,
+                max_pixels=self.settings.engine.max_image_pixels,
+                working_pixels=self.settings.engine.working_pixels,
             )
             result = ImageResult(Path(filename), engine.analyse(image), size=(image.shape[1], image.shape[0]))
         except BadInputError as exc:
@@ -236,7 +271,7 @@ class GalleryService(GalleryUses):
         return report
 
     def check_upload_size(self, data: bytes) -> None:
-        limit_mb = self.rt.settings.web.upload_max_mb
+        limit_mb = self.settings.web.upload_max_mb
         if len(data) > limit_mb * 1024 * 1024:
             raise UploadTooLargeError(f"the image is larger than {limit_mb:g} MB")
 
@@ -248,56 +283,52 @@ class GalleryService(GalleryUses):
         `all_or_nothing`: a rejection rolls the batch back (EnrolmentRejectedError), as for a single upload."""
         created: list[str] = []
         try:
-            with self.rt.db.transaction() as session:
-                gallery = enrol.target_gallery(session, name, self.rt.engine.space, for_update=True)
+            with self.db().transaction() as session:
+                gallery = enrol.target_gallery(session, name, self.engine().space, for_update=True)
                 # Again, under the gallery's lock: its uses may have changed since the images were read.
                 check_enrolment(name, gallery.uses, (meta.get(item.subject, {}).get("category") for item, _ in pairs))
-                enrolled, rejected = enrol.commit_batch(
-                    session, self.rt.home, gallery, pairs, meta, provenance, created
-                )
+                enrolled, rejected = enrol.commit_batch(session, self.home, gallery, pairs, meta, provenance, created)
                 if all_or_nothing and rejected:
                     raise EnrolmentRejectedError(f"not enrolled: {rejected[0][1]}")
                 repository.touch(gallery)
                 audit.record(
                     session,
                     principal.username,
-                    "enrol",
+                    events.Enrol(enrolled=enrolled, rejected=len(rejected)),
                     f"gallery:{name}",
                     "",
-                    enrolled=enrolled,
-                    rejected=len(rejected),
                 )
         except BaseException:
-            files.remove_unreferenced(self.rt.home, set(created), self._referenced(set(created)))
+            files.remove_unreferenced(self.home, set(created), self._referenced(set(created)))
             raise
         report.enrolled += enrolled
         report.rejected += rejected
 
     def _exists(self, name: str) -> bool:
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return session.scalar(select(Gallery.id).where(Gallery.name == name)) is not None
 
     def _referenced(self, paths: set[str]) -> set[str]:
         if not paths:
             return set()
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return set(session.scalars(select(SourceImage.stored_path).where(SourceImage.stored_path.in_(paths))))
 
     def sweep_orphan_images(self) -> int:
         """Remove stored images that no row references (a crash between writing and committing): run at
         start-up, when no import is under way."""
-        on_disk = files.stored_images(self.rt.home)
-        with self.rt.db.read() as session:
+        on_disk = files.stored_images(self.home)
+        with self.db().read() as session:
             referenced = set(
                 session.scalars(select(SourceImage.stored_path).where(SourceImage.stored_path.is_not(None)))
             )
-        return files.remove_orphans(self.rt.home, on_disk, referenced)
+        return files.remove_orphans(self.home, on_disk, referenced)
 
     def deletion_preview(self, principal: Principal, gallery: str, subject: str) -> dict:
         """What deleting a subject would remove, for the confirmation step: counts only (the subject's
         reference was on the page that asked); nothing is changed and nothing recorded."""
         principal.require(Permission.GALLERY_DELETE)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             found = repository.get_gallery(session, gallery)
             subject_id = session.scalar(
                 select(Subject.id).where(Subject.gallery_id == found.id, Subject.external_id == subject)
@@ -317,39 +348,34 @@ class GalleryService(GalleryUses):
         principal.require(Permission.GALLERY_DELETE)
         if not (reason or "").strip():
             raise SafeguardMissingError("a reason is required to delete a subject (it is recorded)")
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             found = repository.get_gallery(session, gallery, for_update=True)
             gone = repository.delete_subject(session, found, subject)
             gallery_id = found.id
             audit.record(
                 session,
                 principal.username,
-                "subject.delete",
+                events.SubjectDelete(subject=subject, images=gone.images, templates=gone.templates),
                 f"gallery:{gallery}",
                 reason.strip(),
-                subject=subject,
-                images=gone.images,
-                templates=gone.templates,
             )
             snapshots = remove_from_snapshots(session, gallery, subject)
             for deployment, copies in snapshots:
                 audit.record(
                     session,
                     principal.username,
-                    "deployment.watchlist-remove",
+                    events.DeploymentWatchlistRemove(subject=subject, entries=len(copies)),
                     f"deployment:{deployment.name}",
                     reason.strip(),
-                    subject=subject,
-                    entries=len(copies),
                 )
             touched = [(d.id, copies) for d, copies in snapshots]
-        self.rt.db.purge_freed_pages()
-        files.forget_index(self.rt.home, gallery_id)
-        removed = files.remove_unreferenced(self.rt.home, gone.paths, gone.still_referenced)
+        self.db().purge_freed_pages()
+        files.forget_index(self.home, gallery_id)
+        removed = files.remove_unreferenced(self.home, gone.paths, gone.still_referenced)
         for deployment_id, copies in touched:
             for copy in copies:
-                (self.rt.home / copy).unlink(missing_ok=True)
-            self.rt.cameras.poke(deployment_id)  # a run here reloads its snapshot now
+                (self.home / copy).unlink(missing_ok=True)
+            self.cameras.poke(deployment_id)  # a run here reloads its snapshot now
         return {
             "subject": subject,
             "templates": gone.templates,
@@ -362,14 +388,14 @@ class GalleryService(GalleryUses):
         """Rebuild every template with `pack_id`'s embedder. Images enrolled while the bulk is embedded are
         embedded too, inside the final transaction, with the gallery locked: none is left behind."""
         principal.require(Permission.GALLERY_REEMBED)
-        space = self.rt.engine_for(pack_id).space
-        settings, home = self.rt.settings, self.rt.home
-        with self.rt.db.read() as session:
+        space = self.engine_for(pack_id).space
+        settings, home = self.settings, self.home
+        with self.db().read() as session:
             found = repository.get_gallery(session, gallery)
             old_space, images = found.space, reembed.enrolled_images(session, found)
         done = reembed.Embedded()
         reembed.embed(home, images, settings, pack_id, done)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             found = repository.get_gallery(session, gallery, for_update=True)
             if found.space != old_space:
                 raise BadInputError(f"gallery '{gallery}' was re-embedded meanwhile (now {found.space})")
@@ -383,16 +409,12 @@ class GalleryService(GalleryUses):
             audit.record(
                 session,
                 principal.username,
-                "gallery.reembed",
+                events.GalleryReembed(old_space=old_space, new_space=space, templates=templates, rejected=rejected),
                 f"gallery:{gallery}",
                 "",
-                old_space=old_space,
-                new_space=space,
-                templates=templates,
-                rejected=rejected,
             )
         files.remove_unreferenced(home, lost_paths, still)
-        self.rt.db.purge_freed_pages()
+        self.db().purge_freed_pages()
         files.forget_index(home, gallery_id)
         return {"gallery": gallery, "from": old_space, "to": space, "templates": templates, "rejected": rejected}
 

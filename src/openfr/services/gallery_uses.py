@@ -1,6 +1,7 @@
-"""What a gallery may be used for (purpose limitation, governance/uses.py): part of GalleryService, split out
-for size. Approving a use is a governance decision (a DPIA covers each), so it takes `gallery.manage` and a
-recorded reason; the searches and the deployment plans that rely on it check it in their own services."""
+"""What a gallery may be used for (purpose limitation, governance/uses.py): the base of GalleryService, split
+out for size (it needs only the database, which UseCases takes). Approving a use is a governance decision (a
+DPIA covers each), so it takes `gallery.manage` and a recorded reason; the searches and the deployment plans
+that rely on it check it in their own services."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from sqlalchemy import select
 
 from openfr.errors import BadInputError, SafeguardMissingError
 from openfr.gallery import repository
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import DEFAULT_USES, GalleryUse, catalogue, describe, parse_uses
-from openfr.runtime import Runtime
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
 from openfr.store import Gallery
@@ -23,7 +23,6 @@ REASON_MAX = 2000  # characters, as for a purpose
 
 class GalleryUses(UseCases):
     use_case_prefix = "galleries"
-    rt: Runtime
 
     def use_catalogue(self) -> list[dict]:
         """Every use a gallery may be approved for, with its description (for forms and the API)."""
@@ -53,16 +52,24 @@ class GalleryUses(UseCases):
             raise SafeguardMissingError("say why the gallery's uses change (reason): it is recorded")
         if len(why) > REASON_MAX:
             raise BadInputError(f"the reason is longer than {REASON_MAX} characters")
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             gallery = repository.get_gallery(session, name, for_update=True)
             before = list(gallery.uses or [])
             if set(before) == set(chosen):
                 return {"name": gallery.name, "uses": chosen, "previous": before, "changed": False}
             gallery.uses = chosen
             audit.record(
-                session, principal.username, "gallery.uses", f"gallery:{gallery.name}", why, uses=chosen,
-                previous=before, added=sorted(set(chosen) - set(before)), removed=sorted(set(before) - set(chosen)),
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.GalleryUses(
+                    uses=chosen,
+                    previous=before,
+                    added=sorted(set(chosen) - set(before)),
+                    removed=sorted(set(before) - set(chosen)),
+                ),
+                f"gallery:{gallery.name}",
+                why,
+            )
             return {"name": gallery.name, "uses": chosen, "previous": before, "changed": True}
 
 

@@ -19,6 +19,7 @@ and never logged. This module never holds it beyond the call.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -27,15 +28,14 @@ from sqlalchemy import select
 
 from openfr.errors import BadInputError, ConflictError, NotFoundError, SafeguardMissingError
 from openfr.gallery.search import Candidate
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse
-from openfr.runtime import Runtime
 from openfr.services.gallery_uses import approved_galleries
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
-from openfr.services.searches import SearchRequest, SearchService
-from openfr.store import SearchRecord
+from openfr.services.searches import ProbeSearch, SearchRequest
+from openfr.store import Database, SearchRecord
 from openfr.thresholds import describe_chance
 
 GROUNDS: dict[str, str] = {
@@ -107,8 +107,9 @@ class OifrResult:
 class OifrService(UseCases):
     use_case_prefix = "oifr"  # refusals name their use case "oifr.<method>"
 
-    def __init__(self, runtime: Runtime, searches: SearchService):
-        self.rt, self.searches = runtime, searches
+    def __init__(self, db: Callable[[], Database], probes: ProbeSearch):
+        super().__init__(db)
+        self.probes = probes  # the 1:N search every photo search runs (services/searches.py)
 
     def grounds(self, principal: Principal | None = None) -> list[dict]:
         """The approved grounds, key and wording, for a form (checked against `principal` when given)."""
@@ -141,7 +142,7 @@ class OifrService(UseCases):
         started = time.perf_counter()
         target = (gallery or "").strip() or self._only_approved_gallery()
         request = SearchRequest(target, words, mode=MODE, top=top, grounds=key, location=where)
-        found = self.searches.probes.run(principal, request, image, name="photo")
+        found = self.probes.run(principal, request, image, name="photo")
         assert found.search_id is not None
         return OifrResult(
             found.search_id, target, key, found.candidates, found.threshold, found.probe_quality, found.warning,
@@ -160,7 +161,7 @@ class OifrService(UseCases):
         why = (note or "").strip()
         if len(why) > NOTE_MAX:
             raise BadInputError(f"the note is longer than {NOTE_MAX} characters")
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             query = select(SearchRecord).where(SearchRecord.id == search_id).with_for_update()
             record = session.scalar(query)
             if record is None or record.actor != principal.username or record.mode != MODE:
@@ -170,19 +171,22 @@ class OifrService(UseCases):
             now = datetime.now(UTC)
             record.result, record.result_at, record.result_by = key, now, principal.username
             audit.record(
-                session, principal.username, "search.result", f"search:{search_id}", why, result=key,
-                gallery=record.gallery, mode=MODE,
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.SearchResult(result=key, gallery=record.gallery, mode=MODE),
+                f"search:{search_id}",
+                why,
+            )
         return {"search_id": search_id, "result": key, "result_at": now.isoformat()}
 
     def galleries(self, principal: Principal) -> list[str]:
         """The galleries approved for operator-initiated searches, for the phone page's choice (names only)."""
         principal.require(Permission.SEARCH_OIFR)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return approved_galleries(session, GalleryUse.OIFR)
 
     def _only_approved_gallery(self) -> str:
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             names = approved_galleries(session, GalleryUse.OIFR)
         if not names:
             raise ConflictError(

@@ -18,15 +18,18 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from openfr.errors import PasswordChangeRequiredError, PermissionDeniedError, SafeguardError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.services.principal import Principal
+from openfr.store import Database
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+REFUSED = events.Refused.action  # the audit action of every refusal
 _inside = contextvars.ContextVar("openfr_use_case", default=False)
-REFUSED = "refused"  # the audit action of every refusal
 
 
 def _kind(exc: SafeguardError) -> str:
@@ -38,7 +41,10 @@ def _kind(exc: SafeguardError) -> str:
 class UseCases:
     """Base of the service classes: records the refusals of their use cases (see the module docstring)."""
 
-    rt: Any  # the Runtime: its database takes the refusal's event
+    def __init__(self, db: Callable[[], Database]) -> None:
+        # The database, opened at its first use (migrated, its audit seal checked: runtime.py): every use
+        # case's transaction, and the refusals' events.
+        self.db = db
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -55,11 +61,9 @@ class UseCases:
         if principal.is_system:
             return
         try:
-            with self.rt.db.transaction() as session:
-                audit.record(
-                    session, principal.username, REFUSED, f"use-case:{use_case}", str(exc)[:500], kind=_kind(exc),
-                    token_scope=principal.scope_name,
-                )  # fmt: skip
+            with self.db().transaction() as session:
+                refused = events.Refused(kind=_kind(exc), token_scope=principal.scope_name)
+                audit.record(session, principal.username, refused, f"use-case:{use_case}", str(exc)[:500])
         except Exception:
             log.exception("could not record a refusal of %s", use_case)
 
@@ -82,3 +86,17 @@ def _recording(use_case: str, method: Callable, position: int) -> Callable:
 
     use_case_method._records_refusals = True  # type: ignore[attr-defined]
     return use_case_method
+
+
+class PartUseCase(Generic[P, R]):
+    """A use case of one of a service's parts, reached through the service that holds the part (a class
+    attribute: `start = PartUseCase("runs", DeploymentRuns.start)`). What an instance reads is the part's own
+    bound method, so its signature, its permission check and its recorded refusal are the part's."""
+
+    def __init__(self, part: str, method: Callable[Concatenate[Any, P], R]):
+        self.part, self.name, self.__doc__ = part, method.__name__, method.__doc__
+
+    def __get__(self, service: object, owner: type | None = None) -> Callable[P, R]:
+        if service is None:  # read on the class (documentation, introspection): the descriptor itself
+            return self  # type: ignore[return-value]
+        return getattr(getattr(service, self.part), self.name)

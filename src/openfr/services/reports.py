@@ -14,19 +14,21 @@ quality, or a threshold that is wrong for this population.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
 from openfr.csvsafe import to_csv
+from openfr.engine.pipeline import FaceEngine
 from openfr.errors import BadInputError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.live.deployments import aware, now_utc
-from openfr.runtime import Runtime
+from openfr.live.supervisor import CameraSupervisor
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
-from openfr.store import Alert, Deployment
+from openfr.store import Alert, Database, Deployment
 from openfr.thresholds import expected_false_alerts
 
 PUBLIC_COLUMNS = (
@@ -69,8 +71,9 @@ REPORT_FORMATS = ("json", "csv", "table", "html")  # how a transparency report l
 class ReportService(UseCases):
     use_case_prefix = "reports"  # refusals name their use case "reports.<method>"
 
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    def __init__(self, db: Callable[[], Database], engine: Callable[[], FaceEngine], cameras: CameraSupervisor):
+        super().__init__(db)
+        self.engine, self.cameras = engine, cameras  # the model card's predictions; the runs in this process
 
     def transparency(
         self,
@@ -92,7 +95,7 @@ class ReportService(UseCases):
             raise BadInputError("the period ends before it starts")
         start = datetime.combine(since, time.min, UTC) if since else None
         end = datetime.combine(until + timedelta(days=1), time.min, UTC) if until else None
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             query = select(Deployment).where(Deployment.live_at.is_not(None)).order_by(Deployment.live_at)
             if deployment:
                 query = query.where(Deployment.name == deployment)
@@ -107,20 +110,28 @@ class ReportService(UseCases):
         summed = ("hours", "faces_seen", "alerts", "confirmed", "false_alerts", "engagements", "arrests")
         totals = {c: round(sum(r[c] for r in rows), 2) for c in summed}
         totals["false_alert_rate"] = totals["false_alerts"] / totals["faces_seen"] if totals["faces_seen"] else None
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             audit.record(
-                session, principal.username, "report.export", "report:transparency", format=fmt, public=public,
-                since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-                deployment=deployment, rows=len(rows),
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.ReportExport(
+                    format=fmt,
+                    public=public,
+                    since=since.isoformat() if since else None,
+                    until=until.isoformat() if until else None,
+                    deployment=deployment,
+                    rows=len(rows),
+                ),
+                "report:transparency",
+            )
         return {"columns": list(columns), "rows": rows, "totals": totals, "public": public}
 
     def _row(self, d: Deployment, alerts: list[Alert]) -> dict:
         ended = aware(d.closed_at) if d.closed_at else min(now_utc(), aware(d.ends_at))
-        faces = sum(_cameras(d, self.rt.cameras.current_run(d)).values())
+        faces = sum(_cameras(d, self.cameras.current_run(d)).values())
         false = sum(_false(a) for a in alerts)
         subjects = d.watchlist_size or 0
-        expected = expected_false_alerts(self.rt.engine.card, d.threshold, max(subjects, 1), faces)
+        expected = expected_false_alerts(self.engine().card, d.threshold, max(subjects, 1), faces)
         return {
             "deployment": d.name,
             "date": aware(d.live_at).date().isoformat(),
@@ -145,13 +156,13 @@ class ReportService(UseCases):
         when the count is too high to be chance (shown to administrators on the dashboard)."""
         principal.require(Permission.STATS_READ)
         out = []
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             for d in session.scalars(select(Deployment).where(Deployment.live_at.is_not(None))):
                 alerts = session.scalars(select(Alert).where(Alert.deployment_id == d.id)).all()
-                for camera, faces in sorted(_cameras(d, self.rt.cameras.current_run(d)).items()):
+                for camera, faces in sorted(_cameras(d, self.cameras.current_run(d)).items()):
                     false = sum(_false(a) for a in alerts if a.camera == camera)
                     n = max(d.watchlist_size or 0, 1)
-                    expected = expected_false_alerts(self.rt.engine.card, d.threshold, n, faces)
+                    expected = expected_false_alerts(self.engine().card, d.threshold, n, faces)
                     out.append(
                         {
                             "deployment": d.name,

@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select
 
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.live.alerts import scene_path_for
 from openfr.live.deployments import now_utc
-from openfr.runtime import Runtime
 from openfr.services.deployments import DeploymentService
 from openfr.services.principal import SYSTEM, Principal
 from openfr.services.refusals import UseCases
-from openfr.store import Alert, SearchRecord
+from openfr.settings import Settings
+from openfr.store import Alert, Database, SearchRecord
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,17 @@ log = logging.getLogger(__name__)
 class RetentionService(UseCases):
     use_case_prefix = "retention"  # refusals name their use case "retention.<method>"
 
-    def __init__(self, runtime: Runtime, deployments: DeploymentService):
-        self.rt, self.deployments = runtime, deployments
+    def __init__(self, db: Callable[[], Database], settings: Settings, home: Path, deployments: DeploymentService):
+        super().__init__(db)
+        self.settings, self.home, self.deployments = settings, home, deployments  # deployments: their own purge
 
     def purge(self, principal: Principal) -> dict:
         """Everything past its retention, erased and recorded; returns what was done (counts and names)."""
         principal.require(Permission.RETENTION_RUN)
         done = self.deployments.purge(principal)  # windows ended, snapshots erased (with their own events)
-        policy, now = self.rt.settings.retention, now_utc()
+        policy, now = self.settings.retention, now_utc()
         crops: list[Path] = []
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             old = session.scalars(
                 select(Alert)
                 .where(Alert.created_at < now - timedelta(days=policy.alert_days))
@@ -55,26 +57,32 @@ class RetentionService(UseCases):
             ).all()
             for alert in old:
                 if alert.crop_path:
-                    crops.append(self.rt.home / alert.crop_path)
-                    crops.append(self.rt.home / scene_path_for(alert.crop_path))  # its scene frame, if any
+                    crops.append(self.home / alert.crop_path)
+                    crops.append(self.home / scene_path_for(alert.crop_path))  # its scene frame, if any
                 session.delete(alert)
             if old:
                 audit.record(
-                    session, principal.username, "alert.purge", "alerts", f"older than {policy.alert_days:g} days",
-                    count=len(old), kept_outcomes=list(policy.keep_outcomes),
-                )  # fmt: skip
+                    session,
+                    principal.username,
+                    events.AlertPurge(count=len(old), kept_outcomes=list(policy.keep_outcomes)),
+                    "alerts",
+                    f"older than {policy.alert_days:g} days",
+                )
             searches = session.execute(
                 delete(SearchRecord).where(SearchRecord.at < now - timedelta(days=policy.search_days))
             ).rowcount
             if searches:
                 audit.record(
-                    session, principal.username, "search.purge", "searches", f"older than {policy.search_days:g} days",
-                    count=searches,
-                )  # fmt: skip
+                    session,
+                    principal.username,
+                    events.SearchPurge(count=searches),
+                    "searches",
+                    f"older than {policy.search_days:g} days",
+                )
         for path in crops:
             path.unlink(missing_ok=True)
         if crops or searches:
-            self.rt.db.purge_freed_pages()
+            self.db().purge_freed_pages()
         return {**done, "alerts_deleted": len(old), "searches_deleted": searches}
 
 

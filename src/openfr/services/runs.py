@@ -16,25 +16,31 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 
+from openfr.bus import InProcessBus
+from openfr.engine.pipeline import FaceEngine
 from openfr.errors import ConflictError, NotFoundError
-from openfr.governance import audit
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
+from openfr.governance.secretbox import SecretBox
 from openfr.live import deployments
 from openfr.live.camera_secrets import reveal
 from openfr.live.deployments import aware, now_utc
 from openfr.live.runner import Renewal, RunResult, RunSpec, run_cameras
 from openfr.live.setup import require_camera_networks
-from openfr.live.supervisor import Run
-from openfr.runtime import Runtime
+from openfr.live.supervisor import CameraSupervisor, Run
 from openfr.services.principal import SYSTEM, Principal
 from openfr.services.refusals import UseCases
-from openfr.store import Deployment
+from openfr.settings import Settings
+from openfr.store import Database, Deployment
 from openfr.thresholds import live_calibration
 
 log = logging.getLogger(__name__)
+# What claiming a run records: started (by a door, or in the foreground), or resumed after a restart.
+_CLAIMED = {"start": events.DeploymentStart, "resume": events.DeploymentResume}
 
 
 @dataclass
@@ -45,12 +51,28 @@ class StartResult:
 
 
 class DeploymentRuns(UseCases):
-    """Part of DeploymentService (which brings `rt` and `purge`)."""
+    """Part of DeploymentService (the doors reach it as `app.deployments.start`, ...), and the `RunControl` the
+    camera runner renews its lease through."""
 
-    use_case_prefix = "deployments"
+    use_case_prefix = "deployments"  # refusals name their use case "deployments.<method>", as the doors call it
 
-    rt: Runtime
-    purge: Callable[[Principal], dict]  # housekeeping before each start: expired windows close, snapshots go
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        settings: Settings,
+        home: Path,
+        cameras: CameraSupervisor,
+        bus: InProcessBus,
+        secret_box: Callable[[], SecretBox],
+        engine: Callable[[], FaceEngine],
+        *,
+        housekeeping: Callable[[Principal], dict],
+    ):
+        super().__init__(db)
+        self.settings, self.home, self.cameras, self.bus, self.secret_box = settings, home, cameras, bus, secret_box
+        self.engine = engine  # its calibration: a live run needs one (thresholds.live_calibration)
+        # Before each start and at recovery: windows that have ended close, old snapshots go (DeploymentService.purge).
+        self.housekeeping = housekeeping
 
     def start(self, principal: Principal, name: str, *, realtime: bool = True, action: str = "start") -> StartResult:
         """Go live now (authorised, inside its window) and run the cameras in this process's background.
@@ -62,12 +84,19 @@ class DeploymentRuns(UseCases):
 
         def body(run: Run) -> None:
             launched.result = run.result
-            rt = self.rt
             run_cameras(
-                spec, rt.settings, rt.db, rt.home, rt.bus, self, stop=run.stop, wake=run.wake, result=run.result
+                spec,
+                self.settings,
+                self.db(),
+                self.home,
+                self.bus,
+                self,
+                stop=run.stop,
+                wake=run.wake,
+                result=run.result,
             )
 
-        if not self.rt.cameras.launch(spec.deployment_id, body):
+        if not self.cameras.launch(spec.deployment_id, body):
             self.finish(spec, RunResult())  # cannot happen while the lease is held; give it back regardless
             return StartResult(name, started=False)
         return launched
@@ -86,31 +115,30 @@ class DeploymentRuns(UseCases):
         spec = self._claim(principal, name, realtime, "start")
         if spec is None:
             raise ConflictError(f"deployment '{name}' is running already (in this or another process)")
-        rt = self.rt
-        return run_cameras(spec, rt.settings, rt.db, rt.home, rt.bus, self, stop=stop, result=result)
+        return run_cameras(spec, self.settings, self.db(), self.home, self.bus, self, stop=stop, result=result)
 
     def _claim(self, principal: Principal, name: str, realtime: bool, action: str) -> RunSpec | None:
         principal.require(Permission.DEPLOYMENT_RUN)
-        require_camera_networks(self.rt.settings)
-        live_calibration(self.rt.engine.card)  # the pack may have changed since authorisation: no live without one
-        self.purge(SYSTEM)  # housekeeping first: expired windows close, old snapshots go
-        with self.rt.db.transaction() as session:
+        require_camera_networks(self.settings)
+        live_calibration(self.engine().card)  # the pack may have changed since authorisation: no live without one
+        self.housekeeping(SYSTEM)  # housekeeping first: expired windows close, old snapshots go
+        with self.db().transaction() as session:
             d = deployments.get(session, name, for_update=True)
             # Running here (even if a busy database delayed its lease renewal) or in another process.
-            if self.rt.cameras.is_running(d.id) or deployments.running(d, self.rt.settings.live.heartbeat_s):
+            if self.cameras.is_running(d.id) or deployments.running(d, self.settings.live.heartbeat_s):
                 return None
             if deployments.go_live(d):
-                audit.record(session, principal.username, "deployment.live", f"deployment:{d.name}")
+                audit.record(session, principal.username, events.DeploymentLive(), f"deployment:{d.name}")
             _settle_crashed_run(d)
             owner = deployments.lease_owner()
             deployments.claim(d, owner)
-            audit.record(session, principal.username, f"deployment.{action}", f"deployment:{d.name}")
+            audit.record(session, principal.username, _CLAIMED[action](), f"deployment:{d.name}")
             return RunSpec(
                 deployment_id=d.id,
                 name=d.name,
                 owner=owner,
                 ends_at=aware(d.ends_at),
-                watchlist=deployments.load_watchlist(session, self.rt.home, d, allow_empty=True),
+                watchlist=deployments.load_watchlist(session, self.home, d, allow_empty=True),
                 threshold=d.threshold,
                 consistent_shots=d.consistent_shots,
                 cameras=tuple((c["name"], c["source"]) for c in d.cameras),  # URLs sealed: see camera_source
@@ -121,23 +149,23 @@ class DeploymentRuns(UseCases):
     def stop(self, principal: Principal, name: str, *, wait_s: float = 10.0) -> None:
         """Stop the cameras (the deployment stays live until it is closed or its window ends)."""
         principal.require(Permission.DEPLOYMENT_RUN)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             d = deployments.get(session, name, for_update=True)
-            if not deployments.running(d, self.rt.settings.live.heartbeat_s):
+            if not deployments.running(d, self.settings.live.heartbeat_s):
                 raise ConflictError(f"deployment '{d.name}' is not running")
             d.stop_requested, d.run_wanted = True, False
-            audit.record(session, principal.username, "deployment.stop", f"deployment:{d.name}")
+            audit.record(session, principal.username, events.DeploymentStop(), f"deployment:{d.name}")
             deployment_id = d.id
-        self.rt.cameras.signal_stop(deployment_id, wait_s)
+        self.cameras.signal_stop(deployment_id, wait_s)
 
     def recover(self, principal: Principal) -> dict:
         """At start-up: every deployment found live, wanted running and not running anywhere (its server
         crashed, or was stopped for an upgrade) is resumed, or, with `live.on_restart = "interrupt"`,
         recorded as interrupted; the counters its last run checkpointed are kept either way."""
         principal.require(Permission.DEPLOYMENT_RUN)
-        self.purge(SYSTEM)  # windows that ended while the server was down close first
-        heartbeat = self.rt.settings.live.heartbeat_s
-        with self.rt.db.transaction() as session:
+        self.housekeeping(SYSTEM)  # windows that ended while the server was down close first
+        heartbeat = self.settings.live.heartbeat_s
+        with self.db().transaction() as session:
             found = session.scalars(
                 select(Deployment).where(Deployment.state == "live", Deployment.run_wanted.is_(True)).with_for_update()
             ).all()
@@ -149,13 +177,15 @@ class DeploymentRuns(UseCases):
             for d in waiting:
                 _settle_crashed_run(d)
                 d.run_owner, d.run_heartbeat_at = None, None  # its owner is gone: free for the resume below
-                if self.rt.settings.live.on_restart == "interrupt":
+                if self.settings.live.on_restart == "interrupt":
                     d.run_wanted = False
                     reason = "the server restarted; cameras not resumed (live.on_restart = interrupt)"
-                    audit.record(session, principal.username, "deployment.interrupted", f"deployment:{d.name}", reason)
+                    audit.record(
+                        session, principal.username, events.DeploymentInterrupted(), f"deployment:{d.name}", reason
+                    )
                     interrupted.append(d.name)
         resumed = []
-        if self.rt.settings.live.on_restart == "resume":
+        if self.settings.live.on_restart == "resume":
             for name in names:
                 try:
                     if self.start(principal, name, action="resume").started:
@@ -168,21 +198,21 @@ class DeploymentRuns(UseCases):
 
     def camera_source(self, stored: str) -> str:
         """A camera's source opened from its sealed form, just before the camera connects."""
-        return reveal(stored, self.rt.secret_box)
+        return reveal(stored, self.secret_box())
 
     def renew(self, spec: RunSpec, counters: dict[str, dict], watchlist_version: int) -> Renewal:
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             d = session.get(Deployment, spec.deployment_id, with_for_update=True)
             if d is None or not deployments.renew(d, spec.owner):
                 return Renewal(keep=False)
             d.run_counters = counters  # the checkpoint: a crash loses at most one renewal interval
             if d.watchlist_version == watchlist_version:
                 return Renewal(keep=True, watchlist_version=watchlist_version)
-            watchlist = deployments.load_watchlist(session, self.rt.home, d, allow_empty=True)
+            watchlist = deployments.load_watchlist(session, self.home, d, allow_empty=True)
             return Renewal(keep=True, watchlist=watchlist, watchlist_version=d.watchlist_version)
 
     def finish(self, spec: RunSpec, result: RunResult) -> bool:
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             d = session.get(Deployment, spec.deployment_id, with_for_update=True)
             if d is None:
                 raise NotFoundError(f"deployment {spec.name} vanished while running")
@@ -191,7 +221,9 @@ class DeploymentRuns(UseCases):
                 d.run_counters = None
             deployments.release(d, spec.owner, still_wanted=result.shutdown)
             if now_utc() >= aware(d.ends_at) and deployments.close(d, "time window ended"):
-                audit.record(session, SYSTEM.username, "deployment.close", f"deployment:{d.name}", "time window ended")
+                audit.record(
+                    session, SYSTEM.username, events.DeploymentClose(), f"deployment:{d.name}", "time window ended"
+                )
                 return True
             return False
 

@@ -31,23 +31,26 @@ search.oifr_target_fpir); the result states the threshold and that rate in words
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from openfr.engine.pipeline import FaceEngine
 from openfr.errors import BadInputError, NoFaceError, NotFoundError, SafeguardMissingError
 from openfr.gallery import repository
 from openfr.gallery.browse import first_enrolled_image
-from openfr.gallery.search import Candidate
-from openfr.governance import audit
+from openfr.gallery.search import Candidate, GallerySearcher
+from openfr.governance import audit, events
+from openfr.governance.grants import ViewGrants
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import MODE_USE, require_use
 from openfr.imageio import load_image
-from openfr.runtime import Runtime
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
-from openfr.store import SearchRecord
+from openfr.settings import Settings
+from openfr.store import Database, SearchRecord
 from openfr.thresholds import describe_chance, false_match_chance, identification_threshold
 
 MODES = ("RFR", "OIFR")  # retrospective | operator-initiated (live matching belongs to deployments)
@@ -122,9 +125,11 @@ class SearchResult:
 class SearchService(UseCases):
     use_case_prefix = "search"  # refusals name their use case "search.<method>"
 
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
-        self.probes = ProbeSearch(runtime)
+    def __init__(
+        self, db: Callable[[], Database], home: Path, view_grants: Callable[[], ViewGrants], probes: ProbeSearch
+    ):
+        super().__init__(db)
+        self.home, self.view_grants, self.probes = home, view_grants, probes
 
     def search(self, principal: Principal, request: SearchRequest, photo: bytes, *, name: str = "probe"):
         """A retrospective search (investigators): candidates at or above the identification threshold for
@@ -141,7 +146,7 @@ class SearchService(UseCases):
         event, which lists its candidates, when fetched with the grant the result carries; else on its own."""
         if not (principal.may(Permission.SEARCH_RFR) or principal.may(Permission.SEARCH_OIFR)):
             principal.require(Permission.SEARCH_RFR)  # refused, in the words of the permission
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             record = session.get(SearchRecord, search_id) if 0 < search_id < 2**63 else None
             # Someone else's search reads as no search at all: its existence is not for this principal.
             if record is None or record.actor != principal.username:
@@ -154,12 +159,14 @@ class SearchService(UseCases):
             relative = first_enrolled_image(session, record.gallery, subject)
             if relative is None:
                 raise NotFoundError(f"candidate {rank} of search {search_id} has no enrolled image any more")
-            if not self.rt.view_grants.covers(grant, principal.username, "candidate", search_id, rank):
+            if not self.view_grants().covers(grant, principal.username, "candidate", search_id, rank):
                 audit.record(
-                    session, principal.username, "search.candidate-image.view", f"search:{search_id}", rank=rank,
-                    subject=subject,
-                )  # fmt: skip
-        return self.rt.home / relative
+                    session,
+                    principal.username,
+                    events.SearchCandidateImageView(rank=rank, subject=subject),
+                    f"search:{search_id}",
+                )
+        return self.home / relative
 
 
 class ProbeSearch:
@@ -168,12 +175,20 @@ class ProbeSearch:
     the search record and its audit event in one transaction. Not a use case: its callers check the
     principal's permission for their mode first."""
 
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        settings: Settings,
+        engine: Callable[[], FaceEngine],
+        searcher: Callable[[], GallerySearcher],
+        view_grants: Callable[[], ViewGrants],
+    ):
+        self.db, self.settings, self.view_grants = db, settings, view_grants
+        self.engine, self.searcher = engine, searcher
         self._sizes: dict[tuple[int, int], int] = {}  # (gallery id, generation) -> people in it
 
     def target(self, mode: str) -> float:
-        search = self.rt.settings.search
+        search = self.settings.search
         return search.oifr_target_fpir if mode == "OIFR" else search.rfr_target_fpir
 
     def run(self, principal: Principal, request: SearchRequest, photo: bytes, *, name: str = "probe") -> SearchResult:
@@ -187,40 +202,40 @@ class ProbeSearch:
             raise BadInputError("top must be between 1 and 200")
         if not photo:
             raise BadInputError(f"{name}: the photo is empty")
-        with self.rt.db.read() as session:  # a gallery the search may not reach: refused before any face is read
+        with self.db().read() as session:  # a gallery the search may not reach: refused before any face is read
             _approved_gallery(session, request)
         image = load_image(
             photo,
-            max_pixels=self.rt.settings.engine.max_image_pixels,
-            working_pixels=self.rt.settings.engine.working_pixels,
+            max_pixels=self.settings.engine.max_image_pixels,
+            working_pixels=self.settings.engine.working_pixels,
         )
         # Every face, for the boxes; only the largest, the one searched, is embedded (bystanders cost nothing).
-        faces = self.rt.engine.analyse_largest(image)
+        faces = self.engine().analyse_largest(image)
         if not faces:
             raise NoFaceError(f"{name}: no face found")
         probe = faces[0]  # a weak lead is still a lead: no quality gate here, only its verdict
         quality = probe.quality.as_dict() if probe.quality is not None else {"usable": True, "reasons": []}
         poor_reason = request.poor_probe_reason.strip() or None
-        if not quality["usable"] and self.rt.settings.search.poor_probe_needs_reason and poor_reason is None:
+        if not quality["usable"] and self.settings.search.poor_probe_needs_reason and poor_reason is None:
             raise SafeguardMissingError(
                 f"{name}: the face fails the quality gate ({'; '.join(quality['reasons'])}); searching it "
                 "anyway needs a recorded reason (poor probe reason)"
             )
         assert probe.embedding is not None
         started = time.perf_counter()
-        with self.rt.db.read() as session:  # a consistent snapshot: the index and the labels agree
+        with self.db().read() as session:  # a consistent snapshot: the index and the labels agree
             gallery = _approved_gallery(session, request)  # again: its uses may have changed meanwhile
-            ranked = self.rt.searcher.rank(session, gallery, probe.embedding, request.top)
+            ranked = self.searcher().rank(session, gallery, probe.embedding, request.top)
             space, size = gallery.space, self._size(session, gallery)
         elapsed = (time.perf_counter() - started) * 1000
-        engine = self.rt.engine
+        engine = self.engine()
         threshold = identification_threshold(engine.card, size, self.target(request.mode), at_least=engine.threshold)
         chance = false_match_chance(engine.card, threshold, size)
         reached = [c for c in ranked if c.score >= threshold]
         candidates = ranked if request.show_all else reached
         crime_ref = (request.crime_ref or "").strip() or None
         oifr = {"grounds": request.grounds, "location": request.location} if request.grounds is not None else {}
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             record = SearchRecord(
                 actor=principal.username,
                 mode=request.mode,
@@ -238,27 +253,28 @@ class ProbeSearch:
             audit.record(
                 session,
                 principal.username,
-                "search",
+                events.Search(
+                    mode=request.mode,
+                    crime_ref=crime_ref,
+                    search_id=record.id,
+                    candidates=len(candidates),
+                    reached=len(reached),
+                    threshold=round(threshold, 4),
+                    gallery_size=size,
+                    show_all=request.show_all,
+                    probe_usable=quality["usable"],
+                    poor_probe_reason=record.poor_probe_reason,
+                    top=request.top,
+                    **oifr,
+                ),
                 f"gallery:{request.gallery}",
                 request.reason.strip(),
-                mode=request.mode,
-                crime_ref=crime_ref,
-                search_id=record.id,
-                candidates=len(candidates),
-                reached=len(reached),
-                threshold=round(threshold, 4),
-                gallery_size=size,
-                show_all=request.show_all,
-                probe_usable=quality["usable"],
-                poor_probe_reason=record.poor_probe_reason,
-                top=request.top,
-                **oifr,
             )
             search_id = record.id
         boxes = [_face_summary(face, searched=face is probe) for face in faces]
         # The search event lists its candidates: their images are seen with it, under these grants.
         grants = {
-            c.rank: self.rt.view_grants.grant(principal.username, "candidate", search_id, c.rank) for c in candidates
+            c.rank: self.view_grants().grant(principal.username, "candidate", search_id, c.rank) for c in candidates
         }
         return SearchResult(
             request.gallery, candidates, quality, elapsed, search_id, threshold, request.show_all, len(reached),

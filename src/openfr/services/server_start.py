@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import get_args
 
 from pydantic import BaseModel, SecretStr
@@ -22,12 +23,11 @@ from sqlalchemy.exc import ArgumentError
 from openfr.engine.packs import get_pack
 from openfr.engine.packs.base import RESEARCH, licence_allows
 from openfr.errors import ConfigurationError, PermissionDeniedError
-from openfr.governance import audit
-from openfr.runtime import Runtime
+from openfr.governance import audit, events
 from openfr.services.principal import Principal
 from openfr.settings import Settings
+from openfr.store import Database
 
-ACTION = "server.start"
 _SECRET_WORDS = ("pass", "secret", "key", "token")  # database URL query parameters left out
 
 
@@ -47,40 +47,40 @@ def public_settings(settings: Settings) -> dict:
 
 
 class ServerStartService:
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    def __init__(self, db: Callable[[], Database], settings: Settings, pack_id: str | None):
+        self.db, self.settings, self.pack_id = db, settings, pack_id
 
     def record(self, principal: Principal) -> dict:
         """The start-up event (only openfr itself records its own start); returns its details."""
         if not principal.is_system:
             raise PermissionDeniedError("only openfr itself records a server's start; nothing was changed")
-        settings = self.rt.settings
+        settings = self.settings
         try:
-            card = get_pack(settings, self.rt.pack_id).card
+            card = get_pack(settings, self.pack_id).card
         except ConfigurationError:  # an unknown pack or a broken manifest: searches will say so, in words
             card = None
-        model = card.id if card else (self.rt.pack_id or settings.model_pack)
+        model = card.id if card else (self.pack_id or settings.model_pack)
         research = card is not None and card.licence_class == RESEARCH
         override_in_effect = settings.operational and research and settings.allow_research_licence
-        details = {
-            "settings_sha256": settings_digest(settings),
-            "operational": settings.operational,
-            "model_pack": model,
-            "model_licence": card.licence_class if card else "unknown (the pack cannot be read)",
-            "model_licence_allowed": licence_allows(card, settings) if card else False,
-            "allow_research_licence": settings.allow_research_licence,
-            "research_licence_override_in_effect": override_in_effect,
-            "camera_networks_set": bool(settings.live.camera_networks),
-        }
+        event = events.ServerStart(
+            settings_sha256=settings_digest(settings),
+            operational=settings.operational,
+            model_pack=model,
+            model_licence=card.licence_class if card else "unknown (the pack cannot be read)",
+            model_licence_allowed=licence_allows(card, settings) if card else False,
+            allow_research_licence=settings.allow_research_licence,
+            research_licence_override_in_effect=override_in_effect,
+            camera_networks_set=bool(settings.live.camera_networks),
+        )
         reason = "server started"
         if override_in_effect:
             reason += (
                 f"; the research-licence override (allow_research_licence) is what lets pack '{model}', "
                 "licensed for non-commercial research only, run on this operational installation"
             )
-        with self.rt.db.transaction() as session:
-            audit.record(session, principal.username, ACTION, "settings", reason, **details)
-        return details
+        with self.db().transaction() as session:
+            audit.record(session, principal.username, event, "settings", reason)
+        return event.details()
 
 
 def _secret_fields(model: BaseModel) -> dict:

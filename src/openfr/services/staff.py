@@ -8,29 +8,32 @@ someone else is replaced by its owner at first sign-in (`Principal.must_change_p
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError, SafeguardMissingError
-from openfr.governance import accounts, audit
+from openfr.governance import accounts, audit, events
 from openfr.governance.permissions import PRIVILEGED, Permission, Role, parse_role
 from openfr.governance.ranks import RANKS, parse_rank
-from openfr.runtime import Runtime
+from openfr.governance.secretbox import SecretBox
 from openfr.services.accounts import user_row
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
-from openfr.store import User
+from openfr.store import Database, User
 
 
 class StaffService(UseCases):
     use_case_prefix = "staff"  # refusals name their use case "staff.<method>"
 
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    def __init__(self, db: Callable[[], Database], secret_box: Callable[[], SecretBox]):
+        super().__init__(db)
+        self.secret_box = secret_box
 
     def list_users(self, principal: Principal) -> list[dict]:
         principal.require(Permission.USERS_MANAGE)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return [user_row(u) for u in session.scalars(select(User).order_by(User.username))]
 
     def create_user(
@@ -52,7 +55,7 @@ class StaffService(UseCases):
         if parsed is Role.AUTHORISING_OFFICER and chosen_rank is None:
             raise BadInputError(f"an authorising officer's rank is required (one of: {', '.join(RANKS)})")
         try:
-            with self.rt.db.transaction() as session:
+            with self.db().transaction() as session:
                 if privileged:
                     _second_administrator_possible(session)
                 user = accounts.create_user(
@@ -64,11 +67,8 @@ class StaffService(UseCases):
                 audit.record(
                     session,
                     principal.username,
-                    "user.create",
+                    events.UserCreate(role=user.role, rank=chosen_rank, awaiting_approval=privileged),
                     f"user:{user.username}",
-                    role=user.role,
-                    rank=chosen_rank,
-                    awaiting_approval=privileged,
                 )
                 return user_row(user)
         except IntegrityError:  # the same name created at the same moment elsewhere
@@ -80,7 +80,7 @@ class StaffService(UseCases):
         principal.require(Permission.USERS_MANAGE)
         if username == principal.username:
             raise ConflictError("you cannot disable your own account")
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             user = accounts.get_user(session, username)
             live = sum(1 for token in accounts.tokens_of(session, user) if not token["revoked"])
             return {**user_row(user), "live_tokens": live}
@@ -96,7 +96,7 @@ class StaffService(UseCases):
             raise ConflictError("you cannot disable your own account")
         if not active and not why:
             raise SafeguardMissingError("say why the account is disabled (reason): it is recorded; nothing was changed")
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             user = accounts.get_user(session, username)
             if active and user.active:
                 return user_row(user)
@@ -104,7 +104,7 @@ class StaffService(UseCases):
                 _second_administrator_possible(session)
                 _await_approval(user, principal, user.approval_for or "re-enabling")
                 audit.record(
-                    session, principal.username, "user.enable", f"user:{username}", why, awaiting_approval=True
+                    session, principal.username, events.UserEnable(awaiting_approval=True), f"user:{username}", why
                 )
                 return user_row(user)
             user.active, user.approval_for, user.approval_requested_by, user.approval_requesters = (
@@ -115,14 +115,14 @@ class StaffService(UseCases):
             )
             # Revoked, not only refused while disabled: enabling the account again must not revive them.
             ended = accounts.revoke_all(session, user) if not active else 0
-            action = "user.enable" if active else "user.disable"
-            audit.record(session, principal.username, action, f"user:{username}", why, sessions_ended=ended)
+            change = events.UserEnable(sessions_ended=ended) if active else events.UserDisable(sessions_ended=ended)
+            audit.record(session, principal.username, change, f"user:{username}", why)
             return user_row(user)
 
     def approve(self, principal: Principal, username: str) -> dict:
         """The second administrator's approval of a privileged account's creation, re-enabling or reset."""
         principal.require(Permission.USERS_MANAGE)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             user = accounts.get_user(session, username)
             if user.approval_for is None:
                 raise NotFoundError(f"'{username}' awaits no approval")
@@ -134,12 +134,11 @@ class StaffService(UseCases):
             audit.record(
                 session,
                 principal.username,
-                "user.approve",
+                events.UserApprove(
+                    requested_by=user.approval_requested_by, requesters=_requesters(user), role=user.role
+                ),
                 f"user:{username}",
                 user.approval_for,
-                requested_by=user.approval_requested_by,
-                requesters=_requesters(user),
-                role=user.role,
             )
             user.active, user.approval_for, user.approval_requested_by, user.approval_requesters = True, None, None, []
             return user_row(user)
@@ -150,7 +149,7 @@ class StaffService(UseCases):
         principal.require(Permission.USERS_MANAGE)
         if username == principal.username:
             raise ConflictError("change your own password as yourself (it needs the current one), not as a reset")
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             user = accounts.get_user(session, username)
             privileged = Role(user.role) in PRIVILEGED
             if privileged:
@@ -162,10 +161,8 @@ class StaffService(UseCases):
             audit.record(
                 session,
                 principal.username,
-                "user.password",
+                events.UserPassword(sessions_ended=ended, awaiting_approval=privileged),
                 f"user:{username}",
-                sessions_ended=ended,
-                awaiting_approval=privileged,
             )
             return user_row(user)
 
@@ -176,7 +173,7 @@ class StaffService(UseCases):
         chosen = parse_rank(rank)
         if username == principal.username:
             raise ConflictError("another administrator records your rank, not you")
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             user = accounts.get_user(session, username)
             if user.rank == chosen:
                 return user_row(user)
@@ -186,29 +183,31 @@ class StaffService(UseCases):
                 _await_approval(user, principal, "rank change")
             before, user.rank = user.rank, chosen
             audit.record(
-                session, principal.username, "user.rank", f"user:{username}", rank=chosen, previous=before,
-                awaiting_approval=privileged,
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.UserRank(rank=chosen, previous=before, awaiting_approval=privileged),
+                f"user:{username}",
+            )
             return user_row(user)
 
     def enable_totp(self, principal: Principal, username: str) -> str:
         """Turn on a user's second factor; the otpauth:// URI is returned once, for their app."""
         principal.require(Permission.USERS_MANAGE)
-        with self.rt.db.transaction() as session:
-            uri = accounts.enable_totp(accounts.get_user(session, username), self.rt.secret_box)
-            audit.record(session, principal.username, "user.totp", f"user:{username}")
+        with self.db().transaction() as session:
+            uri = accounts.enable_totp(accounts.get_user(session, username), self.secret_box())
+            audit.record(session, principal.username, events.UserTotp(), f"user:{username}")
             return uri
 
     def tokens(self, principal: Principal, username: str) -> list[dict]:
         """A user's API tokens: label, dates, whether revoked (never the token)."""
         principal.require(Permission.USERS_MANAGE)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return accounts.tokens_of(session, accounts.get_user(session, username))
 
     def token(self, principal: Principal, username: str, token_id: int) -> dict:
         """One live API token of the user (never the token itself), for the confirmation of its revoking."""
         principal.require(Permission.USERS_MANAGE)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             rows = accounts.tokens_of(session, accounts.get_user(session, username))
         found = next((row for row in rows if row["id"] == token_id and not row["revoked"]), None)
         if found is None:
@@ -220,9 +219,11 @@ class StaffService(UseCases):
         principal.require(Permission.USERS_MANAGE)
         if not (reason or "").strip():
             raise SafeguardMissingError("say why the token is revoked (it is recorded)")
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             accounts.revoke_token_id(session, accounts.get_user(session, username), token_id)
-            audit.record(session, principal.username, "token.revoke", f"user:{username}", reason.strip(), id=token_id)
+            audit.record(
+                session, principal.username, events.TokenRevoke(id=token_id), f"user:{username}", reason.strip()
+            )
 
 
 def _second_administrator_possible(session) -> None:

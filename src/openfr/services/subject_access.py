@@ -24,23 +24,26 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
+from openfr.engine.pipeline import FaceEngine
 from openfr.errors import BadInputError, NotFoundError, SafeguardMissingError
 from openfr.gallery import repository
 from openfr.gallery.browse import first_enrolled_image
-from openfr.governance import audit
+from openfr.gallery.search import GallerySearcher
+from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
-from openfr.governance.secretbox import SecretKeyError, is_sealed
+from openfr.governance.secretbox import SecretBox, SecretKeyError, is_sealed
 from openfr.imageio import load_image
 from openfr.live.deployments import aware
-from openfr.runtime import Runtime
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
-from openfr.store import Alert, Deployment, Gallery, SearchRecord, Subject, WatchlistMember
+from openfr.settings import Settings
+from openfr.store import Alert, Database, Deployment, Gallery, SearchRecord, Subject, WatchlistMember
 from openfr.thresholds import describe_chance, false_match_chance, identification_threshold
 
 
@@ -99,13 +102,23 @@ def _when(moment) -> str | None:
 class SubjectAccessService(UseCases):
     use_case_prefix = "subject_access"  # refusals name their use case "subject_access.<method>"
 
-    def __init__(self, runtime: Runtime):
-        self.rt = runtime
+    def __init__(
+        self,
+        db: Callable[[], Database],
+        settings: Settings,
+        home: Path,
+        engine: Callable[[], FaceEngine],
+        searcher: Callable[[], GallerySearcher],
+        secret_box: Callable[[], SecretBox],
+    ):
+        super().__init__(db)
+        self.settings, self.home, self.secret_box = settings, home, secret_box
+        self.engine, self.searcher = engine, searcher
 
     def galleries(self, principal: Principal) -> list[str]:
         """What a request form offers: the galleries a reference can be narrowed to."""
         principal.require(Permission.SUBJECT_ACCESS)
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             return list(session.scalars(select(Gallery.name).order_by(Gallery.name)))
 
     def match(self, principal: Principal, request: AccessRequest, photo: bytes) -> PhotoMatch:
@@ -119,13 +132,16 @@ class SubjectAccessService(UseCases):
         found, threshold, compared = self._by_photo(photo)
         candidates = [{**c, "image": i} for i, c in enumerate(found)]
         sealed = {"by": principal.username, "until": time.time() + TICKET_S, "candidates": found}
-        ticket = self.rt.secret_box.seal(json.dumps(sealed, separators=(",", ":")))
-        with self.rt.db.transaction() as session:
+        ticket = self.secret_box().seal(json.dumps(sealed, separators=(",", ":")))
+        with self.db().transaction() as session:
             audit.record(
-                session, principal.username, "subject-access.match", "subjects", reason, candidates=len(found),
-                compared=compared, threshold=round(threshold, 4),
-            )  # fmt: skip
-        chance = false_match_chance(self.rt.engine.card, threshold, compared)
+                session,
+                principal.username,
+                events.SubjectAccessMatch(candidates=len(found), compared=compared, threshold=round(threshold, 4)),
+                "subjects",
+                reason,
+            )
+        chance = false_match_chance(self.engine().card, threshold, compared)
         return PhotoMatch(
             ticket, candidates, threshold, compared, describe_chance(chance).replace("searches", "photos")
         )
@@ -137,11 +153,11 @@ class SubjectAccessService(UseCases):
         found = self._ticket(principal, ticket)
         if not 0 <= index < len(found):
             raise NotFoundError(f"the match has no candidate {index}")
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             relative = first_enrolled_image(session, found[index]["gallery"], found[index]["reference"])
         if relative is None:
             raise NotFoundError("that candidate has no enrolled image any more")
-        return self.rt.home / relative
+        return self.home / relative
 
     def report(self, principal: Principal, request: AccessRequest, photo: bytes | None = None) -> dict:
         """Everything the records hold about the person named by a reference, or about the candidates of a
@@ -164,19 +180,26 @@ class SubjectAccessService(UseCases):
             {(request.gallery, reference)} if reference else set()
         )
         report = self._records(keys)
-        with self.rt.db.transaction() as session:
+        with self.db().transaction() as session:
             audit.record(
-                session, principal.username, "subject-access", "subjects", reason,
-                by="photo" if request.ticket is not None else "reference", subjects=len(matched),
-                watchlists=len(report["watchlists"]), alerts=len(report["alerts"]),
-                searches=len(report["searches_returning"]),
-            )  # fmt: skip
+                session,
+                principal.username,
+                events.SubjectAccess(
+                    by="photo" if request.ticket is not None else "reference",
+                    subjects=len(matched),
+                    watchlists=len(report["watchlists"]),
+                    alerts=len(report["alerts"]),
+                    searches=len(report["searches_returning"]),
+                ),
+                "subjects",
+                reason,
+            )
         return {"subjects": matched, **report}
 
     def _records(self, keys: set[tuple[str | None, str]]) -> dict:
         """What the records hold about the (gallery, reference) pairs: watchlists, alerts, searches."""
         refs = {ref for _, ref in keys}
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             listings = [
                 {
                     "deployment": d.name,
@@ -234,7 +257,7 @@ class SubjectAccessService(UseCases):
     def _ticket(self, principal: Principal, ticket: str) -> list[dict]:
         """The candidates sealed in a match's ticket, if it is this auditor's and has not expired."""
         try:
-            sealed = json.loads(self.rt.secret_box.open(ticket)) if is_sealed(ticket) else None
+            sealed = json.loads(self.secret_box().open(ticket)) if is_sealed(ticket) else None
         except (SecretKeyError, ValueError):
             sealed = None
         if not isinstance(sealed, dict) or sealed.get("by") != principal.username:
@@ -244,7 +267,7 @@ class SubjectAccessService(UseCases):
         return list(sealed["candidates"])
 
     def _by_reference(self, reference: str, gallery: str | None) -> list[dict]:
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             query = select(Subject, Gallery).join(Gallery).where(Subject.external_id == reference)
             if gallery:
                 query = query.where(Gallery.name == gallery)
@@ -255,21 +278,21 @@ class SubjectAccessService(UseCases):
         compared: the threshold is an identification one for all of them together."""
         image = load_image(
             photo,
-            max_pixels=self.rt.settings.engine.max_image_pixels,
-            working_pixels=self.rt.settings.engine.working_pixels,
+            max_pixels=self.settings.engine.max_image_pixels,
+            working_pixels=self.settings.engine.working_pixels,
         )
-        probe = self.rt.engine.probe(image, name="subject access photo", require_usable=False)
+        probe = self.engine().probe(image, name="subject access photo", require_usable=False)
         assert probe.embedding is not None
         found = []
-        with self.rt.db.read() as session:
+        with self.db().read() as session:
             galleries = [g for g in session.scalars(select(Gallery).order_by(Gallery.name))]
             galleries = [g for g in galleries if g.space == probe.embedding.space]  # others: with their own pack
             compared = sum(repository.subject_count(session, g) for g in galleries)
-            target = self.rt.settings.search.subject_access_target_fpir
-            engine = self.rt.engine
+            target = self.settings.search.subject_access_target_fpir
+            engine = self.engine()
             threshold = identification_threshold(engine.card, compared, target, at_least=engine.threshold)
             for gallery in galleries:
-                for c in self.rt.searcher.rank(session, gallery, probe.embedding, 20):
+                for c in self.searcher().rank(session, gallery, probe.embedding, 20):
                     if c.score >= threshold:
                         subject = session.scalars(
                             select(Subject).where(Subject.gallery_id == gallery.id, Subject.external_id == c.subject)

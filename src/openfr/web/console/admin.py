@@ -14,7 +14,7 @@ from fastapi.responses import Response
 
 from openfr.csvsafe import to_csv
 from openfr.errors import BadInputError, SafeguardMissingError
-from openfr.governance.actions import FAMILIES
+from openfr.governance.events import FAMILIES
 from openfr.governance.permissions import Role
 from openfr.governance.ranks import RANKS
 from openfr.services import Principal
