@@ -133,10 +133,10 @@ def main() -> None:
 
 
 def _deployment_id(app: Application, name: str) -> int:
-    from openfr.live import deployments
+    from openfr.live import lifecycle
 
     with app.runtime.db.read() as session:
-        return deployments.get(session, name).id
+        return lifecycle.get(session, name).id
 
 
 if __name__ == "__main__":

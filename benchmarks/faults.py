@@ -50,10 +50,10 @@ sys.path.insert(0, str(REPO / "tests"))  # the web_server helper: a uvicorn serv
 
 from openfr.engine.packs.base import verify  # noqa: E402
 from openfr.engine.packs.buffalo_s import SAMPLES  # noqa: E402
-from openfr.governance.accounts import TokenKind  # noqa: E402
+from openfr.governance.credentials import TokenKind  # noqa: E402
 from openfr.imageio import load_image  # noqa: E402
 from openfr.live.clips import clip_from_photos  # noqa: E402
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan  # noqa: E402
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan  # noqa: E402
 from openfr.runtime import Runtime  # noqa: E402
 from openfr.services import Application  # noqa: E402
 from openfr.services.galleries import EnrolFields  # noqa: E402

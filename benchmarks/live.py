@@ -28,7 +28,7 @@ import numpy as np
 from openfr.bus import InProcessBus
 from openfr.errors import BadInputError
 from openfr.imageio import load_image
-from openfr.live.alerts import AlertStore
+from openfr.live.alerting import AlertStore
 from openfr.live.setup import camera_worker, decision_policy, frame_rate, live_engine
 from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.settings import LiveSettings, Settings

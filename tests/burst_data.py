@@ -16,7 +16,7 @@ from PIL import Image
 from actors import PASSWORD
 from gallery_data import crop, team_faces
 from openfr.governance.permissions import Role
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.services import Application, Principal
 from openfr.services.galleries import EnrolFields
 

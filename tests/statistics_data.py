@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from openfr.live import deployments
+from openfr.live import lifecycle
 from openfr.store import Alert
 
 # (state, outcome, time to alert in ms)
@@ -25,7 +25,7 @@ def add_deployment(
 ) -> None:
     """A deployment that went live at `live_at` (None: a draft), its camera having seen `people` people."""
     start = live_at or datetime.now(UTC)
-    plan = deployments.DeploymentPlan(
+    plan = lifecycle.DeploymentPlan(
         name=name,
         grounds="statistics test",
         categories=["wanted-serious-offence"],
@@ -39,7 +39,7 @@ def add_deployment(
         threshold=threshold,
     )
     with app.runtime.db.transaction() as session:
-        d = deployments.create(session, plan, created_by="test", floor=0.0, box=app.runtime.secret_box)
+        d = lifecycle.create(session, plan, created_by="test", floor=0.0, box=app.runtime.secret_box)
         if live_at is not None:
             d.state, d.live_at, d.closed_at = "closed", live_at, live_at + timedelta(hours=2)
             d.watchlist_size = watchlist_size

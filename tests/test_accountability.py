@@ -18,8 +18,8 @@ from openfr.bus import InProcessBus
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
-from openfr.live.alerts import AlertStore
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.alerting import AlertStore
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.live.watchlist import WatchEntry
 from openfr.live.worker import AlertEvidence
 from openfr.services import Application

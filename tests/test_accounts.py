@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 from actors import PASSWORD, TEMPORARY, add_user, make_app, openfr, sign_in, staff
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
-from openfr.governance import accounts, audit
-from openfr.governance.accounts import AuthError, SecondFactorRequiredError, TokenKind
+from openfr.governance import audit, credentials
+from openfr.governance.credentials import AuthError, SecondFactorRequiredError, TokenKind
 from openfr.governance.permissions import MATRIX, Permission, Role, allowed, parse_role
 from openfr.store import ApiToken, User
 
@@ -47,7 +47,7 @@ def test_passwords_are_argon2id_and_policy_is_enforced(app):
 
 def test_wrong_passwords_lock_the_account_and_every_attempt_is_audited_without_secrets(app):
     add_user(app, _admin(app), "op2", "operator")
-    for attempt in range(accounts.LOCK_AFTER):
+    for attempt in range(credentials.LOCK_AFTER):
         with pytest.raises(AuthError):
             app.accounts.sign_in("op2", f"guess number {attempt}", None, TokenKind.API)
     with pytest.raises(AuthError, match="login refused"):
@@ -56,7 +56,7 @@ def test_wrong_passwords_lock_the_account_and_every_attempt_is_audited_without_s
         assert session.scalar(sa.select(User.locked_until).where(User.username == "op2")) is not None
         events = audit.events(session, action="login", actor="op2")
         assert audit.verify(session).ok
-    assert [e["action"] for e in events].count("login.failed") == accounts.LOCK_AFTER + 1
+    assert [e["action"] for e in events].count("login.failed") == credentials.LOCK_AFTER + 1
     assert not any("guess number" in json.dumps(e) or PASSWORD in json.dumps(e) for e in events)
 
 

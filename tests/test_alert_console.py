@@ -24,8 +24,8 @@ from actors import DEMO_PASSWORD as PASSWORD
 from actors import console_sign_in, demo_installation, make_app
 from browsers import needs_chromium, serious
 from openfr.governance import audit
-from openfr.live import deployments
-from openfr.live.alerts import AlertStore, scene_path_for
+from openfr.live import lifecycle
+from openfr.live.alerting import AlertStore, scene_path_for
 from openfr.live.scene import SCENE_MAX_SIDE, scene_frame
 from openfr.live.watchlist import WatchEntry
 from openfr.live.worker import AlertEvidence
@@ -153,13 +153,13 @@ def raise_alert(app: Application, deployment_id: int, samples, camera: str = "ca
 
 def _deployment(app: Application, name: str, location: str, camera: str = "cam-1") -> int:
     with app.runtime.db.transaction() as session:
-        now = deployments.now_utc()
-        plan = deployments.DeploymentPlan(
+        now = lifecycle.now_utc()
+        plan = lifecycle.DeploymentPlan(
             name=name, grounds="g", categories=["missing-person"], source_gallery=demo.GALLERY, location=location,
             location_rationale="r", cameras={camera: "rtsp://cam.example/1"}, public_notice={"signage": "signs"},
             starts_at=now, ends_at=now + timedelta(hours=1), threshold=0.46,
         )  # fmt: skip
-        return deployments.create(session, plan, created_by="test", floor=0.0, box=app.runtime.secret_box).id
+        return lifecycle.create(session, plan, created_by="test", floor=0.0, box=app.runtime.secret_box).id
 
 
 @pytest.fixture(scope="module")
@@ -224,13 +224,13 @@ def test_the_live_line_lists_running_cameras_only_and_follows_them(http):
     line = operator.get("/console/live").text
     assert "line-test" not in line and "Checked " in line and " UTC." in line
     with app.runtime.db.transaction() as session:  # a camera run holds the lease now
-        deployments.claim(session.get(Deployment, deployment), deployments.lease_owner())
+        lifecycle.claim(session.get(Deployment, deployment), lifecycle.lease_owner())
     line = operator.get("/console/live").text
     assert 'Live: <a href="/deployments/line-test">line-test</a> (Line Street; camera cam-9)' in line
     assert "line-test" in operator.get("/console").text.split('id="live-line"')[1].split("</p>")[0]
     with app.runtime.db.transaction() as session:  # the run ended and gave the lease back
         d = session.get(Deployment, deployment)
-        deployments.release(d, d.run_owner)
+        lifecycle.release(d, d.run_owner)
     assert "line-test" not in operator.get("/console/live").text
     assert _signed_in(web, "demo-officer").get("/console/live").status_code == 403
 

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from actors import PASSWORD, make_app, staff
-from openfr.governance.accounts import TokenKind, TooManyAttemptsError
+from openfr.governance.credentials import TokenKind, TooManyAttemptsError
 from openfr.governance.ratelimit import FREE_PER_ACCOUNT, FREE_PER_ADDRESS
 from openfr.web.app import create_app
 

@@ -177,7 +177,7 @@ def _setting_paths() -> set[str]:
 
 
 def _module_file(head: str) -> str | None:
-    """`live/deployments` -> 'openfr.live.deployments' if that module exists."""
+    """`live/lifecycle` -> 'openfr.live.lifecycle' if that module exists."""
     relative = Path(head)
     if (SRC / relative.with_suffix(".py")).is_file() or (SRC / relative / "__init__.py").is_file():
         return ".".join(("openfr", *relative.parts))
@@ -216,7 +216,7 @@ def _problem(token: str) -> str | None:
         head, attrs = match.groups()
         module = _module_file(head)
         qualified = "/" in head or (module is not None and (SRC / f"{head}.py").is_file())
-        if qualified:  # `live/deployments.authorise`, `thresholds.check_threshold`
+        if qualified:  # `live/lifecycle.authorise`, `thresholds.check_threshold`
             if module is None:
                 return f"no module src/openfr/{head}.py"
             lacking = [a for a in attrs.split("/") if not _has(importlib.import_module(module), a)]
@@ -232,7 +232,7 @@ def _problem(token: str) -> str | None:
         if len(modules) == 1:
             module = ".".join(("openfr", *modules[0].relative_to(SRC).with_suffix("").parts))
             return None if _has(importlib.import_module(module), attr) else f"{module} has no {attr}"
-    if re.fullmatch(r"[a-z_]+(/[a-z_]+)+", token):  # `governance/accounts`: a module or a package
+    if re.fullmatch(r"[a-z_]+(/[a-z_]+)+", token):  # `governance/credentials`: a module or a package
         return None if _module_file(token) else f"no module or package src/openfr/{token}"
     if re.fullmatch(r"[A-Z][a-z]\w*", token):  # a class, function or name openfr defines or uses
         return None if token in _source_words() else f"nothing named {token} in src/openfr"
@@ -268,7 +268,7 @@ def test_the_doc_lists_every_service_of_the_application():
     "token, problem",
     [
         ("FaceEngine.probe_all", "has no probe_all"),
-        ("live/deployments.authorize", "has no authorize"),
+        ("live/lifecycle.authorize", "has no authorize"),
         ("thresholds.no_such_rule", "has no no_such_rule"),
         ("engine/models.py", "no file or folder"),
         ("live.no_such_setting", "no setting"),
@@ -299,3 +299,15 @@ def test_files_cited_in_src_exist():
         if not any((base / cited_path).is_file() for base in (*bases, path.parent))
     )
     assert not missing, "src/ cites files that are not in the repository:\n" + "\n".join(missing)
+
+
+def test_no_two_modules_share_a_file_name():
+    """A traceback or a log line names a module by its file: `services/deployments.py` and
+    `live/deployments.py` read alike at a glance, so each file name is used once (package __init__ and
+    Alembic's numbered migrations aside)."""
+    names: dict[str, list[str]] = {}
+    for path in SRC.rglob("*.py"):
+        if path.name != "__init__.py" and "versions" not in path.parts:
+            names.setdefault(path.name, []).append(path.relative_to(SRC).as_posix())
+    repeated = {name: where for name, where in names.items() if len(where) > 1}
+    assert not repeated, f"file names used more than once: {repeated}"

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from actors import PASSWORD, cli_login, console_sign_in, make_app, openfr, staff
 from openfr.errors import AuditKeyError
 from openfr.governance import anchor, audit, events
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.settings import AuditSettings
 from openfr.store import AuditEvent, open_database
 from openfr.store.db import alembic_config

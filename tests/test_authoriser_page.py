@@ -34,9 +34,9 @@ from browsers import serious, shot
 from gallery_data import crop, team_faces
 from openfr.cli import app as cli_app
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.governance.permissions import Role
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.services.galleries import EnrolFields
 from openfr.store import AuditEvent, Deployment, SourceImage, Subject, WatchlistEntry
 from openfr.thresholds import expected_false_alerts

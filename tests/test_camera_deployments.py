@@ -19,7 +19,7 @@ from openfr.errors import ConfigurationError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.governance.secretbox import is_sealed
-from openfr.live import deployments
+from openfr.live import lifecycle
 from openfr.live.runner import RunResult
 from openfr.logs import configure
 from openfr.services import Application
@@ -27,7 +27,7 @@ from openfr.settings import LiveSettings
 from openfr.store import Deployment
 
 OPERATOR, AUTHORISER, ADMIN = Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.ADMINISTRATOR
-CONFIRMED = dict.fromkeys(deployments.AUTHORISATION_CHECKLIST, True)
+CONFIRMED = dict.fromkeys(lifecycle.AUTHORISATION_CHECKLIST, True)
 SECRET, TOKEN = "Tr0ub4dor-x93", "Q2FtZXJhVG9rZW4"  # the camera's password, and a token in its URL's query
 CAMERAS = LiveSettings(allow_loopback_cameras=True, open_timeout_s=2, unhealthy_after=1, backoff_max_s=1)
 
@@ -47,9 +47,9 @@ def app(tmp_path, engine, samples) -> Application:
     return application
 
 
-def _plan(url: str, name: str = "door-watch") -> deployments.DeploymentPlan:
+def _plan(url: str, name: str = "door-watch") -> lifecycle.DeploymentPlan:
     now = datetime.now(UTC)
-    return deployments.DeploymentPlan(
+    return lifecycle.DeploymentPlan(
         name=name,
         grounds="test of camera credentials",
         categories=["wanted-serious-offence"],
@@ -137,7 +137,7 @@ def test_an_operational_installation_plans_and_starts_nothing_until_its_camera_n
     with pytest.raises(ConfigurationError, match=r"operational: set live.camera_networks"):
         operational.deployments.start(operator, name)
     with operational.runtime.db.read() as session:
-        assert deployments.get(session, name).state == "authorised"  # refused before going live
+        assert lifecycle.get(session, name).state == "authorised"  # refused before going live
         assert not audit.events(session, action="deployment.start")
     operational.close()
     networked = LiveSettings(allow_loopback_cameras=True, camera_networks=["127.0.0.0/8"])

@@ -161,12 +161,12 @@ def test_demo_prepares_the_console_and_prints_how_to_sign_in(tmp_path):
     assert "Console: http://127.0.0.1:8123/" in result.stdout
     password = re.search(r"Password \(all demo accounts, new each run\): (\S+)", result.stdout).group(1)
     from actors import make_app, sign_in
-    from openfr.live import deployments
+    from openfr.live import lifecycle
 
     app = make_app(home)
     assert sign_in(app, "demo-operator", password).role.value == "operator"
     with app.runtime.db.read() as session:
-        deployment = deployments.get(session, "demo-deployment")
+        deployment = lifecycle.get(session, "demo-deployment")
         assert deployment.state == "authorised" and deployment.authorised_by == "demo-authoriser"
         assert deployment.created_by == "demo-admin"
         assert Path(deployment.cameras[0]["source"]).is_file()

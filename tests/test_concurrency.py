@@ -19,7 +19,7 @@ from actors import cli_login, make_app, openfr, staff
 from live_data import team_clip
 from openfr.governance import audit
 from openfr.governance.permissions import Role
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.settings import LiveSettings
 from openfr.store import Template
 from web_server import running_console

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from actors import PASSWORD, TEMPORARY, add_user, api_token, console_sign_in, demo_installation, make_app, take_over
 from actors import sign_in as principal
 from openfr.governance import audit
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.governance.permissions import Role
 from openfr.services import Application, demo
 from openfr.store import SearchRecord, User
@@ -323,7 +323,7 @@ def test_event_stream_delivers_new_alerts_and_replays_missed_ones(svc):
         assert "Confirm match" in card["data"] and "stream-" in card["data"] and "Stream Street" in card["data"]
         assert ">Strong</strong> (0.950; threshold 0.900): well above the threshold" in card["data"]
         # The stream ends once the session does (here: the account is disabled).
-        from openfr.web.console import alerts as console_alerts
+        from openfr.web.console import alerts_pages as console_alerts
 
         console_alerts.SESSION_CHECK_S, saved = 0.2, console_alerts.SESSION_CHECK_S
         try:
@@ -388,12 +388,12 @@ def _stream_client(base: str, username: str) -> httpx.Client:
 
 def _store_alerts(svc: Application, n: int) -> list[int]:
     """Alerts as a camera would store them, on a deployment made for the purpose."""
-    from openfr.live import deployments
+    from openfr.live import lifecycle
     from openfr.store import Alert
 
     with svc.runtime.db.transaction() as session:
-        now = deployments.now_utc()
-        plan = deployments.DeploymentPlan(
+        now = lifecycle.now_utc()
+        plan = lifecycle.DeploymentPlan(
             name=f"stream-{now.timestamp():.6f}".replace(".", "-"),
             grounds="g",
             categories=["missing-person"],
@@ -406,7 +406,7 @@ def _store_alerts(svc: Application, n: int) -> list[int]:
             ends_at=now + timedelta(hours=1),
             threshold=0.9,
         )
-        deployment = deployments.create(session, plan, created_by="test", floor=0.0, box=svc.runtime.secret_box)
+        deployment = lifecycle.create(session, plan, created_by="test", floor=0.0, box=svc.runtime.secret_box)
         ids = []
         for i in range(n):
             alert = Alert(

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from actors import PASSWORD, make_app, openfr, sign_in, staff
 from openfr.errors import ConflictError
 from openfr.governance import audit, events
-from openfr.governance.accounts import AuthError, TokenKind
+from openfr.governance.credentials import AuthError, TokenKind
 from openfr.services import demo
 from openfr.store import AuditEvent, Gallery, User
 

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from actors import PASSWORD, SECOND_ADMIN, TEMPORARY, api_token, console_sign_in, make_app, sign_in, staff, username
 from openfr.cli import app as cli_app
 from openfr.governance.permissions import MATRIX, Permission, Role
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.services.galleries import EnrolFields
 from openfr.services.refusals import REFUSED
 from openfr.store import AuditEvent, Deployment, SearchRecord, SourceImage, Subject, User
@@ -234,7 +234,7 @@ USE_CASES = [
         "console": Door(route=("POST", "/deployments"), request=lambda w, t: (
             NO_PATH, {"data": {**_console_plan(f"cases-{t}"), "source_gallery": "cases"}})),
     }),
-    # -- issue 16: the officer's phone page (web/console/oifr.py) --
+    # -- issue 16: the officer's phone page (web/console/oifr_pages.py) --
     UseCase("the officer's phone page (OIFR)", P.SEARCH_OIFR, {"console": Door(route=("GET", "/oifr"))}),
     UseCase("OIFR search from the phone page", P.SEARCH_OIFR, events=1, doors={
         "console": Door(route=("POST", "/oifr"), request=lambda w, t: (

@@ -23,7 +23,7 @@ from actors import (
 )
 from openfr.errors import ConflictError, PasswordChangeRequiredError, PermissionDeniedError
 from openfr.governance import audit
-from openfr.governance.accounts import AuthError, TokenKind
+from openfr.governance.credentials import AuthError, TokenKind
 from openfr.governance.permissions import Permission, Role
 from openfr.governance.secretbox import SecretKeyError
 from openfr.services import Application

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from actors import PASSWORD, make_app, staff, username
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.governance.permissions import Role
 from openfr.web.app import create_app
 

@@ -26,7 +26,7 @@ from fastapi.testclient import TestClient
 from actors import PASSWORD, demo_installation, make_app
 from live_data import closed_port
 from openfr.governance import audit
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.services import demo
 from openfr.services.searches import SearchRequest
 from openfr.store import Deployment, SearchRecord

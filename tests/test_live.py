@@ -21,7 +21,7 @@ from live_data import ClipServer, closed_port, team_clip, wanted_gallery
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
-from openfr.live import deployments
+from openfr.live import lifecycle
 from openfr.live.decision import DecisionPolicy
 from openfr.live.runner import RunResult
 from openfr.live.setup import camera_worker
@@ -31,7 +31,7 @@ from openfr.settings import LiveSettings, Settings
 from openfr.store import Alert, Deployment, WatchlistEntry
 
 OPERATOR, AUTHORISER, ADMIN = Role.OPERATOR, Role.AUTHORISING_OFFICER, Role.ADMINISTRATOR
-CONFIRMED = dict.fromkeys(deployments.AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
+CONFIRMED = dict.fromkeys(lifecycle.AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def app(tmp_path, engine, samples, clip) -> Application:
     return application
 
 
-def _plan(clip: Path, **changes) -> deployments.DeploymentPlan:
+def _plan(clip: Path, **changes) -> lifecycle.DeploymentPlan:
     now = datetime.now(UTC)
     fields = dict(
         name="test-deployment",
@@ -68,7 +68,7 @@ def _plan(clip: Path, **changes) -> deployments.DeploymentPlan:
         threshold=0.3,
         public_notice={"signage": "two signs at the entrances"},
     )
-    return deployments.DeploymentPlan(**{**fields, **changes})
+    return lifecycle.DeploymentPlan(**{**fields, **changes})
 
 
 def _authorised(app: Application, clip: Path, **changes) -> str:
@@ -104,7 +104,7 @@ def test_authorisation_needs_another_officer_and_freezes_the_approved_categories
     with pytest.raises(PermissionDeniedError, match="other than the one who created it"):
         app.deployments.authorise(app.people[AUTHORISER], own.name, "")
     view = app.deployments.plan(app.people[ADMIN], _plan(clip))
-    with pytest.raises(deployments.DeploymentStateError, match="only an authorised one"):
+    with pytest.raises(lifecycle.DeploymentStateError, match="only an authorised one"):
         _run(app, view.name)
     with pytest.raises(PermissionDeniedError):  # administrators plan; they never authorise
         app.deployments.authorise(app.people[ADMIN], view.name, "")
@@ -122,10 +122,10 @@ def test_authorisation_needs_another_officer_and_freezes_the_approved_categories
 def test_a_deployment_runs_only_inside_its_window(app, clip):
     later = datetime.now(UTC) + timedelta(hours=2)
     name = _authorised(app, clip, starts_at=later, ends_at=later + timedelta(hours=1))
-    with pytest.raises(deployments.DeploymentStateError, match="may only run from"):
+    with pytest.raises(lifecycle.DeploymentStateError, match="may only run from"):
         _run(app, name)
     with app.runtime.db.read() as session:
-        assert [d.name for d in deployments.expired(session, now=later + timedelta(hours=1))] == [name]
+        assert [d.name for d in lifecycle.expired(session, now=later + timedelta(hours=1))] == [name]
 
 
 def test_deployment_alerts_once_stores_before_announcing_and_records_adjudication(app, clip):
@@ -169,11 +169,11 @@ def test_deployment_alerts_once_stores_before_announcing_and_records_adjudicatio
     assert stats["outcomes"] == {"engaged-arrest": 1}
     assert stats["detections"] > 100 and stats["faces_seen"] == stats["tracks"] >= 10  # people, not detections
     assert stats["time_to_alert_ms"]["p50"] is not None
-    from openfr.live import alerts
+    from openfr.live import alerting
 
     with app.runtime.db.read() as session:  # a run in progress adds its counters to the stored ones
-        running = alerts.statistics(
-            session, deployments.get(session, name), {"north": {"frames": 5, "faces": 7, "tracks": 2}}
+        running = alerting.statistics(
+            session, lifecycle.get(session, name), {"north": {"frames": 5, "faces": 7, "tracks": 2}}
         )
     assert (running["frames"], running["detections"]) == (stats["frames"] + 5, stats["detections"] + 7)
     assert running["faces_seen"] == stats["faces_seen"] + 2
@@ -191,12 +191,12 @@ def test_snapshot_is_erased_after_retention_but_alerts_keep_their_evidence(app, 
     name = _authorised(app, clip)
     _run(app, name)
     closed = app.deployments.close(app.people[OPERATOR], name, "test over")
-    folder = deployments.snapshot_dir(app.runtime.home, closed.id)
+    folder = lifecycle.snapshot_dir(app.runtime.home, closed.id)
     assert any(folder.iterdir())
     retention = timedelta(hours=24)
     with app.runtime.db.read() as session:  # within the retention: nothing is due
-        assert deployments.snapshots_due(session, retention, now=closed.closed_at + timedelta(hours=23)) == []
-        assert len(deployments.snapshots_due(session, retention, now=closed.closed_at + timedelta(hours=25))) == 1
+        assert lifecycle.snapshots_due(session, retention, now=closed.closed_at + timedelta(hours=23)) == []
+        assert len(lifecycle.snapshots_due(session, retention, now=closed.closed_at + timedelta(hours=25))) == 1
     assert app.deployments.purge(app.people[ADMIN])["snapshots_erased"] == []  # not yet, by the real clock
     with pytest.raises(PermissionDeniedError):
         app.deployments.purge(app.people[OPERATOR])
@@ -233,7 +233,7 @@ def test_faces_that_match_no_one_leave_no_trace(app, clip, monkeypatch):
     assert result.counters["north"].faces > 100 and result.counters["north"].embeddings > 5
     with app.runtime.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 0
-        counters = deployments.get(session, name).counters["north"]
+        counters = lifecycle.get(session, name).counters["north"]
         assert set(counters) == {"frames", "faces", "tracks", "alerts", "embeddings"}  # numbers only
     app.runtime.db.purge_freed_pages()
     after = {p for p in home.rglob("*") if p.is_file()}
@@ -381,7 +381,7 @@ def test_deployment_commands_from_draft_to_statistics(tmp_path, app, clip):
     refused = openfr("deployment", "authorise", "market-day", env=env)
     assert refused.returncode == 2 and "may not deployment.authorise" in refused.stderr
     cli_login(env, "authorising_officer_2")
-    confirm = [arg for key in deployments.AUTHORISATION_CHECKLIST for arg in ("--confirm", key)]
+    confirm = [arg for key in lifecycle.AUTHORISATION_CHECKLIST for arg in ("--confirm", key)]
     ok = openfr("deployment", "authorise", "market-day", "--note", "approved", *confirm, "--json", env=env)
     assert json.loads(ok.stdout)["watchlist_entries"] == 1
     cli_login(env, "operator")

@@ -25,7 +25,7 @@ from openfr.errors import BadInputError, ConflictError, NotFoundError, Permissio
 from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.imageio import load_image
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.services.galleries import EnrolFields
 from openfr.services.oifr import POSSIBLE_MATCH
 from openfr.services.searches import SearchRequest

@@ -331,7 +331,7 @@ def test_a_large_photo_is_shrunk_on_the_phone_before_it_is_sent(phone_site, chro
     """A 12 MP photo goes as a ~5 MP JPEG made on the phone (SEND_MAX_SIDE): four times less to send."""
     from playwright.sync_api import expect
 
-    from openfr.web.console.oifr import SEND_MAX_SIDE
+    from openfr.web.console.oifr_pages import SEND_MAX_SIDE
 
     big = tmp_path / "big.jpg"
     portrait = Image.open(sample_paths["yaoming"])

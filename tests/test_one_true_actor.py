@@ -19,7 +19,7 @@ from actors import PASSWORD, SECOND_ADMIN, TEMPORARY, add_user, api_token, cli_l
 from openfr.errors import BadInputError, PermissionDeniedError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.services.galleries import EnrolFields
 from openfr.services.refusals import REFUSED
 from openfr.store import User
@@ -103,7 +103,7 @@ def test_an_administrator_cannot_make_a_token_for_someone_else_at_any_door(site)
 
 
 def _api():
-    from openfr.governance.accounts import TokenKind
+    from openfr.governance.credentials import TokenKind
 
     return TokenKind.API
 

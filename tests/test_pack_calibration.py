@@ -25,7 +25,7 @@ from openfr.errors import UncalibratedPackError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.identification import IdentificationCalibration, require_calibration
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.settings import Settings
 from openfr.thresholds import identification_threshold, live_floor
 from openfr.web.app import create_app

@@ -28,8 +28,8 @@ from live_data import ClipServer, team_clip, wanted_gallery
 from openfr.bus import InProcessBus
 from openfr.governance import audit
 from openfr.governance.permissions import Role
-from openfr.live import deployments
-from openfr.live.alerts import AlertStore
+from openfr.live import lifecycle
+from openfr.live.alerting import AlertStore
 from openfr.live.egress import CameraRules
 from openfr.live.sources import SourcePolicy, SourceSpec, VideoSource
 from openfr.live.watchlist import WatchEntry
@@ -38,7 +38,7 @@ from openfr.settings import LiveSettings
 from openfr.store import Alert, Deployment, WatchlistEntry
 
 ADMIN, AUTHORISER, OPERATOR = Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER, Role.OPERATOR
-CONFIRMED = dict.fromkeys(deployments.AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
+CONFIRMED = dict.fromkeys(lifecycle.AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def _live_app(tmp_path, engine, samples, camera_url: str, database_url: str | No
         people[ADMIN], "custody", folder, manifest=manifest, create="test gallery", uses=["rfr", "live"]
     )
     now = datetime.now(UTC)
-    plan = deployments.DeploymentPlan(
+    plan = lifecycle.DeploymentPlan(
         name="market",
         grounds="reliability test",
         categories=["wanted-serious-offence", "missing-person"],
@@ -272,7 +272,7 @@ def test_a_deleted_subject_leaves_every_snapshot_and_the_running_cameras_at_once
 ):
     with ClipServer(stream_clip) as camera:
         app, people = _live_app(tmp_path, engine, samples, camera.url)
-        second = deployments.DeploymentPlan(
+        second = lifecycle.DeploymentPlan(
             name="later", grounds="g", categories=["wanted-serious-offence"], source_gallery="custody",
             location="l", location_rationale="r", cameras={"south": camera.url}, public_notice={"signage": "s"},
             starts_at=datetime.now(UTC), ends_at=datetime.now(UTC) + timedelta(hours=2),

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from actors import PASSWORD, make_app, openfr, sign_in, staff
 from openfr.errors import BadInputError
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.governance.permissions import Role
 from openfr.live.camera_network import check_camera_url, display_source
 from openfr.services.galleries import EnrolFields
@@ -166,7 +166,7 @@ def test_camera_networks_limit_where_cameras_may_be(site):
 
 
 def test_planning_refuses_a_loopback_camera_on_an_installation(tmp_path):
-    from openfr.live.deployments import DeploymentPlan
+    from openfr.live.lifecycle import DeploymentPlan
     from openfr.settings import LiveSettings
 
     app = make_app(tmp_path / "home", live=LiveSettings())  # as installed: no loopback cameras
@@ -224,8 +224,8 @@ def test_what_openfr_writes_is_readable_by_its_owner_only(tmp_path, sample_paths
 def test_a_locked_account_costs_the_same_work_and_its_owner_with_a_second_factor_still_gets_in(site, monkeypatch):
     import pyotp
 
-    from openfr.governance import accounts
-    from openfr.governance.accounts import AuthError
+    from openfr.governance import credentials
+    from openfr.governance.credentials import AuthError
 
     app, people, _client, _tokens = site
     me = people[Role.OPERATOR]
@@ -242,7 +242,7 @@ def test_a_locked_account_costs_the_same_work_and_its_owner_with_a_second_factor
         with pytest.raises(AuthError):
             app.accounts.sign_in("auditor", "wrong guess!!", None, TokenKind.API)
     calls = []
-    real = accounts._hasher
+    real = credentials._hasher
 
     class Counting:
         def hash(self, password):
@@ -252,7 +252,7 @@ def test_a_locked_account_costs_the_same_work_and_its_owner_with_a_second_factor
         def __getattr__(self, name):
             return getattr(real, name)
 
-    monkeypatch.setattr(accounts, "_hasher", Counting())
+    monkeypatch.setattr(credentials, "_hasher", Counting())
     with pytest.raises(AuthError):
         app.accounts.sign_in("auditor", PASSWORD, None, TokenKind.API)
     assert calls == [1]  # the argon2 work a real check costs: no fast "locked" answer

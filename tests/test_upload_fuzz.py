@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from actors import PASSWORD, console_sign_in, make_app, staff
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.governance.permissions import Role
 from openfr.services.galleries import EnrolFields
 from openfr.settings import WebSettings

@@ -39,7 +39,7 @@ def running_console(app: Application) -> Iterator[str]:
 
 
 def alert_summary(alert_id: int, subject: str = "S-1") -> dict:
-    """What `live.alerts.alert_summary` announces for a pending alert (no image data)."""
+    """What `live.alerting.alert_summary` announces for a pending alert (no image data)."""
     return {
         "id": alert_id,
         "deployment_id": 1,

@@ -2,7 +2,7 @@
 
 The CLI maps them to exit codes (0 ok, 2 bad input, 1 failure) and prints only the one-line message, never a
 traceback, so nothing biometric leaks into logs or terminals; the web doors map them to HTTP statuses
-(web/errors.py). A `SafeguardError` is a safeguard saying no (a permission, a threshold floor, a missing
+(web/error_answers.py). A `SafeguardError` is a safeguard saying no (a permission, a threshold floor, a missing
 reason, purpose limitation, separation of duties): the service layer records each one in the audit trail.
 """
 

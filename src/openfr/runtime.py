@@ -17,7 +17,7 @@ from pathlib import Path
 from openfr.bus import InProcessBus
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.gallery.search import GallerySearcher
-from openfr.governance import accounts, sealing
+from openfr.governance import credentials, sealing
 from openfr.governance.grants import ViewGrants
 from openfr.governance.secretbox import SecretBox
 from openfr.live import camera_secrets
@@ -49,7 +49,7 @@ class Runtime:
             try:  # refuses to start with a missing or different audit key (governance/sealing.py)
                 sealing.start(db, self.home, key, self.settings.audit_checkpoint_file, self.settings.audit.anchor)
                 with db.transaction() as session:  # second factors and camera URLs stored before encryption existed
-                    accounts.seal_plain_secrets(session, self.secret_box)
+                    credentials.seal_plain_secrets(session, self.secret_box)
                     camera_secrets.seal_plain_cameras(session, self.secret_box)
             except BaseException:
                 db.dispose()

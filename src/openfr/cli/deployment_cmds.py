@@ -13,7 +13,7 @@ from rich.table import Table
 
 from openfr.cli.common import JsonFlag, emit, err, guarded, out, signed_in
 from openfr.errors import BadInputError
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 
 deployment_app = typer.Typer(
     help="Live deployments: create, authorise, run, stop, close, statistics.", no_args_is_help=True

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from openfr.errors import NotSignedInError
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.services import Application, Principal
 
 SIGN_IN_HINT = "run `openfr login USERNAME` (commands that read or change the store run as an account)"

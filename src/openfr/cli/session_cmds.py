@@ -16,7 +16,7 @@ import typer
 
 from openfr.cli.common import JsonFlag, application, emit, err, guarded
 from openfr.cli.identity import current_principal, session_file, write_private
-from openfr.governance.accounts import SecondFactorRequiredError, TokenKind
+from openfr.governance.credentials import SecondFactorRequiredError, TokenKind
 
 
 @guarded

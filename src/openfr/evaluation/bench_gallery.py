@@ -26,8 +26,8 @@ from sqlalchemy import func, select
 from openfr.errors import BadInputError, EnrolmentRejectedError
 from openfr.gallery import files, repository
 from openfr.gallery.synthetic import FaceStatistics
-from openfr.governance import accounts, audit, events
-from openfr.governance.accounts import TokenKind
+from openfr.governance import audit, credentials, events
+from openfr.governance.credentials import TokenKind
 from openfr.runtime import Runtime
 from openfr.services import Application
 from openfr.services.galleries import EnrolFields
@@ -158,7 +158,7 @@ def _accounts(app: Application) -> str:
     password = "-".join(secrets.token_urlsafe(6) for _ in range(3))
     with app.runtime.db.transaction() as session:
         for username, role in ((ADMIN, "administrator"), (OFFICER, "officer")):
-            accounts.create_user(session, username, role, password, created_by=ACTOR, must_change=False)
+            credentials.create_user(session, username, role, password, created_by=ACTOR, must_change=False)
             audit.record(session, ACTOR, events.UserCreate(role=role), f"user:{username}")
     return password
 

@@ -26,7 +26,7 @@ from openfr.gallery import files, pgvector
 from openfr.imageio import IMAGE_SUFFIXES
 from openfr.names import check_reference
 from openfr.store import Gallery, SourceImage, Subject, Template
-from openfr.store.live import CATEGORIES
+from openfr.store.live_tables import CATEGORIES
 
 MANIFEST_COLUMNS = ("subject_id", "name", "category", "legal_basis", "source")
 COMMIT_EVERY = 64  # images per transaction: a crash redoes at most this many

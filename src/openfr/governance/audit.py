@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from openfr.governance.event_base import Event, is_declared
 from openfr.governance.events import AuditSealingStart
 from openfr.governance.seal import AuditSeal, Checkpoint
-from openfr.store.audit import AuditEvent
+from openfr.store.audit_table import AuditEvent
 
 GENESIS = "0" * 64
 SEALING_STARTED = AuditSealingStart.action  # records which events (those before `unsealed_before`) predate the seal

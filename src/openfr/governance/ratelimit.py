@@ -8,7 +8,7 @@ wait is awaited by the door without holding a thread (`AccountService.wait_turn`
 (429 with Retry-After) an attempt that did not wait; at most WAITING_PER_ADDRESS attempts from one address
 wait at once, so a flood cannot pile up. A right password still signs in, after the wait: a guesser gets
 one try per MAX_DELAY_S per address, a colleague a few seconds' pause. Guessing one account from many
-addresses is stopped by the account's own lockout (governance/accounts.py).
+addresses is stopped by the account's own lockout (governance/credentials.py).
 """
 
 from __future__ import annotations

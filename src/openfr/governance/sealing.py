@@ -38,7 +38,7 @@ from openfr.errors import AuditKeyError
 from openfr.governance import audit, events
 from openfr.governance.anchor import Anchor, FileAnchor, anchor_for
 from openfr.governance.seal import AuditSeal, make_key, read_key
-from openfr.store.audit import AuditEvent
+from openfr.store.audit_table import AuditEvent
 from openfr.store.db import Database
 
 SEAL_REVISION = "0011"  # the migration that added the seal column

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Protocol
 
 from openfr.bus import InProcessBus
-from openfr.live.alerts import AlertStore
-from openfr.live.deployments import now_utc
+from openfr.live.alerting import AlertStore
+from openfr.live.lifecycle import now_utc
 from openfr.live.setup import camera_worker, decision_policy
 from openfr.live.watchlist import Watchlist
 from openfr.live.worker import CameraCounters, CameraWorker

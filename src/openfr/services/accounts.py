@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from openfr.errors import BadInputError, PermissionDeniedError, SafeguardMissingError
-from openfr.governance import accounts, audit, events
-from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
+from openfr.governance import audit, credentials, events
+from openfr.governance.credentials import AuthError, TokenKind, TooManyAttemptsError
 from openfr.governance.permissions import Role
 from openfr.governance.ratelimit import LoginThrottle, TooSoon, Turn
 from openfr.governance.scopes import MAX_TOKEN_DAYS, Scope, catalogue, granted, parse_scope, useful
@@ -113,13 +113,13 @@ class AccountService(UseCases):
         refused: AuthError | None = None
         with self.db().transaction() as session:
             try:
-                user = accounts.authenticate(session, username, password, totp, box=self.secret_box())
+                user = credentials.authenticate(session, username, password, totp, box=self.secret_box())
             except AuthError as exc:
                 audit.record(session, username or "?", events.LoginFailed(), f"user:{username}", exc.reason)
                 refused = exc
             else:
                 hours = self._hours(kind)
-                token = accounts.issue_token(session, user, kind, hours=hours, label="api login")
+                token = credentials.issue_token(session, user, kind, hours=hours, label="api login")
                 audit.record(session, user.username, events.Login(channel=_channel(kind)), f"user:{user.username}")
                 return SignIn(principal_of(user), token, hours)
         assert refused is not None
@@ -134,12 +134,12 @@ class AccountService(UseCases):
 
     def principal_for_token(self, token: str, kind: TokenKind) -> Principal | None:
         with self.db().read() as session:
-            grant = accounts.token_grant(session, token, kind)
+            grant = credentials.token_grant(session, token, kind)
             return principal_of(grant[0], grant[1].scope) if grant is not None else None
 
     def sign_out(self, token: str, kind: TokenKind) -> None:
         with self.db().transaction() as session:
-            user = accounts.revoke_token(session, token, kind)
+            user = credentials.revoke_token(session, token, kind)
             if user is not None:
                 audit.record(session, user.username, events.Logout(channel=_channel(kind)), f"user:{user.username}")
 
@@ -152,20 +152,20 @@ class AccountService(UseCases):
     def bootstrap_open(self) -> bool:
         """Fewer than two active administrators: nobody could give a second approval."""
         with self.db().read() as session:
-            return accounts.active_administrators(session) < 2
+            return credentials.active_administrators(session) < 2
 
     def create_first_administrator(self, username: str, password: str, *, by: str, display_name: str = "") -> dict:
         """With installation access, while fewer than two administrators are active: the first (who chose
         their own password) and the second (who must change theirs at first sign-in). The check and the
         creation share one transaction, so two callers cannot both slip under the limit."""
         with self.db().transaction() as session:
-            count = accounts.active_administrators(session)
+            count = credentials.active_administrators(session)
             if count >= 2:
                 raise PermissionDeniedError(
                     "two administrators are active: sign in as one (openfr login); a second approves new ones"
                 )
             first = not session.scalar(select(func.count()).select_from(User))
-            user = accounts.create_user(
+            user = credentials.create_user(
                 session,
                 username,
                 Role.ADMINISTRATOR.value,
@@ -182,7 +182,7 @@ class AccountService(UseCases):
 
     def me(self, principal: Principal) -> dict:
         with self.db().read() as session:
-            return user_row(accounts.get_user(session, principal.username))
+            return user_row(credentials.get_user(session, principal.username))
 
     def change_own_password(self, principal: Principal, current: str, new: str, *, keep: str | None = None) -> None:
         """The current password is required: a session left open is not enough. Every other session and
@@ -192,8 +192,8 @@ class AccountService(UseCases):
             raise BadInputError("choose a new password, not the current one")
         wrong = False
         with self.db().transaction() as session:
-            user = accounts.get_user(session, principal.username)
-            if not accounts.verify_password(user, current):
+            user = credentials.get_user(session, principal.username)
+            if not credentials.verify_password(user, current):
                 audit.record(
                     session,
                     principal.username,
@@ -204,8 +204,8 @@ class AccountService(UseCases):
                 wrong = True
             else:
                 was_set_for_them = user.must_change_password
-                accounts.set_password(user, new, must_change=False)
-                ended = accounts.revoke_all(session, user, keep=keep)
+                credentials.set_password(user, new, must_change=False)
+                ended = credentials.revoke_all(session, user, keep=keep)
                 audit.record(
                     session,
                     principal.username,
@@ -218,7 +218,7 @@ class AccountService(UseCases):
 
     def start_totp(self, principal: Principal) -> tuple[str, str]:
         """A fresh secret and its otpauth:// URI for the user's app; stored only by `confirm_totp`."""
-        return accounts.new_totp_secret(principal.username)
+        return credentials.new_totp_secret(principal.username)
 
     def confirm_totp(
         self, principal: Principal, secret: str, code: str, *, password: str, current_code: str | None = None
@@ -227,13 +227,13 @@ class AccountService(UseCases):
         from the factor in use if there is one (otherwise whoever found a signed-in screen could take the
         account over for good)."""
         with self.db().transaction() as session:
-            user = accounts.get_user(session, principal.username)
-            if not accounts.verify_password(user, password):
+            user = credentials.get_user(session, principal.username)
+            if not credentials.verify_password(user, password):
                 raise BadInputError("the password is wrong")
             box = self.secret_box()
-            if user.totp_secret and not accounts.check_current_code(user, current_code or "", box):
+            if user.totp_secret and not credentials.check_current_code(user, current_code or "", box):
                 raise BadInputError("a code from your current authenticator is needed to replace it")
-            accounts.confirm_totp(user, secret, code, box)
+            credentials.confirm_totp(user, secret, code, box)
             audit.record(session, principal.username, events.UserTotp(), f"user:{principal.username}")
 
     # -- each user's own API tokens: only the owner makes one ---------------------------------------------
@@ -261,16 +261,16 @@ class AccountService(UseCases):
             raise BadInputError(f"a {chosen.value} token would let your role do nothing more than read: choose read")
         refused = None
         with self.db().transaction() as session:
-            user = accounts.get_user(session, principal.username)
-            if not accounts.verify_password(user, password or ""):
+            user = credentials.get_user(session, principal.username)
+            if not credentials.verify_password(user, password or ""):
                 refused = SafeguardMissingError("the password is wrong: no token was made")
-            elif user.totp_secret and not accounts.check_current_code(user, totp or "", self.secret_box()):
+            elif user.totp_secret and not credentials.check_current_code(user, totp or "", self.secret_box()):
                 refused = SafeguardMissingError("a fresh code from your authenticator app is needed: no token was made")
             else:
-                token = accounts.issue_token(
+                token = credentials.issue_token(
                     session, user, TokenKind.API, hours=days * 24, label=what, scope=chosen.value
                 )
-                row = accounts.tokens_of(session, user)[-1]
+                row = credentials.tokens_of(session, user)[-1]
                 audit.record(
                     session,
                     principal.username,
@@ -283,12 +283,12 @@ class AccountService(UseCases):
     def my_tokens(self, principal: Principal) -> list[dict]:
         """The signed-in person's own API tokens (never the tokens themselves)."""
         with self.db().read() as session:
-            return accounts.tokens_of(session, accounts.get_user(session, principal.username))
+            return credentials.tokens_of(session, credentials.get_user(session, principal.username))
 
     def revoke_own_token(self, principal: Principal, token_id: int) -> None:
         """Revoke one of one's own API tokens at once (a phone lost, an integration retired)."""
         with self.db().transaction() as session:
-            accounts.revoke_token_id(session, accounts.get_user(session, principal.username), token_id)
+            credentials.revoke_token_id(session, credentials.get_user(session, principal.username), token_id)
             audit.record(session, principal.username, events.TokenRevoke(id=token_id), f"user:{principal.username}")
 
 

@@ -20,8 +20,8 @@ from openfr.errors import BadInputError, NotFoundError
 from openfr.governance import audit, events
 from openfr.governance.grants import ViewGrants
 from openfr.governance.permissions import Permission
-from openfr.live import alerts, deployments
-from openfr.live.alerts import scene_path_for
+from openfr.live import alerting, lifecycle
+from openfr.live.alerting import scene_path_for
 from openfr.live.supervisor import CameraSupervisor
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
@@ -78,7 +78,7 @@ class AlertService(UseCases):
         """Oldest first; with `limit`, the newest `limit` of them (newest first)."""
         principal.require(Permission.ALERT_READ)
         with self.db().read() as session:
-            d = deployments.get(session, deployment)
+            d = lifecycle.get(session, deployment)
             query = select(Alert).where(Alert.deployment_id == d.id)
             query = query.order_by(Alert.id.desc()).limit(limit) if limit else query.order_by(Alert.id)
             return self._views(session, session.scalars(query))
@@ -126,9 +126,9 @@ class AlertService(UseCases):
             running = [
                 {"name": d.name, "location": d.location, "cameras": [c["name"] for c in d.cameras]}
                 for d in found
-                if deployments.running(d, heartbeat) or self.cameras.is_running(d.id)
+                if lifecycle.running(d, heartbeat) or self.cameras.is_running(d.id)
             ]
-        return {"deployments": running, "checked_at": deployments.now_utc()}
+        return {"deployments": running, "checked_at": lifecycle.now_utc()}
 
     def subscribe(self, principal: Principal, notify: Callable[[], None] | None = None) -> Subscription:
         """Alerts and camera health as they happen in this process (close the subscription when done)."""
@@ -146,7 +146,7 @@ class AlertService(UseCases):
     def get(self, principal: Principal, alert_id: int) -> dict:
         principal.require(Permission.ALERT_READ)
         with self.db().read() as session:
-            return self._views(session, [alerts.get_alert(session, alert_id)])[0]
+            return self._views(session, [alerting.get_alert(session, alert_id)])[0]
 
     def shown(self, principal: Principal, views: list[dict]) -> list[dict]:
         """Alert cards a console is about to show, each with its faces (the crop, the scene, the watchlist
@@ -173,7 +173,7 @@ class AlertService(UseCases):
     def _view(self, alert: Alert, deployment: str, location: str) -> dict:
         scene = alert.crop_path is not None and (self.home / scene_path_for(alert.crop_path)).is_file()
         return {
-            **alerts.alert_summary(alert),
+            **alerting.alert_summary(alert),
             "deployment": deployment,
             "location": location,
             "band": score_band(alert.score, alert.threshold),
@@ -184,7 +184,7 @@ class AlertService(UseCases):
         """Confirm (the same person) or reject (a false alert), after comparing the two images."""
         principal.require(Permission.ALERT_ADJUDICATE)
         with self.db().transaction() as session:
-            alert = alerts.adjudicate(session, alert_id, confirmed=confirmed, by=principal.username, note=note)
+            alert = alerting.adjudicate(session, alert_id, confirmed=confirmed, by=principal.username, note=note)
             verdict = events.AlertConfirm if confirmed else events.AlertReject
             audit.record(
                 session,
@@ -200,7 +200,7 @@ class AlertService(UseCases):
         """What happened after a confirmed alert (engaged, arrested, not the person...)."""
         principal.require(Permission.ALERT_ADJUDICATE)
         with self.db().transaction() as session:
-            alert = alerts.record_outcome(session, alert_id, outcome=outcome, by=principal.username, note=note)
+            alert = alerting.record_outcome(session, alert_id, outcome=outcome, by=principal.username, note=note)
             audit.record(session, principal.username, events.AlertOutcome(outcome=outcome), f"alert:{alert.id}", note)
             return self._views(session, [alert])[0]
 
@@ -228,7 +228,7 @@ class AlertService(UseCases):
         if which not in IMAGES:
             raise BadInputError(f"which image: {', '.join(IMAGES)}")
         with self.db().transaction() as session:
-            alert = alerts.get_alert(session, alert_id)
+            alert = alerting.get_alert(session, alert_id)
             if which == "crop":
                 relative = alert.crop_path
             elif which == "scene":

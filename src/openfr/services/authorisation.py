@@ -20,19 +20,19 @@ from sqlalchemy.orm import Session
 
 from openfr.engine.pipeline import FaceEngine
 from openfr.errors import NotFoundError
-from openfr.governance import accounts, audit, events
+from openfr.governance import audit, credentials, events
 from openfr.governance.grants import ViewGrants
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_gallery_use
-from openfr.live import deployments
+from openfr.live import lifecycle
 from openfr.live.camera_secrets import where
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentStateError, aware, now_utc
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentStateError, aware, now_utc
 from openfr.services.deployment_view import DeploymentView, DeploymentViews
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
 from openfr.settings import Settings
 from openfr.store import Database, Deployment, Gallery, SourceImage, Subject
-from openfr.store.live import CATEGORIES
+from openfr.store.live_tables import CATEGORIES
 from openfr.thresholds import expected_false_alerts, group_rates
 
 FACES_PAGE = 24  # people per page of faces: enough to scan, few enough that each page is a deliberate look
@@ -79,7 +79,7 @@ class DeploymentAuthorisation(UseCases):
         principal.require(Permission.DEPLOYMENT_READ)
         space = self.engine().space
         with self.db().read() as session:
-            d = deployments.get(session, name)
+            d = lifecycle.get(session, name)
             if d.state != "draft":
                 raise DeploymentStateError(
                     f"deployment '{d.name}' is {d.state}: its watchlist is the snapshot taken at authorisation"
@@ -89,7 +89,7 @@ class DeploymentAuthorisation(UseCases):
         people = sum(row["people"] for row in included.values())
         images = sum(row["images"] for row in included.values())
         floor = self.views.live_floor(people)
-        threshold = max(d.threshold, floor)  # as authorisation would set it (live/deployments.authorise)
+        threshold = max(d.threshold, floor)  # as authorisation would set it (live/lifecycle.authorise)
         card = self.engine().card
         ended = aware(d.ends_at) <= now_utc()  # a plan whose window has passed can no longer be authorised
         may_authorise = (
@@ -135,10 +135,10 @@ class DeploymentAuthorisation(UseCases):
         offset, limit = max(offset, 0), min(max(limit, 1), FACES_PAGE_MAX)
         space = self.engine().space
         with self.db().transaction() as session:
-            d = deployments.get(session, name)
-            deployments.check_authorisable(d, principal.username)
-            rows = deployments.watchlist_rows_query(d.source_gallery, d.categories, space)
-            total = deployments.subjects_in_watchlist(session, d.source_gallery, d.categories, space)
+            d = lifecycle.get(session, name)
+            lifecycle.check_authorisable(d, principal.username)
+            rows = lifecycle.watchlist_rows_query(d.source_gallery, d.categories, space)
+            total = lifecycle.subjects_in_watchlist(session, d.source_gallery, d.categories, space)
             page = session.execute(
                 rows.with_only_columns(Subject.id, Subject.external_id, Subject.display_name, Subject.category)
                 .group_by(Subject.id, Subject.external_id, Subject.display_name, Subject.category)
@@ -178,9 +178,9 @@ class DeploymentAuthorisation(UseCases):
         principal.require(Permission.DEPLOYMENT_AUTHORISE)
         space = self.engine().space
         with self.db().transaction() as session:
-            d = deployments.get(session, name)
-            deployments.check_authorisable(d, principal.username)
-            query = deployments.watchlist_rows_query(d.source_gallery, d.categories, space)
+            d = lifecycle.get(session, name)
+            lifecycle.check_authorisable(d, principal.username)
+            query = lifecycle.watchlist_rows_query(d.source_gallery, d.categories, space)
             row = session.execute(
                 query.with_only_columns(SourceImage.stored_path, Subject.external_id).where(SourceImage.id == image_id)
             ).first()
@@ -205,12 +205,12 @@ class DeploymentAuthorisation(UseCases):
         principal.require(Permission.DEPLOYMENT_AUTHORISE)
         space = self.engine().space
         with self.db().transaction() as session:
-            d = deployments.get(session, name, for_update=True)
+            d = lifecycle.get(session, name, for_update=True)
             # The gallery may have lost its approval as a live source since the plan was drafted.
             check_gallery_use(session, d.source_gallery, GalleryUse.LIVE)
-            rank = accounts.get_user(session, principal.username).rank
-            deployments.check_rank(rank, self.settings.live.authoriser_min_rank)
-            entries, subjects, raised_from = deployments.authorise(
+            rank = credentials.get_user(session, principal.username).rank
+            lifecycle.check_rank(rank, self.settings.live.authoriser_min_rank)
+            entries, subjects, raised_from = lifecycle.authorise(
                 session, self.home, d, principal.username, note, space, self.views.live_floor, checklist, rank=rank
             )
             audit.record(
@@ -223,7 +223,7 @@ class DeploymentAuthorisation(UseCases):
                     threshold_raised_from=raised_from,
                     two_person=d.two_person,
                     rank=rank,
-                    checklist=deployments.confirmed_checklist(checklist),
+                    checklist=lifecycle.confirmed_checklist(checklist),
                 ),
                 f"deployment:{d.name}",
                 note,
@@ -233,7 +233,7 @@ class DeploymentAuthorisation(UseCases):
 
 def _make_up(session: Session, d: Deployment, space: str) -> dict[str, dict[str, int]]:
     """Per approved category: the people and images a snapshot taken now would hold."""
-    query = deployments.watchlist_rows_query(d.source_gallery, d.categories, space)
+    query = lifecycle.watchlist_rows_query(d.source_gallery, d.categories, space)
     counts = query.with_only_columns(Subject.category, func.count(distinct(Subject.id)), func.count(SourceImage.id))
     rows = session.execute(counts.group_by(Subject.category).order_by(None))
     return {category: {"people": people, "images": images} for category, people, images in rows}

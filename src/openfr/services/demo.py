@@ -33,11 +33,11 @@ from sqlalchemy import select
 from openfr.engine.packs.base import verify
 from openfr.engine.packs.buffalo_s import SAMPLES
 from openfr.errors import ConflictError
-from openfr.governance import accounts, audit, events
-from openfr.governance.accounts import TokenKind
+from openfr.governance import audit, credentials, events
+from openfr.governance.credentials import TokenKind
 from openfr.imageio import load_image
 from openfr.live.clips import clip_from_photos
-from openfr.live.deployments import AUTHORISATION_CHECKLIST, DeploymentPlan, now_utc
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan, now_utc
 from openfr.live.setup import video_folder
 from openfr.services import SYSTEM, Application, Principal
 from openfr.store import AuditEvent, Deployment, Gallery, User
@@ -89,10 +89,10 @@ def prepare_accounts(app: Application, password: str | None = None) -> str:
         for username, role in ACCOUNTS.items():
             user = session.scalar(select(User).where(User.username == username))
             if user is None:
-                user = accounts.create_user(session, username, role, password, created_by=ACTOR, must_change=False)
+                user = credentials.create_user(session, username, role, password, created_by=ACTOR, must_change=False)
                 audit.record(session, ACTOR, events.UserCreate(role=role), f"user:{username}")
             else:
-                accounts.set_password(user, password, must_change=False)
+                credentials.set_password(user, password, must_change=False)
                 user.active, user.approval_for, user.approval_requested_by = True, None, None
                 audit.record(session, ACTOR, events.UserPassword(), f"user:{username}")
             user.rank = DEMO_RANKS.get(role)

@@ -24,14 +24,14 @@ from openfr.engine.pipeline import FaceEngine
 from openfr.errors import BadInputError
 from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
-from openfr.live import alerts, deployments
-from openfr.live.deployments import aware
+from openfr.live import alerting, lifecycle
+from openfr.live.lifecycle import aware
 from openfr.live.supervisor import CameraSupervisor
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
 from openfr.services.reports import parse_day, unlikely_by_chance
 from openfr.store import Alert, Database, Deployment
-from openfr.store.live import OUTCOMES
+from openfr.store.live_tables import OUTCOMES
 from openfr.thresholds import expected_false_alerts
 
 PER = 100_000  # rates are given per this many people seen, as the threshold's prediction is
@@ -182,7 +182,7 @@ class DeploymentStatistics(UseCases):
 
     def _counted(self, session: Session, name: str | None, start: date | None, end: date | None) -> list[Deployment]:
         if name:
-            candidates = [deployments.get(session, name)]
+            candidates = [lifecycle.get(session, name)]
         else:
             candidates = list(session.scalars(select(Deployment).order_by(Deployment.id.desc())))
         if start is None and end is None:
@@ -200,7 +200,7 @@ class DeploymentStatistics(UseCases):
 
     def _statistics_row(self, session: Session, d: Deployment) -> dict:
         # A run here reports its live counters; one elsewhere, its last checkpoint.
-        row = alerts.statistics(session, d, self.cameras.current_run(d))
+        row = alerting.statistics(session, d, self.cameras.current_run(d))
         states = dict(
             session.execute(
                 select(Alert.state, func.count()).where(Alert.deployment_id == d.id).group_by(Alert.state)

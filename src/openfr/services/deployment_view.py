@@ -11,9 +11,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from openfr.engine.pipeline import FaceEngine
-from openfr.live import deployments
+from openfr.live import lifecycle
 from openfr.live.camera_secrets import where
-from openfr.live.deployments import aware
+from openfr.live.lifecycle import aware
 from openfr.live.supervisor import CameraSupervisor
 from openfr.settings import Settings
 from openfr.store import Deployment
@@ -112,7 +112,7 @@ class DeploymentViews:
         """People on the watchlist: in the snapshot once authorised, as it would be taken before."""
         if d.watchlist_size is not None:
             return d.watchlist_size
-        return deployments.subjects_in_watchlist(session, d.source_gallery, d.categories, self.engine().space)
+        return lifecycle.subjects_in_watchlist(session, d.source_gallery, d.categories, self.engine().space)
 
     def view(self, session: Session, d: Deployment, *, detail: bool = True) -> DeploymentView:
         card = self.engine().card
@@ -141,7 +141,7 @@ class DeploymentViews:
             closed_at=_aware(d.closed_at),
             close_reason=d.close_reason,
             snapshot_erased_at=_aware(d.snapshot_erased_at),
-            running=self.cameras.is_running(d.id) or deployments.running(d, self.settings.live.heartbeat_s),
+            running=self.cameras.is_running(d.id) or lifecycle.running(d, self.settings.live.heartbeat_s),
             watchlist_size=len(d.entries) if detail else 0,
             run_error=self.cameras.last_error(d.id),
             subjects=(subjects := self.subjects(session, d)),

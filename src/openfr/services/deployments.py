@@ -25,8 +25,8 @@ from openfr.governance.grants import ViewGrants
 from openfr.governance.permissions import Permission
 from openfr.governance.secretbox import SecretBox
 from openfr.governance.uses import GalleryUse, check_gallery_use
-from openfr.live import deployments
-from openfr.live.deployments import DeploymentPlan, aware, now_utc
+from openfr.live import lifecycle
+from openfr.live.lifecycle import DeploymentPlan, aware, now_utc
 from openfr.live.setup import camera_source, require_camera_networks, video_files, video_folder
 from openfr.live.supervisor import CameraSupervisor
 from openfr.services.authorisation import DeploymentAuthorisation
@@ -37,7 +37,7 @@ from openfr.services.refusals import PartUseCase, UseCases
 from openfr.services.runs import DeploymentRuns
 from openfr.settings import Settings
 from openfr.store import Database, Deployment
-from openfr.store.live import CATEGORIES, NOTICES
+from openfr.store.live_tables import CATEGORIES, NOTICES
 from openfr.thresholds import expected_false_alerts
 
 
@@ -104,7 +104,7 @@ class DeploymentService(UseCases):
     def get(self, principal: Principal, name: str) -> DeploymentView:
         principal.require(Permission.DEPLOYMENT_READ)
         with self.db().read() as session:
-            return self.views.view(session, deployments.get(session, name))
+            return self.views.view(session, lifecycle.get(session, name))
 
     # -- planning and authorising -------------------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class DeploymentService(UseCases):
                 }
                 for n in (100, 1_000, 2_000, 10_000, 100_000)
             ],
-            "window": deployments.DEFAULT_WINDOW,
+            "window": lifecycle.DEFAULT_WINDOW,
             "max_window": timedelta(hours=self.settings.live.max_window_hours),
         }
 
@@ -143,13 +143,13 @@ class DeploymentService(UseCases):
         plan.cameras = {name: camera_source(self.settings, self.home, src) for name, src in plan.cameras.items()}
         with self.db().transaction() as session:
             check_gallery_use(session, plan.source_gallery, GalleryUse.LIVE)  # purpose limitation: 409 if not
-            subjects = deployments.subjects_in_watchlist(
+            subjects = lifecycle.subjects_in_watchlist(
                 session, plan.source_gallery, plan.categories, self.engine().space
             )
             floor = self.live_floor(subjects)
             now, window = now_utc(), timedelta(hours=self.settings.live.max_window_hours)
             plan.resolve(now, floor)
-            d = deployments.create(
+            d = lifecycle.create(
                 session,
                 plan,
                 created_by=principal.username,
@@ -183,8 +183,8 @@ class DeploymentService(UseCases):
         if not (reason or "").strip():
             raise SafeguardMissingError("say why the deployment is closed (it is recorded)")
         with self.db().transaction() as session:
-            d = deployments.get(session, name, for_update=True)
-            if not deployments.close(d, reason.strip()):
+            d = lifecycle.get(session, name, for_update=True)
+            if not lifecycle.close(d, reason.strip()):
                 raise ConflictError(f"deployment '{d.name}' is closed already")
             audit.record(session, principal.username, events.DeploymentClose(), f"deployment:{d.name}", reason.strip())
             view = self.views.view(session, d)
@@ -198,22 +198,22 @@ class DeploymentService(UseCases):
         with self.db().transaction() as session:
             # Every row this touches is locked before the first audit event is written, so a purge and a
             # Start on the same deployment take their locks in one order (PostgreSQL cannot deadlock them).
-            ending = deployments.expired(session, for_update=True)
-            due = deployments.snapshots_due(session, retention, for_update=True)
+            ending = lifecycle.expired(session, for_update=True)
+            due = lifecycle.snapshots_due(session, retention, for_update=True)
             closed = []
             for d in ending:
-                deployments.close(d, "time window ended")
+                lifecycle.close(d, "time window ended")
                 audit.record(
                     session, principal.username, events.DeploymentClose(), f"deployment:{d.name}", "time window ended"
                 )
                 closed.append(d.name)
             erased = []
             for d in due:
-                deployments.erase_snapshot(session, d)
+                lifecycle.erase_snapshot(session, d)
                 audit.record(session, principal.username, events.DeploymentSnapshotErase(), f"deployment:{d.name}")
                 erased.append((d.name, d.id))
         for _, deployment_id in erased:
-            shutil.rmtree(deployments.snapshot_dir(self.home, deployment_id), ignore_errors=True)
+            shutil.rmtree(lifecycle.snapshot_dir(self.home, deployment_id), ignore_errors=True)
         if erased:
             self.db().purge_freed_pages()
         return {"closed": closed, "snapshots_erased": [n for n, _ in erased]}

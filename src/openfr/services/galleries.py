@@ -30,7 +30,7 @@ from openfr.governance.grants import ViewGrants
 from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse, check_enrolment
 from openfr.imageio import IMAGE_SUFFIXES, load_image
-from openfr.live.deployments import remove_from_snapshots
+from openfr.live.lifecycle import remove_from_snapshots
 from openfr.live.supervisor import CameraSupervisor
 from openfr.names import check_name, check_reference
 from openfr.services.gallery_uses import GalleryUses, approved_galleries

@@ -24,7 +24,7 @@ from openfr.engine.pipeline import FaceEngine
 from openfr.errors import BadInputError
 from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
-from openfr.live.deployments import aware, now_utc
+from openfr.live.lifecycle import aware, now_utc
 from openfr.live.supervisor import CameraSupervisor
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases

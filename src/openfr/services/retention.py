@@ -23,8 +23,8 @@ from sqlalchemy import delete, select
 
 from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
-from openfr.live.alerts import scene_path_for
-from openfr.live.deployments import now_utc
+from openfr.live.alerting import scene_path_for
+from openfr.live.lifecycle import now_utc
 from openfr.services.deployments import DeploymentService
 from openfr.services.principal import SYSTEM, Principal
 from openfr.services.refusals import UseCases

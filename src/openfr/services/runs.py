@@ -26,9 +26,9 @@ from openfr.errors import ConflictError, NotFoundError
 from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.secretbox import SecretBox
-from openfr.live import deployments
+from openfr.live import lifecycle
 from openfr.live.camera_secrets import reveal
-from openfr.live.deployments import aware, now_utc
+from openfr.live.lifecycle import aware, now_utc
 from openfr.live.runner import Renewal, RunResult, RunSpec, run_cameras
 from openfr.live.setup import require_camera_networks
 from openfr.live.supervisor import CameraSupervisor, Run
@@ -123,22 +123,22 @@ class DeploymentRuns(UseCases):
         live_calibration(self.engine().card)  # the pack may have changed since authorisation: no live without one
         self.housekeeping(SYSTEM)  # housekeeping first: expired windows close, old snapshots go
         with self.db().transaction() as session:
-            d = deployments.get(session, name, for_update=True)
+            d = lifecycle.get(session, name, for_update=True)
             # Running here (even if a busy database delayed its lease renewal) or in another process.
-            if self.cameras.is_running(d.id) or deployments.running(d, self.settings.live.heartbeat_s):
+            if self.cameras.is_running(d.id) or lifecycle.running(d, self.settings.live.heartbeat_s):
                 return None
-            if deployments.go_live(d):
+            if lifecycle.go_live(d):
                 audit.record(session, principal.username, events.DeploymentLive(), f"deployment:{d.name}")
             _settle_crashed_run(d)
-            owner = deployments.lease_owner()
-            deployments.claim(d, owner)
+            owner = lifecycle.lease_owner()
+            lifecycle.claim(d, owner)
             audit.record(session, principal.username, _CLAIMED[action](), f"deployment:{d.name}")
             return RunSpec(
                 deployment_id=d.id,
                 name=d.name,
                 owner=owner,
                 ends_at=aware(d.ends_at),
-                watchlist=deployments.load_watchlist(session, self.home, d, allow_empty=True),
+                watchlist=lifecycle.load_watchlist(session, self.home, d, allow_empty=True),
                 threshold=d.threshold,
                 consistent_shots=d.consistent_shots,
                 cameras=tuple((c["name"], c["source"]) for c in d.cameras),  # URLs sealed: see camera_source
@@ -150,8 +150,8 @@ class DeploymentRuns(UseCases):
         """Stop the cameras (the deployment stays live until it is closed or its window ends)."""
         principal.require(Permission.DEPLOYMENT_RUN)
         with self.db().transaction() as session:
-            d = deployments.get(session, name, for_update=True)
-            if not deployments.running(d, self.settings.live.heartbeat_s):
+            d = lifecycle.get(session, name, for_update=True)
+            if not lifecycle.running(d, self.settings.live.heartbeat_s):
                 raise ConflictError(f"deployment '{d.name}' is not running")
             d.stop_requested, d.run_wanted = True, False
             audit.record(session, principal.username, events.DeploymentStop(), f"deployment:{d.name}")
@@ -169,9 +169,7 @@ class DeploymentRuns(UseCases):
             found = session.scalars(
                 select(Deployment).where(Deployment.state == "live", Deployment.run_wanted.is_(True)).with_for_update()
             ).all()
-            waiting = [
-                d for d in found if not deployments.running(d, heartbeat) or deployments.owner_is_gone(d.run_owner)
-            ]
+            waiting = [d for d in found if not lifecycle.running(d, heartbeat) or lifecycle.owner_is_gone(d.run_owner)]
             names = [d.name for d in waiting]
             interrupted = []
             for d in waiting:
@@ -203,12 +201,12 @@ class DeploymentRuns(UseCases):
     def renew(self, spec: RunSpec, counters: dict[str, dict], watchlist_version: int) -> Renewal:
         with self.db().transaction() as session:
             d = session.get(Deployment, spec.deployment_id, with_for_update=True)
-            if d is None or not deployments.renew(d, spec.owner):
+            if d is None or not lifecycle.renew(d, spec.owner):
                 return Renewal(keep=False)
             d.run_counters = counters  # the checkpoint: a crash loses at most one renewal interval
             if d.watchlist_version == watchlist_version:
                 return Renewal(keep=True, watchlist_version=watchlist_version)
-            watchlist = deployments.load_watchlist(session, self.home, d, allow_empty=True)
+            watchlist = lifecycle.load_watchlist(session, self.home, d, allow_empty=True)
             return Renewal(keep=True, watchlist=watchlist, watchlist_version=d.watchlist_version)
 
     def finish(self, spec: RunSpec, result: RunResult) -> bool:
@@ -217,10 +215,10 @@ class DeploymentRuns(UseCases):
             if d is None:
                 raise NotFoundError(f"deployment {spec.name} vanished while running")
             if d.run_owner == spec.owner:
-                deployments.add_counters(d, {label: c.as_dict() for label, c in result.counters.items()})
+                lifecycle.add_counters(d, {label: c.as_dict() for label, c in result.counters.items()})
                 d.run_counters = None
-            deployments.release(d, spec.owner, still_wanted=result.shutdown)
-            if now_utc() >= aware(d.ends_at) and deployments.close(d, "time window ended"):
+            lifecycle.release(d, spec.owner, still_wanted=result.shutdown)
+            if now_utc() >= aware(d.ends_at) and lifecycle.close(d, "time window ended"):
                 audit.record(
                     session, SYSTEM.username, events.DeploymentClose(), f"deployment:{d.name}", "time window ended"
                 )
@@ -231,5 +229,5 @@ class DeploymentRuns(UseCases):
 def _settle_crashed_run(deployment: Deployment) -> None:
     """Counters checkpointed by a run that never finished (its process died) join the totals."""
     if deployment.run_counters:
-        deployments.add_counters(deployment, deployment.run_counters)
+        lifecycle.add_counters(deployment, deployment.run_counters)
         deployment.run_counters = None

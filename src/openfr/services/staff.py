@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError, SafeguardMissingError
-from openfr.governance import accounts, audit, events
+from openfr.governance import audit, credentials, events
 from openfr.governance.permissions import PRIVILEGED, Permission, Role, parse_role
 from openfr.governance.ranks import RANKS, parse_rank
 from openfr.governance.secretbox import SecretBox
@@ -58,7 +58,7 @@ class StaffService(UseCases):
             with self.db().transaction() as session:
                 if privileged:
                     _second_administrator_possible(session)
-                user = accounts.create_user(
+                user = credentials.create_user(
                     session, username, role, password, created_by=principal.username, display_name=display_name
                 )
                 user.rank = chosen_rank
@@ -81,8 +81,8 @@ class StaffService(UseCases):
         if username == principal.username:
             raise ConflictError("you cannot disable your own account")
         with self.db().read() as session:
-            user = accounts.get_user(session, username)
-            live = sum(1 for token in accounts.tokens_of(session, user) if not token["revoked"])
+            user = credentials.get_user(session, username)
+            live = sum(1 for token in credentials.tokens_of(session, user) if not token["revoked"])
             return {**user_row(user), "live_tokens": live}
 
     def set_active(self, principal: Principal, username: str, active: bool, reason: str = "") -> dict:
@@ -97,7 +97,7 @@ class StaffService(UseCases):
         if not active and not why:
             raise SafeguardMissingError("say why the account is disabled (reason): it is recorded; nothing was changed")
         with self.db().transaction() as session:
-            user = accounts.get_user(session, username)
+            user = credentials.get_user(session, username)
             if active and user.active:
                 return user_row(user)
             if active and Role(user.role) in PRIVILEGED:
@@ -114,7 +114,7 @@ class StaffService(UseCases):
                 [],
             )
             # Revoked, not only refused while disabled: enabling the account again must not revive them.
-            ended = accounts.revoke_all(session, user) if not active else 0
+            ended = credentials.revoke_all(session, user) if not active else 0
             change = events.UserEnable(sessions_ended=ended) if active else events.UserDisable(sessions_ended=ended)
             audit.record(session, principal.username, change, f"user:{username}", why)
             return user_row(user)
@@ -123,7 +123,7 @@ class StaffService(UseCases):
         """The second administrator's approval of a privileged account's creation, re-enabling or reset."""
         principal.require(Permission.USERS_MANAGE)
         with self.db().transaction() as session:
-            user = accounts.get_user(session, username)
+            user = credentials.get_user(session, username)
             if user.approval_for is None:
                 raise NotFoundError(f"'{username}' awaits no approval")
             if principal.username in _requesters(user) or principal.username == user.username:
@@ -150,12 +150,12 @@ class StaffService(UseCases):
         if username == principal.username:
             raise ConflictError("change your own password as yourself (it needs the current one), not as a reset")
         with self.db().transaction() as session:
-            user = accounts.get_user(session, username)
+            user = credentials.get_user(session, username)
             privileged = Role(user.role) in PRIVILEGED
             if privileged:
                 _second_administrator_possible(session)
-            accounts.set_password(user, password, must_change=True)
-            ended = accounts.revoke_all(session, user)  # a reset locks out whoever knew the old password
+            credentials.set_password(user, password, must_change=True)
+            ended = credentials.revoke_all(session, user)  # a reset locks out whoever knew the old password
             if privileged:
                 _await_approval(user, principal, "password reset")
             audit.record(
@@ -174,7 +174,7 @@ class StaffService(UseCases):
         if username == principal.username:
             raise ConflictError("another administrator records your rank, not you")
         with self.db().transaction() as session:
-            user = accounts.get_user(session, username)
+            user = credentials.get_user(session, username)
             if user.rank == chosen:
                 return user_row(user)
             privileged = Role(user.role) in PRIVILEGED
@@ -194,7 +194,7 @@ class StaffService(UseCases):
         """Turn on a user's second factor; the otpauth:// URI is returned once, for their app."""
         principal.require(Permission.USERS_MANAGE)
         with self.db().transaction() as session:
-            uri = accounts.enable_totp(accounts.get_user(session, username), self.secret_box())
+            uri = credentials.enable_totp(credentials.get_user(session, username), self.secret_box())
             audit.record(session, principal.username, events.UserTotp(), f"user:{username}")
             return uri
 
@@ -202,13 +202,13 @@ class StaffService(UseCases):
         """A user's API tokens: label, dates, whether revoked (never the token)."""
         principal.require(Permission.USERS_MANAGE)
         with self.db().read() as session:
-            return accounts.tokens_of(session, accounts.get_user(session, username))
+            return credentials.tokens_of(session, credentials.get_user(session, username))
 
     def token(self, principal: Principal, username: str, token_id: int) -> dict:
         """One live API token of the user (never the token itself), for the confirmation of its revoking."""
         principal.require(Permission.USERS_MANAGE)
         with self.db().read() as session:
-            rows = accounts.tokens_of(session, accounts.get_user(session, username))
+            rows = credentials.tokens_of(session, credentials.get_user(session, username))
         found = next((row for row in rows if row["id"] == token_id and not row["revoked"]), None)
         if found is None:
             raise NotFoundError(f"'{username}' has no live API token {token_id}")
@@ -220,14 +220,14 @@ class StaffService(UseCases):
         if not (reason or "").strip():
             raise SafeguardMissingError("say why the token is revoked (it is recorded)")
         with self.db().transaction() as session:
-            accounts.revoke_token_id(session, accounts.get_user(session, username), token_id)
+            credentials.revoke_token_id(session, credentials.get_user(session, username), token_id)
             audit.record(
                 session, principal.username, events.TokenRevoke(id=token_id), f"user:{username}", reason.strip()
             )
 
 
 def _second_administrator_possible(session) -> None:
-    if accounts.active_administrators(session) < 2:
+    if credentials.active_administrators(session) < 2:
         raise ConflictError(
             "a privileged account needs a second administrator's approval and there is none: with installation "
             "access, make the second administrator first (openfr user create NAME --role admin)"

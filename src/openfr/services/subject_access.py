@@ -39,7 +39,7 @@ from openfr.governance import audit, events
 from openfr.governance.permissions import Permission
 from openfr.governance.secretbox import SecretBox, SecretKeyError, is_sealed
 from openfr.imageio import load_image
-from openfr.live.deployments import aware
+from openfr.live.lifecycle import aware
 from openfr.services.principal import Principal
 from openfr.services.refusals import UseCases
 from openfr.settings import Settings

@@ -15,12 +15,12 @@ is out of date), and unknown keys are refused (`extra="forbid"`, and `Settings.f
 - `docs`: the Markdown reference (docs/configuration.md), imported only by `openfr config docs` and its test
 """
 
-from openfr.settings.base import ENV_PREFIX, Section, iter_fields
 from openfr.settings.engine import DetectionSettings, EngineSettings, QualitySettings
 from openfr.settings.gallery import GallerySettings, SearchSettings
 from openfr.settings.governance import AuditSettings, RetentionSettings
 from openfr.settings.live import LiveSettings
 from openfr.settings.root import Settings
+from openfr.settings.section import ENV_PREFIX, Section, iter_fields
 from openfr.settings.web import CliSettings, WebSettings
 
 __all__ = [

@@ -7,8 +7,8 @@ import json
 
 from pydantic.fields import FieldInfo
 
-from openfr.settings.base import iter_fields
 from openfr.settings.root import Settings
+from openfr.settings.section import iter_fields
 
 
 def _default(info: FieldInfo) -> str:

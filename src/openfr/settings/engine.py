@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from openfr.settings.base import Section
+from openfr.settings.section import Section
 
 
 class DetectionSettings(Section):

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from openfr.settings.base import Section
+from openfr.settings.section import Section
 
 
 class GallerySettings(Section):

@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 
 from openfr.outcomes import OUTCOMES
-from openfr.settings.base import Section
+from openfr.settings.section import Section
 
 
 class RetentionSettings(Section):

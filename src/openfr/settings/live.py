@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from openfr.settings.base import Section
+from openfr.settings.section import Section
 
 
 class LiveSettings(Section):

@@ -14,11 +14,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from openfr.settings.base import ENV_PREFIX, iter_fields
 from openfr.settings.engine import DetectionSettings, EngineSettings, QualitySettings
 from openfr.settings.gallery import GallerySettings, SearchSettings
 from openfr.settings.governance import AuditSettings, RetentionSettings
 from openfr.settings.live import LiveSettings
+from openfr.settings.section import ENV_PREFIX, iter_fields
 from openfr.settings.web import CliSettings, WebSettings
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from openfr.settings.base import Section
+from openfr.settings.section import Section
 
 
 class CliSettings(Section):

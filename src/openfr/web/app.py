@@ -29,7 +29,7 @@ from openfr.settings import Settings
 from openfr.web.admission import Admission
 from openfr.web.console import CONSOLE_ROUTERS
 from openfr.web.csrf import SessionBoundCsrf, signing_secret
-from openfr.web.errors import LoginRequiredError, http_error, openfr_error, to_login
+from openfr.web.error_answers import LoginRequiredError, http_error, openfr_error, to_login
 from openfr.web.form_csrf import UploadFormsCarryCsrfToken, settled
 from openfr.web.headers import SecurityHeaders
 from openfr.web.pages import STATIC

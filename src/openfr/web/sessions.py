@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.services import Principal
 from openfr.web.deps import AppDep
-from openfr.web.errors import LoginRequiredError
+from openfr.web.error_answers import LoginRequiredError
 
 COOKIE = "openfr_session"
 

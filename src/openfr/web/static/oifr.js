@@ -2,7 +2,7 @@
 // sent with fetch so that a poor signal is never a silent failure: progress while waiting, a time limit, and
 // on any failure a message in words with a Retry button that sends the same photo again. The photo is kept in
 // this page's memory only (never in storage, never in a URL) and dropped once the search has answered. A large
-// photo is shrunk on the phone first (see SEND_MAX_SIDE in web/console/oifr.py): less to send on a weak signal.
+// photo is shrunk on the phone first (see SEND_MAX_SIDE in web/console/oifr_pages.py): less to send on a weak signal.
 (function () {
   "use strict";
   document.documentElement.classList.add("oifr-js"); // the big label becomes the photo button (console.css)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from openfr.errors import BadInputError, NotFoundError, OpenFRError
 from openfr.governance.permissions import Role, parse_role
 from openfr.governance.secretbox import SecretBox, is_sealed
-from openfr.store.accounts import ApiToken, User
+from openfr.store.account_tables import ApiToken, User
 
 MIN_PASSWORD = 12
 LOCK_AFTER = 5  # consecutive failed logins before the account locks

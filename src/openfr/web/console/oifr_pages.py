@@ -21,7 +21,7 @@ from openfr.errors import BadInputError
 from openfr.services import Principal
 from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, RowId
-from openfr.web.errors import status_for
+from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import FaceBox, ProbeView, probe_view
 from openfr.web.sessions import ConsoleUser

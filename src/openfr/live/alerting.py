@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from openfr.bus import InProcessBus
 from openfr.errors import BadInputError, ConflictError, NotFoundError, PermissionDeniedError
-from openfr.live.deployments import now_utc
+from openfr.live.lifecycle import now_utc
 from openfr.live.worker import AlertEvidence
 from openfr.store import Alert, Database, Deployment
-from openfr.store.live import COUNTED, OUTCOMES
+from openfr.store.live_tables import COUNTED, OUTCOMES
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from starlette.concurrency import run_in_threadpool
 
 from openfr.bus.inprocess import Subscription
 from openfr.errors import BadInputError, NotFoundError
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.governance.permissions import Permission
 from openfr.services import Principal
-from openfr.store.live import OUTCOMES
+from openfr.store.live_tables import OUTCOMES
 from openfr.web.deps import AppDep, Grant, RowId
 from openfr.web.pages import csrf_token, render, templates
 from openfr.web.sessions import COOKIE, ConsoleUser

@@ -11,7 +11,7 @@ from openfr.errors import BadInputError
 from openfr.services.subject_access import AccessRequest
 from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep
-from openfr.web.errors import status_for
+from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import thumbnail_jpeg
 from openfr.web.sessions import ConsoleUser

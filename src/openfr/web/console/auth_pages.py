@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openfr.governance.accounts import AuthError, TokenKind, TooManyAttemptsError
+from openfr.governance.credentials import AuthError, TokenKind, TooManyAttemptsError
 from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep
 from openfr.web.pages import render

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.governance.scopes import MAX_TOKEN_DAYS
 from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, CurrentToken, CurrentUser, RowId

@@ -14,10 +14,10 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from openfr.errors import BadInputError
-from openfr.governance.accounts import TokenKind
+from openfr.governance.credentials import TokenKind
 from openfr.governance.scopes import MAX_TOKEN_DAYS
 from openfr.web.deps import AppDep, RowId
-from openfr.web.errors import status_for
+from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.sessions import COOKIE, ConsoleUser
 

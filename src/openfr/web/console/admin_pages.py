@@ -20,7 +20,7 @@ from openfr.governance.ranks import RANKS
 from openfr.services import Principal
 from openfr.services.audit_trail import PAGE_ROWS
 from openfr.web.deps import AppDep, RowId
-from openfr.web.errors import status_for
+from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.sessions import ConsoleUser
 

@@ -17,7 +17,7 @@ from openfr.errors import (
     PermissionDeniedError,
     UploadTooLargeError,
 )
-from openfr.governance.accounts import AuthError, TooManyAttemptsError
+from openfr.governance.credentials import AuthError, TooManyAttemptsError
 from openfr.web.pages import render
 
 # Most specific first: NotFoundError, ConflictError and UploadTooLargeError are all BadInputErrors.

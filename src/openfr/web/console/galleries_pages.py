@@ -14,10 +14,10 @@ from openfr.errors import BadInputError, SafeguardMissingError
 from openfr.services import Principal
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest, SearchResult
-from openfr.store.live import CATEGORIES
+from openfr.store.live_tables import CATEGORIES
 from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, Grant, Rank, RowId
-from openfr.web.errors import status_for
+from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import ProbeView, probe_view, quality_notes, thumbnail_jpeg
 from openfr.web.sessions import ConsoleUser

@@ -12,12 +12,12 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from openfr.errors import BadInputError
 from openfr.governance.permissions import Permission
-from openfr.live.deployments import DeploymentPlan
+from openfr.live.lifecycle import DeploymentPlan
 from openfr.services import Principal
 from openfr.services.authorisation import FACES_PAGE
-from openfr.store.live import NOTICES
+from openfr.store.live_tables import NOTICES
 from openfr.web.deps import AppDep, Grant, Page, RowId
-from openfr.web.errors import status_for
+from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.sessions import ConsoleUser
 

@@ -32,7 +32,7 @@ from openfr.live.camera_secrets import stored_camera
 from openfr.live.watchlist import WatchEntry, Watchlist
 from openfr.names import check_name
 from openfr.store import Deployment, Gallery, SourceImage, Subject, Template, WatchlistEntry, WatchlistMember
-from openfr.store.live import CATEGORIES, COUNTED, NOTICES
+from openfr.store.live_tables import CATEGORIES, COUNTED, NOTICES
 from openfr.thresholds import check_threshold
 
 DEFAULT_WINDOW = timedelta(hours=8)  # a deployment planned without an end runs for one shift

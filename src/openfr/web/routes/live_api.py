@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from openfr.live.deployments import DeploymentPlan
-from openfr.store.live import CATEGORIES, NOTICES
+from openfr.live.lifecycle import DeploymentPlan
+from openfr.store.live_tables import CATEGORIES, NOTICES
 from openfr.web.deps import AppDep, CurrentUser, Grant, Offset, RowId
 
 router = APIRouter(prefix="/api", tags=["live"])
@@ -28,7 +28,7 @@ def get_deployment(name: str, app: AppDep, me: CurrentUser) -> dict:
 
 
 class NewDeployment(BaseModel):
-    """A deployment plan; every safeguard field is required (see live/deployments.py)."""
+    """A deployment plan; every safeguard field is required (see live/lifecycle.py)."""
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
     grounds: Text
