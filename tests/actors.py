@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -236,3 +237,37 @@ def console_sign_in(client, name: str, password: str = PASSWORD, totp: str = "",
     if status != 303:
         return ""
     return CSRF_FIELD.search(client.get("/account").text).group(1)
+
+
+def console_client(web, name: str, password: str = PASSWORD, *, htmx: bool = True):
+    """A test client signed into the console `web` (a FastAPI app) as `name`; `.csrf` is its session's CSRF
+    token, sent as the x-csrftoken header too where `htmx` (as the page's script and htmx send it)."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(web, base_url="https://testserver")
+    client.csrf = console_sign_in(client, name, password)
+    if htmx:
+        client.headers["x-csrftoken"] = client.csrf
+    return client
+
+
+@contextlib.contextmanager
+def demo_console(home: Path, *, deployment: bool = False) -> Iterator[tuple[Application, str]]:
+    """The demo's installation (DEMO_PASSWORD for every account) served by a real console server: the
+    application and the server's base URL."""
+    from web_server import running_console
+
+    app = make_app(home)
+    demo_installation(app, password=DEMO_PASSWORD, deployment=deployment)
+    with running_console(app) as base:
+        yield app, base
+
+
+def remove_audit_triggers(db) -> None:
+    """What someone with direct database access could do first: remove the append-only triggers."""
+    with db.engine.begin() as connection:
+        if db.is_postgres:
+            connection.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
+        else:
+            connection.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_update")
+            connection.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_delete")

@@ -66,7 +66,8 @@ class Chromium:
         page.goto("/login")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)
-        page.click("button[type=submit]")
+        touch = options.get("has_touch") or (options.get("device") and self.devices[options["device"]]["has_touch"])
+        (page.tap if touch else page.click)("button[type=submit]")  # a phone's screen is tapped
         page.wait_for_url(f"{base}/")
         assert page.locator(".who").inner_text().startswith(username)
         return page

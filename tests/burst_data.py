@@ -15,8 +15,9 @@ from PIL import Image
 
 from actors import PASSWORD
 from gallery_data import crop, team_faces
+from live_data import a_plan
 from openfr.governance.permissions import Role
-from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST
 from openfr.services import Application, Principal
 from openfr.services.galleries import EnrolFields
 
@@ -50,16 +51,7 @@ def prepare(app: Application, people: dict[Role, Principal], photo: bytes, clip_
     app.galleries.create(admin, GALLERY, "test gallery", ["rfr", "live", "oifr"])
     fields = EnrolFields(GALLERY, "wanted-1", "test", category="wanted-serious-offence")
     app.galleries.enrol_upload(admin, fields, filename="w.jpg", data=photo)
-    plan = DeploymentPlan(
-        name=DEPLOYMENT,
-        grounds="concurrency test",
-        categories=["wanted-serious-offence"],
-        source_gallery=GALLERY,
-        location="test square",
-        location_rationale="test",
-        cameras={"cam": clip_name},
-        public_notice={"signage": "signs"},
-    )
+    plan = a_plan({"cam": clip_name}, name=DEPLOYMENT, grounds="concurrency test", source_gallery=GALLERY)
     app.deployments.plan(admin, plan)
     confirmed = dict.fromkeys(AUTHORISATION_CHECKLIST, True)
     app.deployments.authorise(people[Role.AUTHORISING_OFFICER], DEPLOYMENT, "ok", confirmed)

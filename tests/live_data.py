@@ -6,6 +6,7 @@ import contextlib
 import csv
 import socket
 import threading
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from openfr.live.clips import clip_from_photos
+from openfr.live.lifecycle import DeploymentPlan
 
 
 def team_clip(path: Path, samples) -> Path:
@@ -99,3 +101,22 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def a_plan(cameras: dict[str, str], **changes) -> DeploymentPlan:
+    """A complete deployment plan over the `custody` gallery, its window open from a minute ago for an hour;
+    `changes` replace any field (name, threshold, categories, ...)."""
+    now = datetime.now(UTC)
+    fields = dict(
+        name="test-deployment",
+        grounds="test of the deployment lifecycle",
+        categories=["wanted-serious-offence"],
+        source_gallery="custody",
+        location="test square",
+        location_rationale="test",
+        starts_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(hours=1),
+        cameras=cameras,
+        public_notice={"signage": "two signs at the entrances"},
+    )
+    return DeploymentPlan(**{**fields, **changes})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from live_data import a_plan
 from openfr.live import lifecycle
 from openfr.store import Alert
 
@@ -25,19 +26,9 @@ def add_deployment(
 ) -> None:
     """A deployment that went live at `live_at` (None: a draft), its camera having seen `people` people."""
     start = live_at or datetime.now(UTC)
-    plan = lifecycle.DeploymentPlan(
-        name=name,
-        grounds="statistics test",
-        categories=["wanted-serious-offence"],
-        source_gallery=gallery,
-        location="square",
-        location_rationale="footfall",
-        cameras={"gate": "rtsp://cam.example/1"},
-        public_notice={"signage": "signs"},
-        starts_at=start,
-        ends_at=start + timedelta(hours=2),
-        threshold=threshold,
-    )
+    window = {"starts_at": start, "ends_at": start + timedelta(hours=2)}
+    plan = a_plan({"gate": "rtsp://cam.example/1"}, name=name, grounds="statistics test", source_gallery=gallery,
+                  location="square", threshold=threshold, **window)  # fmt: skip
     with app.runtime.db.transaction() as session:
         d = lifecycle.create(session, plan, created_by="test", floor=0.0, box=app.runtime.secret_box)
         if live_at is not None:

@@ -10,10 +10,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from actors import DEMO_PASSWORD, demo_installation, make_app
+from actors import DEMO_PASSWORD, demo_console
 from browsers import serious
 from openfr.governance.permissions import Role
-from web_server import running_console
 
 ROLES = {  # the demo's account for each role
     Role.ADMINISTRATOR: "demo-admin",
@@ -31,9 +30,7 @@ PHONE_CHECKED: set[str] = set()  # pages already checked at the phone viewport i
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    app = make_app(tmp_path_factory.mktemp("a11y"))
-    demo_installation(app, password=DEMO_PASSWORD, deployment=True)
-    with running_console(app) as base:
+    with demo_console(tmp_path_factory.mktemp("a11y"), deployment=True) as (_app, base):
         yield base
 
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from actors import add_user, from_template, make_app, staff
-from live_data import wanted_gallery
+from live_data import a_plan, wanted_gallery
 from openfr.bus import InProcessBus
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import audit
@@ -35,14 +35,9 @@ CONFIRMED = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # every checklist item
 
 
 def _plan(**kw) -> DeploymentPlan:
-    now = datetime.now(UTC)
-    fields = dict(
-        name="market", grounds="test", categories=["wanted-serious-offence", "missing-person"],
-        source_gallery="custody", location="square", location_rationale="footfall",
-        cameras={"north": "rtsp://10.0.0.9/north"}, public_notice={"signage": "signs"},
-        starts_at=now - timedelta(minutes=1), ends_at=now + timedelta(hours=1),
-    )  # fmt: skip
-    return DeploymentPlan(**{**fields, **kw})
+    fields = dict(name="market", categories=["wanted-serious-offence", "missing-person"], location="square",
+                  location_rationale="footfall")  # fmt: skip
+    return a_plan({"north": "rtsp://10.0.0.9/north"}, **{**fields, **kw})
 
 
 @pytest.fixture

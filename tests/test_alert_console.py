@@ -11,7 +11,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 import cv2
 import numpy as np
@@ -21,8 +20,9 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from actors import DEMO_PASSWORD as PASSWORD
-from actors import console_sign_in, demo_installation, make_app
+from actors import console_client, console_sign_in, demo_installation, make_app
 from browsers import needs_chromium, serious
+from live_data import a_plan
 from openfr.governance import audit
 from openfr.live import lifecycle
 from openfr.live.alerting import AlertStore, scene_path_for
@@ -154,11 +154,8 @@ def raise_alert(app: Application, deployment_id: int, samples, camera: str = "ca
 def _deployment(app: Application, name: str, location: str, camera: str = "cam-1") -> int:
     with app.runtime.db.transaction() as session:
         now = lifecycle.now_utc()
-        plan = lifecycle.DeploymentPlan(
-            name=name, grounds="g", categories=["missing-person"], source_gallery=demo.GALLERY, location=location,
-            location_rationale="r", cameras={camera: "rtsp://cam.example/1"}, public_notice={"signage": "signs"},
-            starts_at=now, ends_at=now + timedelta(hours=1), threshold=0.46,
-        )  # fmt: skip
+        plan = a_plan({camera: "rtsp://cam.example/1"}, name=name, categories=["missing-person"],
+                      source_gallery=demo.GALLERY, location=location, starts_at=now, threshold=0.46)  # fmt: skip
         return lifecycle.create(session, plan, created_by="test", floor=0.0, box=app.runtime.secret_box).id
 
 
@@ -170,9 +167,7 @@ def http(tmp_path_factory):
 
 
 def _signed_in(web, name: str) -> TestClient:
-    client = TestClient(web, base_url="https://testserver")
-    console_sign_in(client, name, PASSWORD)
-    return client
+    return console_client(web, name, PASSWORD, htmx=False)
 
 
 def test_two_deployments_cam_1_are_told_apart_and_each_card_states_its_band(http, samples):

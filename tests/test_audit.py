@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from actors import PASSWORD, cli_login, from_template, make_app, openfr, staff
+from actors import PASSWORD, cli_login, from_template, make_app, openfr, remove_audit_triggers, staff
 from gallery_data import build_team_gallery
 from openfr.governance import audit
 from openfr.governance.permissions import Role
@@ -38,16 +38,6 @@ def trail(database_url, tmp_path, engine, team, sample_paths):
     return app.runtime.db
 
 
-def _unprotect(db) -> None:
-    """What someone with direct database access could do first: remove the append-only triggers."""
-    with db.engine.begin() as connection:
-        if db.is_postgres:
-            connection.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER audit_events_no_update")
-            connection.exec_driver_sql("DROP TRIGGER audit_events_no_delete")
-
-
 def test_actions_are_recorded_in_an_intact_chain(trail):
     with trail.transaction() as session:
         report = audit.verify(session)
@@ -69,7 +59,7 @@ def test_the_database_refuses_edits_and_deletions(trail):
 
 
 def test_an_edited_row_is_detected(trail):
-    _unprotect(trail)
+    remove_audit_triggers(trail)
     with trail.engine.begin() as connection:
         connection.exec_driver_sql("UPDATE audit_events SET reason = 'routine check' WHERE action = 'search'")
     with trail.transaction() as session:
@@ -79,7 +69,7 @@ def test_an_edited_row_is_detected(trail):
 
 
 def test_a_deleted_row_is_detected(trail):
-    _unprotect(trail)
+    remove_audit_triggers(trail)
     with trail.engine.begin() as connection:
         connection.exec_driver_sql("DELETE FROM audit_events WHERE action = 'search'")
     with trail.transaction() as session:
@@ -89,7 +79,7 @@ def test_a_deleted_row_is_detected(trail):
 
 def test_an_inserted_row_is_detected_even_with_a_valid_hash(trail):
     """A forger who knows the algorithm inserts a well-formed event in the middle and renumbers the rest."""
-    _unprotect(trail)
+    remove_audit_triggers(trail)
     with trail.transaction() as session:
         rows = audit.events(session)
     forged_at = 2
@@ -122,7 +112,7 @@ def test_an_inserted_row_is_detected_even_with_a_valid_hash(trail):
 def test_deleting_the_newest_events_or_emptying_the_table_is_caught_without_a_kept_head(trail):
     with trail.transaction() as session:
         kept = audit.head(session)
-    _unprotect(trail)
+    remove_audit_triggers(trail)
     with trail.engine.begin() as connection:
         connection.exec_driver_sql(f"DELETE FROM audit_events WHERE id > {kept['events'] - 5}")
     with trail.transaction() as session:
@@ -139,7 +129,7 @@ def test_deleting_the_newest_events_or_emptying_the_table_is_caught_without_a_ke
 def test_a_chain_rewritten_without_the_key_is_caught(trail):
     """Someone with database access deletes an event and recomputes every later SHA-256: the chain is
     consistent again, but they cannot seal it."""
-    _unprotect(trail)
+    remove_audit_triggers(trail)
     with trail.transaction() as session:
         rows = audit.events(session)
     victim = next(r for r in rows if r["action"] == "search")
@@ -194,7 +184,7 @@ def test_audit_verify_command_exits_1_and_names_the_tampered_event(tmp_path, eng
     listed = [json.loads(line) for line in openfr("audit", "list", "--action", "enrol", env=env).stdout.splitlines()]
     assert listed and all(e["action"] == "enrol" for e in listed)
     db = open_database(f"sqlite:///{tmp_path / 'openfr.db'}")
-    _unprotect(db)
+    remove_audit_triggers(db)
     with db.engine.begin() as connection:
         actor = connection.exec_driver_sql("SELECT actor FROM audit_events WHERE id = 1").scalar()
         connection.exec_driver_sql("UPDATE audit_events SET actor = 'someone else' WHERE id = 1")

@@ -16,7 +16,7 @@ from alembic import command
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from actors import PASSWORD, cli_login, console_sign_in, make_app, openfr, staff
+from actors import PASSWORD, cli_login, console_sign_in, make_app, openfr, remove_audit_triggers, staff
 from openfr.errors import AuditKeyError
 from openfr.governance import anchor, audit, events
 from openfr.governance.credentials import TokenKind
@@ -27,16 +27,6 @@ from openfr.web.app import create_app
 
 RESTORE = "restore keys/audit.key in the data folder (OPENFR_HOME) from your backup"
 RESTORE_RE = re.escape(RESTORE)
-
-
-def _unprotect(db) -> None:
-    """What someone with direct database access could do first: remove the append-only triggers."""
-    with db.engine.begin() as connection:
-        if db.is_postgres:
-            connection.exec_driver_sql("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only")
-        else:
-            connection.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_update")
-            connection.exec_driver_sql("DROP TRIGGER IF EXISTS audit_events_no_delete")
 
 
 def _verify(app) -> audit.Verification:
@@ -73,7 +63,7 @@ def test_seals_removed_and_the_chain_recomputed_fail_naming_the_first_bad_event(
     with db.read() as session:
         rows = audit.events(session)
     kept = [r for r in rows if r["id"] != 3]
-    _unprotect(db)
+    remove_audit_triggers(db)
     with db.engine.begin() as connection:
         connection.exec_driver_sql("DELETE FROM audit_events")
     with db.transaction() as session:
@@ -104,7 +94,7 @@ def test_cutting_the_newest_events_and_checkpoint_lines_is_caught_by_a_file_anch
     assert (witness / "openfr-audit.jsonl").read_text().splitlines() == lines  # every checkpoint, copied
     newest = json.loads(lines[-1])["position"]
     cut = newest - 3
-    _unprotect(app.runtime.db)
+    remove_audit_triggers(app.runtime.db)
     with app.runtime.db.engine.begin() as connection:
         connection.exec_driver_sql(f"DELETE FROM audit_events WHERE id > {cut}")
     _checkpoint_file(home).write_text("".join(f"{x}\n" for x in lines if json.loads(x)["position"] <= cut))
@@ -175,7 +165,7 @@ def test_verify_names_the_first_bad_event_at_every_door(tmp_path):
     app.close()
     cli_login(env, "auditor")
     db = open_database(f"sqlite:///{tmp_path / 'openfr.db'}")
-    _unprotect(db)
+    remove_audit_triggers(db)
     with db.engine.begin() as connection:
         connection.exec_driver_sql("UPDATE audit_events SET seal = NULL WHERE id IN (4, 6)")
     db.dispose()
@@ -233,7 +223,7 @@ def test_a_store_from_before_sealing_is_sealed_once_and_stays_strict(database_ur
     again = make_app(tmp_path, database_url)  # a second start records nothing more
     with again.runtime.db.read() as session:
         assert len(audit.events(session, action=audit.SEALING_STARTED)) == 1
-    _unprotect(again.runtime.db)
+    remove_audit_triggers(again.runtime.db)
     with again.runtime.db.engine.begin() as connection:
         connection.exec_driver_sql("UPDATE audit_events SET seal = NULL WHERE id = 4")
     again.close()

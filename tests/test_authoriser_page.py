@@ -24,7 +24,7 @@ from actors import (
     PASSWORD,
     add_user,
     api_token,
-    console_sign_in,
+    console_client,
     demo_installation,
     make_app,
     staff,
@@ -101,9 +101,7 @@ def _plan(app, planner, name: str, categories=None, **changes) -> str:
 
 
 def _console(web, name: str) -> TestClient:
-    client = TestClient(web.app, base_url="https://testserver")
-    client.csrf = console_sign_in(client, name)
-    return client
+    return console_client(web.app, name, htmx=False)
 
 
 def _events(app, action: str | None = None) -> list[AuditEvent]:

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from actors import make_app, sign_in, staff, username
 from camera_servers import HttpCamera
-from live_data import wanted_gallery
+from live_data import a_plan, wanted_gallery
 from openfr.errors import ConfigurationError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
@@ -48,20 +47,7 @@ def app(tmp_path, engine, samples) -> Application:
 
 
 def _plan(url: str, name: str = "door-watch") -> lifecycle.DeploymentPlan:
-    now = datetime.now(UTC)
-    return lifecycle.DeploymentPlan(
-        name=name,
-        grounds="test of camera credentials",
-        categories=["wanted-serious-offence"],
-        source_gallery="custody",
-        location="test square",
-        location_rationale="test",
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(hours=1),
-        cameras={"door": url},
-        threshold=0.3,
-        public_notice={"signage": "two signs"},
-    )
+    return a_plan({"door": url}, name=name, grounds="test of camera credentials", threshold=0.3)
 
 
 def test_a_camera_password_is_sealed_at_rest_and_never_written_in_clear(app):

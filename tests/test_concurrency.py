@@ -16,7 +16,7 @@ import pytest
 
 import burst_data
 from actors import cli_login, make_app, openfr, staff
-from live_data import team_clip
+from live_data import a_plan, team_clip
 from openfr.governance import audit
 from openfr.governance.permissions import Role
 from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
@@ -50,16 +50,7 @@ def _server_app(home: Path, database_url: str | None, clip: Path, heartbeat_s: f
 
 
 def _plan(name: str, camera: str) -> DeploymentPlan:
-    return DeploymentPlan(
-        name=name,
-        grounds="concurrency test",
-        categories=["wanted-serious-offence"],
-        source_gallery="custody",
-        location="test square",
-        location_rationale="test",
-        cameras={"cam": camera},
-        public_notice={"signage": "signs"},
-    )
+    return a_plan({"cam": camera}, name=name, grounds="concurrency test")
 
 
 def test_fifty_parallel_requests_give_no_server_error_and_one_audit_event_per_success(

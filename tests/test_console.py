@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from actors import PASSWORD, TEMPORARY, add_user, api_token, console_sign_in, demo_installation, make_app, take_over
 from actors import sign_in as principal
+from live_data import a_plan
 from openfr.governance import audit
 from openfr.governance.credentials import TokenKind
 from openfr.governance.permissions import Role
@@ -393,19 +394,9 @@ def _store_alerts(svc: Application, n: int) -> list[int]:
 
     with svc.runtime.db.transaction() as session:
         now = lifecycle.now_utc()
-        plan = lifecycle.DeploymentPlan(
-            name=f"stream-{now.timestamp():.6f}".replace(".", "-"),
-            grounds="g",
-            categories=["missing-person"],
-            source_gallery=demo.GALLERY,
-            location="Stream Street",
-            location_rationale="r",
-            cameras={"gate": "rtsp://cam.example/1"},
-            public_notice={"signage": "signs"},
-            starts_at=now,
-            ends_at=now + timedelta(hours=1),
-            threshold=0.9,
-        )
+        name = f"stream-{now.timestamp():.6f}".replace(".", "-")
+        plan = a_plan({"gate": "rtsp://cam.example/1"}, name=name, categories=["missing-person"],
+                      source_gallery=demo.GALLERY, location="Stream Street", starts_at=now, threshold=0.9)  # fmt: skip
         deployment = lifecycle.create(session, plan, created_by="test", floor=0.0, box=svc.runtime.secret_box)
         ids = []
         for i in range(n):

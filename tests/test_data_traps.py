@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from typer.testing import CliRunner
 
-from actors import PASSWORD, add_user, api_token, console_sign_in, demo_installation, make_app, sign_in, staff, username
+from actors import PASSWORD, add_user, api_token, console_sign_in, make_app, sign_in, staff, username
 from openfr.cli import app as cli_app
 from openfr.errors import BadInputError, ConflictError, EnrolmentRejectedError, NotFoundError
 from openfr.governance import audit, events
@@ -369,12 +369,9 @@ def test_signed_in_people_without_the_permission_get_no_confirmation_page(site):
 
 @pytest.fixture(scope="module")
 def browser_site(tmp_path_factory):
-    from actors import DEMO_PASSWORD
-    from web_server import running_console
+    from actors import demo_console
 
-    app = make_app(tmp_path_factory.mktemp("traps-browser"))
-    demo_installation(app, password=DEMO_PASSWORD, deployment=False)
-    with running_console(app) as base:
+    with demo_console(tmp_path_factory.mktemp("traps-browser")) as (_app, base):
         yield base
 
 

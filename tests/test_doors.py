@@ -19,7 +19,17 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from actors import PASSWORD, SECOND_ADMIN, TEMPORARY, api_token, console_sign_in, make_app, sign_in, staff, username
+from actors import (
+    PASSWORD,
+    SECOND_ADMIN,
+    TEMPORARY,
+    api_token,
+    console_client,
+    make_app,
+    sign_in,
+    staff,
+    username,
+)
 from openfr.cli import app as cli_app
 from openfr.governance.permissions import MATRIX, Permission, Role
 from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
@@ -549,11 +559,7 @@ def world(tmp_path_factory, sample_paths) -> World:
 
 
 def _console(web_app, role: Role) -> TestClient:
-    client = TestClient(web_app, base_url="https://testserver")
-    token = console_sign_in(client, username(role))
-    client.headers["x-csrftoken"] = token  # as htmx sends it (uploads need the header)
-    client.csrf = token
-    return client
+    return console_client(web_app, username(role))
 
 
 def _cli(w: World, args: list[str]) -> tuple[str, str]:

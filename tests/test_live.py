@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from actors import add_user, cli_login, make_app, openfr, staff
-from live_data import ClipServer, closed_port, team_clip, wanted_gallery
+from live_data import ClipServer, a_plan, closed_port, team_clip, wanted_gallery
 from openfr.errors import BadInputError, ConflictError, PermissionDeniedError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
@@ -54,21 +54,7 @@ def app(tmp_path, engine, samples, clip) -> Application:
 
 
 def _plan(clip: Path, **changes) -> lifecycle.DeploymentPlan:
-    now = datetime.now(UTC)
-    fields = dict(
-        name="test-deployment",
-        grounds="test of the deployment lifecycle",
-        categories=["wanted-serious-offence"],
-        source_gallery="custody",
-        location="test square",
-        location_rationale="test",
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(hours=1),
-        cameras={"north": clip.name},
-        threshold=0.3,
-        public_notice={"signage": "two signs at the entrances"},
-    )
-    return lifecycle.DeploymentPlan(**{**fields, **changes})
+    return a_plan({"north": clip.name}, **{"threshold": 0.3, **changes})
 
 
 def _authorised(app: Application, clip: Path, **changes) -> str:

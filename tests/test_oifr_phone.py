@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from actors import PASSWORD, console_sign_in, demo_installation, make_app
+from actors import PASSWORD, console_client, demo_installation, make_app
 from browsers import serious, shot
 from openfr.services import demo
 from openfr.store import AuditEvent, SearchRecord
@@ -47,10 +47,7 @@ def web(installation):
 
 
 def _console(web, name: str) -> TestClient:
-    client = TestClient(web, base_url="https://testserver")
-    client.csrf = console_sign_in(client, name)
-    client.headers["x-csrftoken"] = client.csrf  # as the page's script (and htmx) send uploads
-    return client
+    return console_client(web, name)
 
 
 @pytest.fixture(scope="module")
@@ -216,15 +213,9 @@ def _failure_shown(page, words: str) -> None:
 
 
 def _phone(chromium, base: str):
-    """A Pixel 7 signed in as the demo officer, on the dashboard."""
-    context = chromium.context(base, **PIXEL_7)
-    page = context.new_page()
-    page.goto("/login")
-    page.fill("input[name=username]", OFFICER)
-    page.fill("input[name=password]", PASSWORD)
-    page.tap("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    return context, page
+    """A Pixel 7 signed in as the demo officer (tapping, not clicking), on the dashboard."""
+    page = chromium.signed_in(base, OFFICER, PASSWORD, **PIXEL_7)
+    return page.context, page
 
 
 def test_an_officer_searches_from_a_phone_through_poor_signal_and_records_the_result(

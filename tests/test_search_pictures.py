@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from actors import PASSWORD, api_token, console_sign_in, demo_installation, make_app
+from actors import PASSWORD, api_token, console_client, demo_installation, make_app
 from openfr.governance import audit
 from openfr.services import Application, demo
 from openfr.store import SearchRecord, SourceImage, Subject
@@ -55,10 +55,7 @@ def web(svc):
 
 
 def console(web, username: str) -> TestClient:
-    client = TestClient(web, base_url="https://testserver")
-    token = console_sign_in(client, username, PASSWORD)
-    client.headers["x-csrftoken"] = token  # as htmx sends it with an upload
-    return client
+    return console_client(web, username, PASSWORD)
 
 
 def search(client: TestClient, photo: bytes, **extra) -> object:

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from actors import api_token, console_sign_in, make_app, staff, username
+from actors import api_token, console_client, make_app, staff, username
 from openfr.errors import BadInputError, PermissionDeniedError
 from openfr.governance import audit
 from openfr.governance.permissions import Role
@@ -38,9 +38,7 @@ def world(tmp_path_factory):
 
 
 def _console(web, role: Role) -> TestClient:
-    client = TestClient(web, base_url="https://testserver")
-    console_sign_in(client, username(role))
-    return client
+    return console_client(web, username(role), htmx=False)
 
 
 def _events(app, action: str) -> list[dict]:
