@@ -103,7 +103,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def a_plan(cameras: dict[str, str], **changes) -> DeploymentPlan:
+def a_plan(cameras: dict[str, str], /, **changes) -> DeploymentPlan:
     """A complete deployment plan over the `custody` gallery, its window open from a minute ago for an hour;
     `changes` replace any field (name, threshold, categories, ...)."""
     now = datetime.now(UTC)

@@ -68,6 +68,18 @@ def test_the_api_refuses_a_nan_threshold_instead_of_storing_it(site):
     assert "nan-plan" not in {d.name for d in _app.deployments.list(_people[Role.AUDITOR])}
 
 
+@pytest.mark.parametrize("source", ["\x00", "cam\x00.mp4", "rtsp://10.0.0.9/a\nb"])
+def test_a_camera_source_with_a_control_character_is_a_clear_refusal(site, source):
+    """Found by the schema fuzzer: a NUL in a camera source reached the file system (ValueError, a 500)."""
+    app, people, client, tokens = site
+    plan = {"name": "nul-plan", "grounds": "g", "categories": ["missing-person"], "source_gallery": "none",
+            "location": "l", "location_rationale": "r", "cameras": {"c": source},
+            "public_notice": {"signage": "s"}}  # fmt: skip
+    answer = client.post("/api/deployments", json=plan, headers=_bearer(tokens[Role.ADMINISTRATOR]))
+    assert answer.status_code == 400 and "control characters" in answer.json()["detail"], answer.text
+    assert "nul-plan" not in {d.name for d in app.deployments.list(people[Role.AUDITOR])}
+
+
 def test_out_of_range_ids_and_limits_are_clear_errors(site, tmp_path):
     app, people, client, tokens = site
     auditor = _bearer(tokens[Role.AUDITOR])

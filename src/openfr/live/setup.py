@@ -131,6 +131,8 @@ def camera_source(settings: Settings, home: Path, source: str) -> str:
     the video folder (by name or full path). Any other path is refused, so nobody planning a deployment can
     make openfr open arbitrary files; a file name is resolved to its full path."""
     source = source.strip()
+    if not source.isprintable():  # NUL and other control characters: no URL, webcam or file name has them
+        raise BadInputError("a camera source cannot contain control characters")
     if source.isdigit():
         return source
     if source.split("://", 1)[0].lower() in ("rtsp", "rtsps", "http", "https") and "://" in source:
