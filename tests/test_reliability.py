@@ -330,6 +330,20 @@ def test_a_camera_that_was_working_is_retried_at_the_healthy_cap_and_reconnects_
     assert down == [1.0] * 5  # capped; before: 1, 2, 4, 8, 16 (to 30 s)
 
 
+def test_a_stopped_live_camera_ends_its_decoding_thread_at_once(stream_clip):
+    """A live camera's frames queue is full whenever nobody reads (the newest frames replace the oldest); the
+    decoding thread's end-of-stream marker then waited for room that never came: stop() waited its whole
+    join timeout and the thread lived on, one more for every camera ever stopped in a server."""
+    with ClipServer(stream_clip) as camera:
+        policy = SourcePolicy(open_timeout_s=5, stall_timeout_s=2, camera=CameraRules(allow_loopback=True))
+        source = VideoSource(SourceSpec.parse(camera.url), policy, lambda state, _: None)
+        frames = source.frames()
+        next(frames)
+        _until(lambda: source._queue.full(), 30, "the queue fills while nobody reads")
+        source.stop()
+        assert not source._thread.is_alive()
+
+
 def test_an_unexpected_failure_is_one_line_with_the_details_in_the_log(tmp_path):
     env = {"OPENFR_HOME": str(tmp_path), "OPENFR_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
     done = openfr("user", "create", "alice", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD)

@@ -217,7 +217,7 @@ class VideoSource:
                     self._queue.put(frame, timeout=0.2)  # files: every frame, at the consumer's pace
                 return
             except queue.Full:
-                if self._stop.is_set() and frame is not None:
+                if self._stop.is_set():  # stopped: nobody reads on, and frames() ends on the stop itself
                     return
                 if self.spec.live and frame is not None:
                     try:
