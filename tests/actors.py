@@ -22,6 +22,7 @@ from openfr.services import Application, Principal, demo
 from openfr.settings import EngineSettings, Settings
 
 T = TypeVar("T")
+MODEL_THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 0  # each xdist worker has about one core
 PASSWORD = "correct horse battery"
 DEMO_PASSWORD = "correct horse battery staple"  # the demo accounts' in the console and browser tests
 
@@ -31,7 +32,8 @@ def username(role: Role) -> str:
 
 
 def make_app(home: Path, database_url: str | None = None, **settings) -> Application:
-    settings.setdefault("engine", EngineSettings(workers=1))
+    # One worker process for batch jobs, and one model thread per session under pytest-xdist (conftest).
+    settings.setdefault("engine", EngineSettings(workers=1, threads=MODEL_THREADS))
     return Application(Runtime(Settings(home=home, database_url=database_url, **settings)))
 
 

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from actors import MODEL_THREADS
 from openfr.engine.packs.base import verify
 from openfr.engine.packs.buffalo_s import SAMPLES
 from openfr.engine.pipeline import FaceEngine, load_engine
 from openfr.imageio import load_image
-from openfr.settings import Settings
+from openfr.settings import EngineSettings, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -21,14 +23,17 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory, monkeypatch):
     """Every test gets its own OPENFR_HOME and no stray OPENFR_* settings from the caller."""
-    import os
-
     for key in list(os.environ):
         if key.startswith("OPENFR_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("OPENFR_HOME", str(tmp_path_factory.mktemp("home")))
     # The live tests' cameras are HTTP servers on this machine; installations refuse loopback cameras.
     monkeypatch.setenv("OPENFR_LIVE__ALLOW_LOOPBACK_CAMERAS", "true")
+    # Under pytest-xdist each worker has about one core of its own (actors.MODEL_THREADS): one model thread per
+    # session, in the commands and servers a test starts too, instead of every session's threads (spinning
+    # between calls) competing for all the cores with the other worker's.
+    if MODEL_THREADS:
+        monkeypatch.setenv("OPENFR_ENGINE__THREADS", str(MODEL_THREADS))
 
 
 def shared(*parts: str) -> Path:
@@ -50,7 +55,7 @@ def samples(sample_paths) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def engine() -> FaceEngine:
-    return load_engine(Settings(home=Path("unused")))
+    return load_engine(Settings(home=Path("unused"), engine=EngineSettings(threads=MODEL_THREADS)))
 
 
 @pytest.fixture(scope="session")
