@@ -71,7 +71,10 @@ def test_a_redirect_or_playlist_on_an_allowed_camera_never_reaches_another_addre
     # A camera that streams directly still works through the gate, over HTTP and over RTSP (TCP).
     for kind in ("http", "rtsp"):
         assert report["direct"][kind]["frames"] == 20
-        assert report["direct"][kind]["health"] == [["healthy", "connected (h264)"]]
+        first, *after = report["direct"][kind]["health"]
+        assert first == ["healthy", "connected (h264)"]
+        # The 50-frame clip may end before the 20th frame is taken (a live source decodes ahead): only that.
+        assert all(detail == "stream ended" for _, detail in after), after
     assert report["direct"]["loopback_connections"] == 0
     assert [method for method, _ in report["camera_requests"]["rtsp"]] == ["OPTIONS", "DESCRIBE", "SETUP", "PLAY"]
 
