@@ -111,3 +111,22 @@ def database_url(request, tmp_path) -> str:
         connection.exec_driver_sql(f"CREATE DATABASE {name}")
     admin.dispose()
     return server.get_uri(name).replace("postgresql://", "postgresql+psycopg://")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _command_line_built_once():
+    """typer's CliRunner builds the whole command tree (every command's signature, its annotations evaluated)
+    at each invoke: a few hundredths of a second, hundreds of times in the door-parity tests. The tree of one
+    Typer app never changes, so it is built once per worker."""
+    import typer.testing
+
+    build, built = typer.testing._get_command, {}
+
+    def once(app):
+        if id(app) not in built:
+            built[id(app)] = build(app)
+        return built[id(app)]
+
+    typer.testing._get_command = once
+    yield
+    typer.testing._get_command = build
