@@ -19,7 +19,7 @@ from conftest import shared
 from live_data import wanted_gallery
 from openfr.engine.packs import get_pack
 from openfr.engine.packs.base import SHIPPED_CALIBRATIONS
-from openfr.engine.packs.buffalo_s import DETECTOR, EMBEDDER
+from openfr.engine.packs.buffalo_s import EMBEDDER
 from openfr.engine.packs.onnx_dir import CALIBRATION
 from openfr.errors import UncalibratedPackError
 from openfr.governance import audit
@@ -29,6 +29,7 @@ from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan
 from openfr.settings import Settings
 from openfr.thresholds import identification_threshold, live_floor
 from openfr.web.app import create_app
+from pack_data import onnx_dir_pack
 
 ADMIN, AUTHORISER, OPERATOR = Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER, Role.OPERATOR
 CONFIRMED = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
@@ -37,22 +38,8 @@ HOW = "openfr evaluate calibrate STRANGERS --watchlist IDENTITIES --pack onnx-di
 
 def supplied_pack(root: Path) -> Path:
     """An onnx-dir pack a force might supply: buffalo_s's weights in a folder, with no calibration."""
-    folder = root / "pack"
-    folder.mkdir(parents=True)
-    shutil.copy(DETECTOR.locate(), folder / "det.onnx")
-    shutil.copy(EMBEDDER.locate(), folder / "rec.onnx")
-    manifest = {
-        "id": "force-model",
-        "name": "a force's own model",
-        "licence": "licensed to the force",
-        "licence_class": "vendor",
-        "training_data": "as the supplier states",
-        "threshold": 0.25,
-        "detector": {"file": "det.onnx", "sha256": DETECTOR.sha256},
-        "embedder": {"file": "rec.onnx", "sha256": EMBEDDER.sha256},
-    }
-    (folder / "openfr-pack.json").write_text(json.dumps(manifest))
-    return folder
+    return onnx_dir_pack(root, id="force-model", name="a force's own model", licence="licensed to the force",
+                         licence_class="vendor", training_data="as the supplier states")  # fmt: skip
 
 
 def calibrate_with_shipped_figures(folder: Path, embedder_sha256: str = EMBEDDER.sha256) -> Path:

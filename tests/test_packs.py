@@ -1,5 +1,3 @@
-import json
-import shutil
 import sys
 
 import numpy as np
@@ -7,10 +5,10 @@ import pytest
 
 from openfr.engine.packs import get_pack, locate_in_package, verify
 from openfr.engine.packs.base import sha256_of
-from openfr.engine.packs.buffalo_s import DETECTOR, EMBEDDER
 from openfr.engine.pipeline import load_engine
 from openfr.errors import ConfigurationError, LicenceRefusedError, ModelIntegrityError
 from openfr.settings import Settings
+from pack_data import onnx_dir_pack
 
 
 @pytest.fixture
@@ -66,22 +64,7 @@ def test_unknown_pack_is_a_configuration_error():
 
 
 def _onnx_dir(tmp_path, **overrides):
-    folder = tmp_path / "pack"
-    folder.mkdir(parents=True)
-    shutil.copy(DETECTOR.locate(), folder / "det.onnx")
-    shutil.copy(EMBEDDER.locate(), folder / "rec.onnx")
-    manifest = {
-        "id": "mbf-copy",
-        "name": "buffalo_s files in a folder",
-        "licence": "non-commercial research",
-        "licence_class": "research",
-        "training_data": "WebFace600K",
-        "threshold": 0.25,
-        "detector": {"file": "det.onnx", "sha256": DETECTOR.sha256},
-        "embedder": {"file": "rec.onnx", "sha256": EMBEDDER.sha256},
-    } | overrides
-    (folder / "openfr-pack.json").write_text(json.dumps(manifest))
-    return folder
+    return onnx_dir_pack(tmp_path, **overrides)
 
 
 def test_onnx_dir_pack_loads_and_embeds_in_its_own_space(tmp_path, engine, samples):
