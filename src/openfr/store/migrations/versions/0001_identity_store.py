@@ -1,8 +1,6 @@
 """Identity store: galleries, subjects, source images, templates (+ pgvector HNSW on PostgreSQL).
 
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-22
+Created 2026-11-22.
 """
 
 import sqlalchemy as sa
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 # Embedding sizes of the packs openfr ships; each gets its own partial HNSW index on PostgreSQL, because an
 # HNSW index needs a fixed dimension while one templates table serves every pack.

@@ -1,8 +1,6 @@
 """Search log: who searched, why, when, and the candidates returned (no probe image or vector).
 
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22
+Created 2026-11-22.
 """
 
 import sqlalchemy as sa
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,6 @@
 """Live facial recognition: deployments, watchlist snapshots and alerts.
 
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-22
+Created 2026-11-22.
 """
 
 import sqlalchemy as sa
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 _TS = sa.DateTime(timezone=True)
 

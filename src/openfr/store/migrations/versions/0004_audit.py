@@ -1,8 +1,6 @@
 """Audit trail: hash-chained, append-only events (triggers refuse UPDATE and DELETE).
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-22
+Created 2026-11-22.
 """
 
 import sqlalchemy as sa
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

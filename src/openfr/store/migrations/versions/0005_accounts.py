@@ -1,8 +1,6 @@
 """Accounts: users (argon2id hashes, optional TOTP, lockout) and API tokens (digests only).
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-22
+Created 2026-11-22.
 """
 
 import sqlalchemy as sa
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 _TS = sa.DateTime(timezone=True)
 

@@ -1,8 +1,6 @@
 """Remember the last TOTP time step each user signed in with, so that a code is accepted once only.
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-22
+Created 2026-11-22.
 """
 
 import sqlalchemy as sa
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,7 @@
 """A generation counter per gallery (keys the in-memory and saved indexes) and a run lease per deployment
 (one process runs a deployment's cameras; a stop or close from any process reaches it).
 
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-29
+Created 2026-11-29.
 """
 
 import sqlalchemy as sa
@@ -11,8 +9,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,6 @@
 """Searches record why a probe that failed the quality gate was searched anyway.
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-11-29
+Created 2026-11-29.
 """
 
 import sqlalchemy as sa
@@ -10,8 +8,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,9 +2,7 @@
 the current run's counters checkpointed while it runs, and a version of the watchlist snapshot (a subject
 deleted from the gallery leaves every snapshot at once; running cameras reload it).
 
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-11-29
+Created 2026-11-29.
 """
 
 import sqlalchemy as sa
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,9 +2,7 @@
 alert that replaces an earlier one of the same track (a clearly better shot of someone else), and a record of
 who was on each deployment's watchlist that outlives the snapshot's biometrics (for subject access requests).
 
-Revision ID: 0010
-Revises: 0009
-Create Date: 2026-11-29
+Created 2026-11-29.
 """
 
 import sqlalchemy as sa
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -2,9 +2,7 @@
 of the chain by someone without the key is detected. Events written before the key existed stay unsealed
 (the checkpoints record where sealing began).
 
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-11-29
+Created 2026-11-29.
 """
 
 import sqlalchemy as sa
@@ -12,8 +10,6 @@ from alembic import op
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -3,9 +3,7 @@
 Accounts that exist already keep their passwords (nobody is forced to change one they chose); plain-text
 TOTP secrets are encrypted by the application at its next start, since the key lives outside the database.
 
-Revision ID: 0012
-Revises: 0011
-Create Date: 2026-11-29
+Created 2026-11-29.
 """
 
 import sqlalchemy as sa
@@ -13,8 +11,6 @@ from alembic import op
 
 revision = "0012"
 down_revision = "0011"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -7,17 +7,13 @@ the rejected-image records that hang off them, are deleted here. Rejected images
 explicit deletes do not rely on ON DELETE CASCADE, which SQLite enforces only with foreign keys switched on.
 Watchlist history (`watchlist_members`) names subjects by reference and is kept.
 
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-11-30
+Created 2026-11-30.
 """
 
 from alembic import op
 
 revision = "0013"
 down_revision = "0012"
-branch_labels = None
-depends_on = None
 
 EMPTY_SUBJECTS = """
     SELECT s.id FROM subjects s

@@ -10,9 +10,7 @@ recorded result (what, when, by whom): all nullable, empty for the searches made
 
 Plain SQL that SQLite and PostgreSQL both accept (a JSON literal is a string on both).
 
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-01
+Created 2026-12-01.
 """
 
 import sqlalchemy as sa
@@ -20,8 +18,6 @@ from alembic import op
 
 revision = "0014"
 down_revision = "0013"
-branch_labels = None
-depends_on = None
 
 FORMER_USES = '["rfr", "live"]'  # governance.uses.FORMER_USES, frozen here as a migration must be
 

@@ -10,9 +10,7 @@ and the authorising officer's rank.
   may approve it), filled from `approval_requested_by`, and `rank`.
 - `deployments` gains `authorised_rank`.
 
-Revision ID: 0015
-Revises: 0014
-Create Date: 2026-12-07
+Created 2026-12-07.
 """
 
 import sqlalchemy as sa
@@ -20,8 +18,6 @@ from alembic import op
 
 revision = "0015"
 down_revision = "0014"
-branch_labels = None
-depends_on = None
 
 SIGN_INS = ("console session", "command-line session", "api login")  # token names of sign-ins, frozen here
 
