@@ -9,7 +9,9 @@ import re
 import subprocess
 import sys
 import tempfile
+import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -210,19 +212,45 @@ def api_token(app: Application, name: str, password: str = PASSWORD) -> str:
     return app.accounts.sign_in(name, password, None, TokenKind.API).token
 
 
-def openfr(*args: str, env: dict | None = None, stdin: str | None = None, timeout: float = 300):
-    return subprocess.run(
-        [sys.executable, "-m", "openfr", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=stdin,
-        env={**os.environ, **(env or {})},
-    )
+@dataclass(frozen=True)
+class Ran:
+    """What a command left: its exit status and what it printed (the shape of subprocess.CompletedProcess)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def cli_login(env: dict, name: str, password: str = PASSWORD) -> None:
-    done = openfr("login", name, "--password-stdin", env=env, stdin=password + "\n")
+def openfr(*args: str, env: dict | None = None, stdin: str | None = None, process: bool = False, timeout: float = 300):
+    """Run `openfr ARGS` as a user types it, with `env` over this process's environment and `stdin` piped in.
+
+    By default in this process through typer's CliRunner: the same command tree and the same settings read
+    from the environment, without a new interpreter's second of start-up. `process=True` runs a real process
+    for what only a process shows: `main()`'s umask, another process reaching the same database, start-up
+    time and exit on a signal. An exception that escapes a command is written to `stderr` as the interpreter
+    would, so a test that a command never shows a traceback holds in both."""
+    if process:
+        return subprocess.run(
+            [sys.executable, "-m", "openfr", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=stdin,
+            env={**os.environ, **(env or {})},
+        )
+    from typer.testing import CliRunner
+
+    from openfr.cli import app
+
+    done = CliRunner().invoke(app, list(args), env=env, input=stdin)
+    stderr = done.stderr
+    if done.exception is not None and not isinstance(done.exception, SystemExit):
+        stderr += "".join(traceback.format_exception(done.exception))
+    return Ran(done.exit_code, done.stdout, stderr)
+
+
+def cli_login(env: dict, name: str, password: str = PASSWORD, *, process: bool = False) -> None:
+    done = openfr("login", name, "--password-stdin", env=env, stdin=password + "\n", process=process)
     assert done.returncode == 0, done.stderr
 
 

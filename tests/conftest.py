@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +36,13 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     # between calls) competing for all the cores with the other worker's.
     if MODEL_THREADS:
         monkeypatch.setenv("OPENFR_ENGINE__THREADS", str(MODEL_THREADS))
+    yield
+    # A command run in this process (actors.openfr) logs to its home's file, once per process: the next
+    # test's home must get its own log, not this one's, and the file is closed with the test.
+    log = logging.getLogger("openfr")
+    for handler in [h for h in log.handlers if isinstance(h, RotatingFileHandler)]:
+        log.removeHandler(handler)
+        handler.close()
 
 
 def shared(*parts: str) -> Path:

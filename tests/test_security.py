@@ -217,14 +217,17 @@ def test_what_openfr_writes_is_readable_by_its_owner_only(tmp_path, sample_paths
 
     home = tmp_path / "fresh-home"
     env = {"OPENFR_HOME": str(home)}
-    made = openfr("user", "create", "admin", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n")
+    # Real processes: the owner-only umask is set by the `openfr` entry point (cli.main), as a user runs it.
+    made = openfr(
+        "user", "create", "admin", "--role", "admin", "--password-stdin", env=env, stdin=PASSWORD + "\n", process=True
+    )
     assert made.returncode == 0, made.stderr
-    cli_login(env, "admin")
+    cli_login(env, "admin", process=True)
     people = tmp_path / "people" / "S-1"
     people.mkdir(parents=True)
     (people / "1.jpg").write_bytes(sample_paths["yaoming"].read_bytes())
-    assert openfr("gallery", "create", "custody", "--purpose", "test", env=env).returncode == 0
-    assert openfr("gallery", "import", "custody", str(people.parent), env=env).returncode == 0
+    assert openfr("gallery", "create", "custody", "--purpose", "test", env=env, process=True).returncode == 0
+    assert openfr("gallery", "import", "custody", str(people.parent), env=env, process=True).returncode == 0
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     written = [p for p in home.rglob("*") if p.is_file()]
     assert any(p.suffix == ".jpg" for p in written) and any(p.name == "openfr.db" for p in written)
