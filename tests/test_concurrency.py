@@ -174,7 +174,8 @@ def test_stop_and_close_from_the_command_line_reach_the_cameras_in_the_server(tm
         for name, command in commands.items():
             assert client.post(f"/api/deployments/{name}/start", headers=headers).json()["started"] is True
             assert client.get(f"/api/deployments/{name}", headers=headers).json()["running"] is True
-            done = openfr(*command, env=env, process=True)  # another process: it reaches the server through the database
+            # Another process: it reaches the server through the database.
+            done = openfr(*command, env=env, process=True)
             assert done.returncode == 0, done.stderr
             ended_at = time.monotonic()
             while app.runtime.cameras.is_running(app.deployments.get(people[Role.OPERATOR], name).id):
