@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -271,13 +269,7 @@ def test_corrupt_data_is_skipped_and_the_scan_goes_on(tmp_path, samples):
     broken.write_bytes(bytes(data))
     (tmp_path / "wl").mkdir()
     save_image(samples["yaoming"], tmp_path / "wl" / "yao.jpg")
-    done = subprocess.run(
-        [sys.executable, "-m", "openfr", "watch", str(broken), "--watchlist", str(tmp_path / "wl"), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=_env(tmp_path),
-    )
+    done = openfr("watch", str(broken), "--watchlist", str(tmp_path / "wl"), "--json", env=_env(tmp_path))
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     summary = lines[-1]
@@ -289,13 +281,7 @@ def test_a_camera_that_never_connects_fails_clearly_or_is_marked_unhealthy(tmp_p
     url = f"http://127.0.0.1:{closed_port()}/camera.ts"
     (tmp_path / "wl").mkdir()
     save_image(samples["yaoming"], tmp_path / "wl" / "yao.jpg")
-    done = subprocess.run(
-        [sys.executable, "-m", "openfr", "watch", url, "--watchlist", str(tmp_path / "wl"), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=_env(tmp_path),
-    )
+    done = openfr("watch", url, "--watchlist", str(tmp_path / "wl"), "--json", env=_env(tmp_path))
     assert done.returncode == 2 and "could not read from" in done.stderr
     # In a deployment the dead camera is retried and reported; the good camera carries on regardless.
     name = _authorised(app, clip, cameras={"north": clip.name, "dead": url})
@@ -313,10 +299,7 @@ def test_a_camera_that_never_connects_fails_clearly_or_is_marked_unhealthy(tmp_p
 
 
 def _env(home: Path) -> dict:
-    import os
-
     return {
-        **os.environ,
         "OPENFR_HOME": str(home / "home"),
         "OPENFR_LIVE__OPEN_TIMEOUT_S": "2",
         "OPENFR_LIVE__BACKOFF_MAX_S": "1",

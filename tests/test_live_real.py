@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from actors import openfr
 from conftest import shared
 from openfr.errors import BadInputError
 from openfr.imageio import load_image
 
 
 def _watch(clip: Path, watchlist: Path, home: Path) -> list[dict]:
-    done = subprocess.run(
-        [sys.executable, "-m", "openfr", "watch", str(clip), "--watchlist", str(watchlist), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "OPENFR_HOME": str(home)},
-    )
+    done = openfr("watch", str(clip), "--watchlist", str(watchlist), "--json", env={"OPENFR_HOME": str(home)})
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
