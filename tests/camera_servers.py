@@ -15,14 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
-class CountingListener:
-    """A TCP listener standing for a service on the server's loopback; counts connections."""
+class _Listening:
+    """A TCP socket listening on `host` (any free port); each connection is handed to `_take` in turn, on a
+    thread of its own that ends when the socket is closed."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str):
         self.sock = socket.create_server((host, 0))
         self.port = self.sock.getsockname()[1]
-        self.first_bytes: list[bytes] = []
-        self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self) -> None:
@@ -31,11 +30,29 @@ class CountingListener:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            conn.settimeout(2)
-            with contextlib.suppress(OSError), conn:
-                data = conn.recv(200)
-                with self._lock:
-                    self.first_bytes.append(data)
+            self._take(conn)
+
+    def _take(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class CountingListener(_Listening):
+    """A TCP listener standing for a service on the server's loopback; counts connections."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.first_bytes: list[bytes] = []
+        self._lock = threading.Lock()
+        super().__init__(host)
+
+    def _take(self, conn: socket.socket) -> None:
+        conn.settimeout(2)
+        with contextlib.suppress(OSError), conn:
+            data = conn.recv(200)
+            with self._lock:
+                self.first_bytes.append(data)
 
     def connections(self) -> int:
         """Connections so far, those still waiting in the backlog included (a connect completes in the
@@ -49,9 +66,6 @@ class CountingListener:
                 conn.close()
         with self._lock:
             return len(self.first_bytes)
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def tls_context(folder: Path) -> ssl.SSLContext:
@@ -134,24 +148,18 @@ class HttpCamera:
         self.server.server_close()
 
 
-class RtspCamera:
+class RtspCamera(_Listening):
     """Answers OPTIONS, DESCRIBE (one MPEG-TS track), SETUP (interleaved over TCP only) and PLAY, then sends
     `ts` as RTP packets on channel 0; or, with `redirect`, answers every request with a 302 there."""
 
     def __init__(self, host: str, ts: bytes = b"", redirect: str | None = None, tls: ssl.SSLContext | None = None):
         self.ts, self.redirect, self.tls = ts, redirect, tls
         self.requests: list[tuple[str, str]] = []
-        self.sock = socket.create_server((host, 0))
-        self.url = f"{'rtsps' if tls else 'rtsp'}://{host}:{self.sock.getsockname()[1]}/live"
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(host)
+        self.url = f"{'rtsps' if tls else 'rtsp'}://{host}:{self.port}/live"
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+    def _take(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         with contextlib.suppress(OSError):
@@ -198,6 +206,3 @@ class RtspCamera:
         for seq, start in enumerate(range(0, len(self.ts), 188 * 7)):
             rtp = struct.pack("!BBHII", 0x80, 33, seq & 0xFFFF, seq * 3600, 0x0DF1CE) + self.ts[start : start + 188 * 7]
             conn.sendall(b"$\x00" + struct.pack("!H", len(rtp)) + rtp)
-
-    def close(self) -> None:
-        self.sock.close()

@@ -304,15 +304,28 @@ NOTIFICATIONS = """
 """
 
 
-def _operator(chromium, base: str, viewport: str):
-    return chromium.signed_in(base, "demo-operator", PASSWORD, init_script=NOTIFICATIONS, **VIEWPORTS[viewport])
-
-
-def _console(page) -> None:
+@pytest.fixture(params=list(VIEWPORTS))
+def operator_console(request, site, chromium):
+    """The demo operator's console at a desk's or a phone's size, signed in, its alert stream open."""
     from playwright.sync_api import expect
 
+    console, _, _ = site
+    page = chromium.signed_in(
+        console.base, "demo-operator", PASSWORD, init_script=NOTIFICATIONS, **VIEWPORTS[request.param]
+    )
     page.goto("/console")
     expect(page.locator("#alerts")).to_have_attribute("data-stream-state", "open")
+    yield page
+    page.context.close()
+
+
+def _tab_to(page, label: str, presses: int) -> bool:
+    """Press Tab, at most `presses` times, until the element named `label` has the keyboard's focus."""
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.getAttribute('aria-label')") == label:
+            return True
+    return False
 
 
 def _waiting(app: Application) -> int:
@@ -320,15 +333,13 @@ def _waiting(app: Application) -> int:
 
 
 @browser_only
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_an_arriving_alert_is_heard_seen_counted_and_notified_without_a_name(site, chromium, samples, viewport):
+def test_an_arriving_alert_is_heard_seen_counted_and_notified_without_a_name(site, operator_console, samples):
     from playwright.sync_api import expect
 
-    console, app, deployment_id = site
-    page = _operator(chromium, console.base, viewport)
+    _, app, deployment_id = site
+    page = operator_console
     elsewhere = page.context.new_page()  # another page of the console: its counter polls
     elsewhere.goto("/deployments")
-    _console(page)
     page.get_by_role("button", name="Enable desktop notifications").click()
     expect(page.locator("#notify-state")).to_have_text("Desktop notifications are on.")
     alert = raise_alert(app, deployment_id, samples, camera="demo-camera")
@@ -369,17 +380,14 @@ def test_an_arriving_alert_is_heard_seen_counted_and_notified_without_a_name(sit
     expect(page.locator("#announcer")).to_contain_text("New alert on")
     assert page.locator("#alerts").get_attribute("data-chimes") is None
     page.get_by_role("button", name="Unmute alert sound").click()
-    page.context.close()
 
 
 @browser_only
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_a_lost_stream_shows_reconnecting_and_brings_the_missed_alert_once(site, chromium, samples, viewport):
+def test_a_lost_stream_shows_reconnecting_and_brings_the_missed_alert_once(site, operator_console, samples):
     from playwright.sync_api import expect
 
     console, app, deployment_id = site
-    page = _operator(chromium, console.base, viewport)
-    _console(page)
+    page = operator_console
     banner = page.locator("#stream-banner")
     expect(banner).to_be_hidden()
     console.stop()  # the server goes away; the open stream breaks
@@ -404,27 +412,19 @@ def test_a_lost_stream_shows_reconnecting_and_brings_the_missed_alert_once(site,
     expect(page.locator(f"#alert-{marker}")).to_be_visible()
     for alert in (missed, after):  # each card once, however it came
         assert page.locator(f"[data-alert='{alert}']").count() == 1
-    page.context.close()
 
 
 @browser_only
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_an_operator_confirms_an_alert_with_the_keyboard_alone_and_keeps_their_place(site, chromium, samples, viewport):
+def test_an_operator_confirms_an_alert_with_the_keyboard_alone_and_keeps_their_place(site, operator_console, samples):
     from playwright.sync_api import expect
 
-    console, app, deployment_id = site
-    page = _operator(chromium, console.base, viewport)
-    _console(page)
+    _, app, deployment_id = site
+    page = operator_console
     alert = raise_alert(app, deployment_id, samples, camera="demo-camera")
     card = page.locator(f"#alert-{alert}")
     expect(card).to_be_visible()
     page.locator("body").focus()
-    for _ in range(80):  # Tab through the page to this card's Confirm button
-        page.keyboard.press("Tab")
-        if page.evaluate("() => document.activeElement.getAttribute('aria-label')") == f"Confirm match, alert {alert}":
-            break
-    else:
-        pytest.fail("Tab never reached the card's Confirm button")
+    assert _tab_to(page, f"Confirm match, alert {alert}", 80), "Tab never reached the card's Confirm button"
     page.keyboard.press("Enter")
     expect(card.locator("h3")).to_contain_text("confirmed")
     expect(card).to_be_focused()  # the updated card, not the top of the page
@@ -432,14 +432,10 @@ def test_an_operator_confirms_an_alert_with_the_keyboard_alone_and_keeps_their_p
     page.keyboard.press("Tab")  # onwards, inside the same card: what happened next
     assert page.evaluate("() => document.activeElement.name") == "outcome"
     page.keyboard.press("ArrowDown")
-    for _ in range(3):
-        page.keyboard.press("Tab")
-        if page.evaluate("() => document.activeElement.getAttribute('aria-label')") == f"Record outcome, alert {alert}":
-            break
+    assert _tab_to(page, f"Record outcome, alert {alert}", 3)
     page.keyboard.press("Enter")
     expect(card.locator(".outcome")).to_be_visible()
     expect(card).to_be_focused()
     with app.runtime.db.read() as session:
         stored = session.get(Alert, alert)
         assert stored.state == "confirmed" and stored.adjudicated_by == "demo-operator" and stored.outcome
-    page.context.close()

@@ -109,13 +109,26 @@ def test_cutting_the_newest_events_and_checkpoint_lines_is_caught_by_a_file_anch
     witnessed.close()
 
 
-def test_a_deleted_audit_key_stops_start_up_and_is_not_made_again(database_url, tmp_path):
-    """Finding 5b: before, a new key was made silently and the whole earlier trail then failed."""
-    app = make_app(tmp_path, database_url)
+def _sealed_key(home: Path, database_url: str) -> tuple[Path, bytes]:
+    """An installation whose trail its key has sealed: the key's file and what it held."""
+    app = make_app(home, database_url)
     staff(app)
     app.close()
-    key = tmp_path / "keys" / "audit.key"
-    original = key.read_bytes()
+    key = home / "keys" / "audit.key"
+    return key, key.read_bytes()
+
+
+def _verifies(home: Path, database_url: str, **settings) -> bool:
+    app = make_app(home, database_url, **settings)
+    try:
+        return _verify(app).ok
+    finally:
+        app.close()
+
+
+def test_a_deleted_audit_key_stops_start_up_and_is_not_made_again(database_url, tmp_path):
+    """Finding 5b: before, a new key was made silently and the whole earlier trail then failed."""
+    key, original = _sealed_key(tmp_path, database_url)
     key.unlink()
     with pytest.raises(AuditKeyError, match=f"audit key is missing.*{RESTORE_RE}.*OPENFR_AUDIT_KEY to the original"):
         _start(tmp_path, database_url)
@@ -123,17 +136,11 @@ def test_a_deleted_audit_key_stops_start_up_and_is_not_made_again(database_url, 
         create_app(make_app(tmp_path, database_url))
     assert not key.exists()  # never made again
     key.write_bytes(original)  # restored from the backup: starts, and the trail verifies
-    restored = make_app(tmp_path, database_url)
-    assert _verify(restored).ok
-    restored.close()
+    assert _verifies(tmp_path, database_url)
 
 
 def test_a_replaced_audit_key_stops_start_up(database_url, tmp_path):
-    app = make_app(tmp_path, database_url)
-    staff(app)
-    app.close()
-    key = tmp_path / "keys" / "audit.key"
-    original = key.read_bytes()
+    key, original = _sealed_key(tmp_path, database_url)
     key.write_text("f" * 64)
     with pytest.raises(AuditKeyError, match=f"audit key \\(keys/audit.key\\) is not the key that sealed.*{RESTORE_RE}"):
         _start(tmp_path, database_url)
@@ -141,9 +148,7 @@ def test_a_replaced_audit_key_stops_start_up(database_url, tmp_path):
     other = SecretStr("a different key, 32 characters..")
     with pytest.raises(AuditKeyError, match="audit key \\(OPENFR_AUDIT_KEY\\) is not the key that sealed"):
         _start(tmp_path, database_url, audit_key=other)
-    same = make_app(tmp_path, database_url, audit_key=SecretStr(original.decode()))
-    assert _verify(same).ok
-    same.close()
+    assert _verifies(tmp_path, database_url, audit_key=SecretStr(original.decode()))
 
 
 def test_the_command_line_refuses_to_start_without_the_key_in_one_line(tmp_path):
