@@ -41,9 +41,9 @@ from openfr.governance.secretbox import SecretBox, SecretKeyError, is_sealed
 from openfr.imageio import load_image
 from openfr.live.lifecycle import aware
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.settings import Settings
-from openfr.store import Alert, Database, Deployment, Gallery, SearchRecord, Subject, WatchlistMember
+from openfr.store import Alert, Deployment, Gallery, SearchRecord, Subject, WatchlistMember
 from openfr.thresholds import describe_chance, false_match_chance, identification_threshold
 
 
@@ -99,21 +99,15 @@ def _when(moment) -> str | None:
     return aware(moment).isoformat() if moment is not None else None
 
 
+@service
 class SubjectAccessService(UseCases):
     use_case_prefix = "subject_access"  # refusals name their use case "subject_access.<method>"
 
-    def __init__(
-        self,
-        db: Callable[[], Database],
-        settings: Settings,
-        home: Path,
-        engine: Callable[[], FaceEngine],
-        searcher: Callable[[], GallerySearcher],
-        secret_box: Callable[[], SecretBox],
-    ):
-        super().__init__(db)
-        self.settings, self.home, self.secret_box = settings, home, secret_box
-        self.engine, self.searcher = engine, searcher
+    settings: Settings
+    home: Path
+    engine: Callable[[], FaceEngine]
+    searcher: Callable[[], GallerySearcher]
+    secret_box: Callable[[], SecretBox]
 
     def galleries(self, principal: Principal) -> list[str]:
         """What a request form offers: the galleries a reference can be narrowed to."""
