@@ -19,7 +19,7 @@ from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, Grant, Rank, RowId
 from openfr.web.error_answers import status_for
 from openfr.web.pages import render
-from openfr.web.pictures import ProbeView, probe_view, quality_notes, thumbnail_jpeg
+from openfr.web.pictures import ProbeView, private_thumbnail, probe_view, quality_notes
 from openfr.web.sessions import ConsoleUser
 from openfr.web.uploads import read_upload
 
@@ -110,8 +110,7 @@ def subject_image(name: str, subject: str, app: AppDep, me: ConsoleUser, grant: 
 
 
 def _thumbnail(app, path) -> Response:
-    data = thumbnail_jpeg(path, max_pixels=app.settings.engine.max_image_pixels)
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"})
+    return private_thumbnail(path, max_pixels=app.settings.engine.max_image_pixels)
 
 
 @router.post("/enrol")
