@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -80,18 +80,9 @@ class EquityReport:
         return out
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "dataset": self.dataset,
-            "pack": self.pack,
-            "faces": self.faces,
-            "without_face": self.without_face,
-            "threshold": self.threshold,
-            "live_threshold": self.live_threshold,
-            "watchlist_size": self.watchlist_size,
-            "note": self.note,
-            "worst_best_ratio": self.ratios(),
-            "groups": self.groups,
-        }
+        """The figures in field order, then what they mean (`note`, `worst_best_ratio`), then the groups."""
+        figures = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("groups", "identities_known")}
+        return {**figures, "note": self.note, "worst_best_ratio": self.ratios(), "groups": self.groups}
 
 
 def read_labels(directory: Path, columns: Columns) -> list[LabelledFace]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select, text
@@ -90,8 +90,8 @@ def lock_appends(session: Session) -> None:
 class Verification:
     events: int = 0
     head: str = GENESIS
-    problems: list[str] = field(default_factory=list)
     first_bad: int | None = None  # the lowest position that was edited, unsealed, inserted or is missing
+    problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -103,13 +103,7 @@ class Verification:
             self.first_bad = position
 
     def as_dict(self) -> dict:
-        return {
-            "ok": self.ok,
-            "events": self.events,
-            "head": self.head,
-            "first_bad": self.first_bad,
-            "problems": self.problems,
-        }
+        return {"ok": self.ok, **asdict(self)}
 
 
 def verify(session: Session, expect_head: str | None = None) -> Verification:

@@ -10,7 +10,7 @@ two administrators are active (a new installation, or every other administrator 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
@@ -22,9 +22,9 @@ from openfr.governance.ratelimit import LoginThrottle, TooSoon, Turn
 from openfr.governance.scopes import MAX_TOKEN_DAYS, Scope, catalogue, granted, parse_scope, useful
 from openfr.governance.secretbox import SecretBox
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.settings import Settings
-from openfr.store import Database, User
+from openfr.store import User
 
 
 @dataclass(frozen=True)
@@ -61,16 +61,16 @@ def user_row(user: User) -> dict:
     }
 
 
+@service
 class AccountService(UseCases):
     use_case_prefix = "accounts"  # refusals name their use case "accounts.<method>"
 
     API_TOKEN_HOURS = 24.0  # a token from POST /api/login lasts a day
 
-    def __init__(self, db: Callable[[], Database], settings: Settings, secret_box: Callable[[], SecretBox]):
-        super().__init__(db)
-        self.settings, self.secret_box = settings, secret_box
-        # Failed sign-ins slow their address down (per account, and for any), on top of the account lockout.
-        self.throttle = LoginThrottle()
+    settings: Settings
+    secret_box: Callable[[], SecretBox]
+    # Failed sign-ins slow their address down (per account, and for any), on top of the account lockout.
+    throttle: LoginThrottle = field(init=False, default_factory=LoginThrottle)
 
     # -- signing in and out (no principal yet) ------------------------------------------------------------
 

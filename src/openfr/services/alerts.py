@@ -24,9 +24,9 @@ from openfr.live import alerting, lifecycle
 from openfr.live.alerting import scene_path_for
 from openfr.live.supervisor import CameraSupervisor
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.settings import Settings
-from openfr.store import Alert, Database, Deployment, WatchlistEntry
+from openfr.store import Alert, Deployment, WatchlistEntry
 
 WAITING = ("pending", "awaiting-second")  # both still need an operator's decision
 IMAGES = ("crop", "watchlist", "scene")
@@ -59,20 +59,15 @@ def score_band(score: float, threshold: float) -> dict:
     return {"label": label, "meaning": meaning, "text": text}
 
 
+@service
 class AlertService(UseCases):
     use_case_prefix = "alerts"  # refusals name their use case "alerts.<method>"
 
-    def __init__(
-        self,
-        db: Callable[[], Database],
-        settings: Settings,
-        home: Path,
-        cameras: CameraSupervisor,
-        bus: InProcessBus,
-        view_grants: Callable[[], ViewGrants],
-    ):
-        super().__init__(db)
-        self.settings, self.home, self.cameras, self.bus, self.view_grants = settings, home, cameras, bus, view_grants
+    settings: Settings
+    home: Path
+    cameras: CameraSupervisor
+    bus: InProcessBus
+    view_grants: Callable[[], ViewGrants]
 
     def of_deployment(self, principal: Principal, deployment: str, *, limit: int | None = None) -> list[dict]:
         """Oldest first; with `limit`, the newest `limit` of them (newest first)."""

@@ -29,9 +29,9 @@ from openfr.live.camera_secrets import where
 from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentStateError, aware, now_utc
 from openfr.services.deployment_view import DeploymentView, DeploymentViews
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.settings import Settings
-from openfr.store import Database, Deployment, Gallery, SourceImage, Subject
+from openfr.store import Deployment, Gallery, SourceImage, Subject
 from openfr.store.live_tables import CATEGORIES
 from openfr.thresholds import expected_false_alerts, group_rates
 
@@ -39,22 +39,17 @@ FACES_PAGE = 24  # people per page of faces: enough to scan, few enough that eac
 FACES_PAGE_MAX = 100
 
 
+@service
 class DeploymentAuthorisation(UseCases):
     """Part of DeploymentService (the doors reach it as `app.deployments.authorise`, ...)."""
 
     use_case_prefix = "deployments"  # refusals name their use case "deployments.<method>", as the doors call it
 
-    def __init__(
-        self,
-        db: Callable[[], Database],
-        settings: Settings,
-        home: Path,
-        engine: Callable[[], FaceEngine],
-        view_grants: Callable[[], ViewGrants],
-        views: DeploymentViews,
-    ):
-        super().__init__(db)
-        self.settings, self.home, self.engine, self.view_grants, self.views = settings, home, engine, view_grants, views
+    settings: Settings
+    home: Path
+    engine: Callable[[], FaceEngine]
+    view_grants: Callable[[], ViewGrants]
+    views: DeploymentViews
 
     def awaiting_authorisation(self, principal: Principal) -> list[DeploymentView]:
         """Drafts this officer may authorise: planned by someone else, window not yet ended (soonest first)."""

@@ -28,9 +28,9 @@ from openfr.live import alerting, lifecycle
 from openfr.live.lifecycle import aware
 from openfr.live.supervisor import CameraSupervisor
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.services.reports import parse_day, unlikely_by_chance
-from openfr.store import Alert, Database, Deployment
+from openfr.store import Alert, Deployment
 from openfr.store.live_tables import OUTCOMES
 from openfr.thresholds import expected_false_alerts
 
@@ -120,14 +120,14 @@ def totals(rows: list[dict], times_to_alert: list[float]) -> dict:
     }
 
 
+@service
 class DeploymentStatistics(UseCases):
     """Part of DeploymentService (the doors reach it as `app.deployments.statistics`, ...)."""
 
     use_case_prefix = "deployments"  # refusals name their use case "deployments.<method>", as the doors call it
 
-    def __init__(self, db: Callable[[], Database], engine: Callable[[], FaceEngine], cameras: CameraSupervisor):
-        super().__init__(db)
-        self.engine, self.cameras = engine, cameras  # the model card's predictions; the runs in this process
+    engine: Callable[[], FaceEngine]  # the model card's predictions
+    cameras: CameraSupervisor  # the runs in this process
 
     def statistics(
         self, principal: Principal, name: str | None = None, *, since: str | date | None = None,

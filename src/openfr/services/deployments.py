@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import field
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,14 +34,15 @@ from openfr.services.authorisation import DeploymentAuthorisation
 from openfr.services.deployment_statistics import DeploymentStatistics
 from openfr.services.deployment_view import DeploymentView, DeploymentViews
 from openfr.services.principal import Principal
-from openfr.services.refusals import PartUseCase, UseCases
+from openfr.services.refusals import PartUseCase, UseCases, service
 from openfr.services.runs import DeploymentRuns
 from openfr.settings import Settings
-from openfr.store import Database, Deployment
+from openfr.store import Deployment
 from openfr.store.live_tables import CATEGORIES, NOTICES
 from openfr.thresholds import expected_false_alerts
 
 
+@service
 class DeploymentService(UseCases):
     """Plan, read, close and purge deployments; its parts run the cameras (`runs`), authorise plans
     (`authorisation`) and count what deployments did (`stats`), each with its own dependencies. The doors
@@ -48,23 +50,26 @@ class DeploymentService(UseCases):
 
     use_case_prefix = "deployments"  # refusals name their use case "deployments.<method>"
 
-    def __init__(
-        self,
-        db: Callable[[], Database],
-        settings: Settings,
-        home: Path,
-        engine: Callable[[], FaceEngine],
-        cameras: CameraSupervisor,
-        bus: InProcessBus,
-        secret_box: Callable[[], SecretBox],
-        view_grants: Callable[[], ViewGrants],
-    ):
-        super().__init__(db)
-        self.settings, self.home, self.engine = settings, home, engine
-        self.cameras, self.secret_box = cameras, secret_box
+    settings: Settings
+    home: Path
+    engine: Callable[[], FaceEngine]
+    cameras: CameraSupervisor
+    bus: InProcessBus
+    secret_box: Callable[[], SecretBox]
+    view_grants: Callable[[], ViewGrants]
+    # The parts, built from the same dependencies.
+    views: DeploymentViews = field(init=False)
+    runs: DeploymentRuns = field(init=False)
+    authorisation: DeploymentAuthorisation = field(init=False)
+    stats: DeploymentStatistics = field(init=False)
+
+    def __post_init__(self) -> None:
+        db, settings, home, engine, cameras = self.db, self.settings, self.home, self.engine, self.cameras
         self.views = DeploymentViews(settings, engine, cameras)
-        self.runs = DeploymentRuns(db, settings, home, cameras, bus, secret_box, engine, housekeeping=self.purge)
-        self.authorisation = DeploymentAuthorisation(db, settings, home, engine, view_grants, self.views)
+        self.runs = DeploymentRuns(
+            db, settings, home, cameras, self.bus, self.secret_box, engine, housekeeping=self.purge
+        )
+        self.authorisation = DeploymentAuthorisation(db, settings, home, engine, self.view_grants, self.views)
         self.stats = DeploymentStatistics(db, engine, cameras)
 
     # The parts' use cases, under this service's name for the doors: each is the part's own method.

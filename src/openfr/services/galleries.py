@@ -35,8 +35,9 @@ from openfr.live.supervisor import CameraSupervisor
 from openfr.names import check_name, check_reference
 from openfr.services.gallery_uses import GalleryUses, approved_galleries
 from openfr.services.principal import Principal
+from openfr.services.refusals import service
 from openfr.settings import Settings
-from openfr.store import Database, Gallery, SourceImage, Subject, Template
+from openfr.store import Gallery, SourceImage, Subject, Template
 
 
 @dataclass(frozen=True)
@@ -54,23 +55,16 @@ class EnrolFields:
 PURPOSE_MAX = 2000  # characters: a paragraph, as in a DPIA's description of the gallery
 
 
+@service
 class GalleryService(GalleryUses):
     use_case_prefix = "galleries"  # refusals name their use case "galleries.<method>"
 
-    def __init__(
-        self,
-        db: Callable[[], Database],
-        settings: Settings,
-        home: Path,
-        pack_id: str | None,
-        engine_for: Callable[[str | None], FaceEngine],
-        cameras: CameraSupervisor,
-        view_grants: Callable[[], ViewGrants],
-    ):
-        super().__init__(db)
-        self.settings, self.home, self.pack_id = settings, home, pack_id
-        self.engine_for, self.view_grants = engine_for, view_grants
-        self.cameras = cameras  # a run here reloads its snapshot when a subject is erased
+    settings: Settings
+    home: Path
+    pack_id: str | None
+    engine_for: Callable[[str | None], FaceEngine]
+    cameras: CameraSupervisor  # a run here reloads its snapshot when a subject is erased
+    view_grants: Callable[[], ViewGrants]
 
     def engine(self) -> FaceEngine:
         """The engine of this installation's (or the command's) model pack, loaded at first use."""

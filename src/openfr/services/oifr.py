@@ -19,7 +19,6 @@ and never logged. This module never holds it beyond the call.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -33,9 +32,9 @@ from openfr.governance.permissions import Permission
 from openfr.governance.uses import GalleryUse
 from openfr.services.gallery_uses import approved_galleries
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.services.searches import ProbeSearch, SearchRequest
-from openfr.store import Database, SearchRecord
+from openfr.store import SearchRecord
 from openfr.thresholds import describe_chance
 
 GROUNDS: dict[str, str] = {
@@ -104,12 +103,11 @@ class OifrResult:
         }
 
 
+@service
 class OifrService(UseCases):
     use_case_prefix = "oifr"  # refusals name their use case "oifr.<method>"
 
-    def __init__(self, db: Callable[[], Database], probes: ProbeSearch):
-        super().__init__(db)
-        self.probes = probes  # the 1:N search every photo search runs (services/searches.py)
+    probes: ProbeSearch  # the 1:N search every photo search runs (services/searches.py)
 
     def grounds(self, principal: Principal | None = None) -> list[dict]:
         """The approved grounds, key and wording, for a form (checked against `principal` when given)."""

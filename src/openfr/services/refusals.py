@@ -3,12 +3,14 @@ was refused, so a pattern of attempts (an officer probing for custody images, an
 authorise their own plan, thresholds pushed below the floor) is visible to the auditors, not only the acts
 that went through.
 
-Every service class derives from `UseCases`. Its public methods that take the acting `principal` are wrapped
-once, here: a `SafeguardError` (errors.py: permissions, separation of duties, missing safeguards, a
-threshold below its floor, purpose limitation) raised anywhere inside the use case is appended to the trail
-in its own transaction (the act's own transaction has been rolled back) and raised again unchanged. Only the
-outermost use case records it (one search made through the OIFR use case is one refusal, not two), and
-errors that are not refusals (a typo, a missing file, a gallery that does not exist) are not recorded.
+Every service class derives from `UseCases` and is declared with `@service`: a dataclass of its
+dependencies, each named once as a field (the database first, from `UseCases`), the constructor made from
+them. Its public methods that take the acting `principal` are wrapped once, here: a `SafeguardError`
+(errors.py: permissions, separation of duties, missing safeguards, a threshold below its floor, purpose
+limitation) raised anywhere inside the use case is appended to the trail in its own transaction (the act's
+own transaction has been rolled back) and raised again unchanged. Only the outermost use case records it
+(one search made through the OIFR use case is one refusal, not two), and errors that are not refusals (a
+typo, a missing file, a gallery that does not exist) are not recorded.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import functools
 import inspect
 import logging
 from collections.abc import Callable
-from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
+from dataclasses import dataclass
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, dataclass_transform
 
 from openfr.errors import PasswordChangeRequiredError, PermissionDeniedError, SafeguardError
 from openfr.governance import audit, events
@@ -28,6 +31,7 @@ from openfr.store import Database
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
+T = TypeVar("T")
 REFUSED = events.Refused.action  # the audit action of every refusal
 _inside = contextvars.ContextVar("openfr_use_case", default=False)
 
@@ -38,13 +42,21 @@ def _kind(exc: SafeguardError) -> str:
     return "permission" if isinstance(exc, PermissionDeniedError) else "safeguard"
 
 
+@dataclass_transform(eq_default=False)
+def service(cls: type[T]) -> type[T]:
+    """A service class as the dataclass of its dependencies: the fields, in order, are its constructor's
+    arguments (accessors such as `db` are called at first use). Compared and hashed by identity, as any
+    object (a service is not a value), and its repr is object's (the fields hold settings and accessors)."""
+    return dataclass(eq=False, repr=False)(cls)
+
+
+@service
 class UseCases:
     """Base of the service classes: records the refusals of their use cases (see the module docstring)."""
 
-    def __init__(self, db: Callable[[], Database]) -> None:
-        # The database, opened at its first use (migrated, its audit seal checked: runtime.py): every use
-        # case's transaction, and the refusals' events.
-        self.db = db
+    # The database, opened at its first use (migrated, its audit seal checked: runtime.py): every use
+    # case's transaction, and the refusals' events.
+    db: Callable[[], Database]
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)

@@ -27,8 +27,8 @@ from openfr.governance.permissions import Permission
 from openfr.live.lifecycle import aware, now_utc
 from openfr.live.supervisor import CameraSupervisor
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
-from openfr.store import Alert, Database, Deployment
+from openfr.services.refusals import UseCases, service
+from openfr.store import Alert, Deployment
 from openfr.thresholds import expected_false_alerts
 
 PUBLIC_COLUMNS = (
@@ -68,12 +68,12 @@ def unlikely_by_chance(observed: int, expected: float | None) -> bool:
 REPORT_FORMATS = ("json", "csv", "table", "html")  # how a transparency report leaves openfr (recorded)
 
 
+@service
 class ReportService(UseCases):
     use_case_prefix = "reports"  # refusals name their use case "reports.<method>"
 
-    def __init__(self, db: Callable[[], Database], engine: Callable[[], FaceEngine], cameras: CameraSupervisor):
-        super().__init__(db)
-        self.engine, self.cameras = engine, cameras  # the model card's predictions; the runs in this process
+    engine: Callable[[], FaceEngine]  # the model card's predictions
+    cameras: CameraSupervisor  # the runs in this process
 
     def transparency(
         self,

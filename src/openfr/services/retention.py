@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,19 +26,20 @@ from openfr.live.alerting import scene_path_for
 from openfr.live.lifecycle import now_utc
 from openfr.services.deployments import DeploymentService
 from openfr.services.principal import SYSTEM, Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.settings import Settings
-from openfr.store import Alert, Database, SearchRecord
+from openfr.store import Alert, SearchRecord
 
 log = logging.getLogger(__name__)
 
 
+@service
 class RetentionService(UseCases):
     use_case_prefix = "retention"  # refusals name their use case "retention.<method>"
 
-    def __init__(self, db: Callable[[], Database], settings: Settings, home: Path, deployments: DeploymentService):
-        super().__init__(db)
-        self.settings, self.home, self.deployments = settings, home, deployments  # deployments: their own purge
+    settings: Settings
+    home: Path
+    deployments: DeploymentService  # their own purge
 
     def purge(self, principal: Principal) -> dict:
         """Everything past its retention, erased and recorded; returns what was done (counts and names)."""

@@ -33,9 +33,9 @@ from openfr.live.runner import Renewal, RunResult, RunSpec, run_cameras
 from openfr.live.setup import require_camera_networks
 from openfr.live.supervisor import CameraSupervisor, Run
 from openfr.services.principal import SYSTEM, Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.settings import Settings
-from openfr.store import Database, Deployment
+from openfr.store import Deployment
 from openfr.thresholds import live_calibration
 
 log = logging.getLogger(__name__)
@@ -50,29 +50,21 @@ class StartResult:
     result: RunResult = field(default_factory=RunResult)
 
 
+@service
 class DeploymentRuns(UseCases):
     """Part of DeploymentService (the doors reach it as `app.deployments.start`, ...), and the `RunControl` the
     camera runner renews its lease through."""
 
     use_case_prefix = "deployments"  # refusals name their use case "deployments.<method>", as the doors call it
 
-    def __init__(
-        self,
-        db: Callable[[], Database],
-        settings: Settings,
-        home: Path,
-        cameras: CameraSupervisor,
-        bus: InProcessBus,
-        secret_box: Callable[[], SecretBox],
-        engine: Callable[[], FaceEngine],
-        *,
-        housekeeping: Callable[[Principal], dict],
-    ):
-        super().__init__(db)
-        self.settings, self.home, self.cameras, self.bus, self.secret_box = settings, home, cameras, bus, secret_box
-        self.engine = engine  # its calibration: a live run needs one (thresholds.live_calibration)
-        # Before each start and at recovery: windows that have ended close, old snapshots go (DeploymentService.purge).
-        self.housekeeping = housekeeping
+    settings: Settings
+    home: Path
+    cameras: CameraSupervisor
+    bus: InProcessBus
+    secret_box: Callable[[], SecretBox]
+    engine: Callable[[], FaceEngine]  # its calibration: a live run needs one (thresholds.live_calibration)
+    # Before each start and at recovery: windows that have ended close, old snapshots go (DeploymentService.purge).
+    housekeeping: Callable[[Principal], dict] = field(kw_only=True)
 
     def start(self, principal: Principal, name: str, *, realtime: bool = True, action: str = "start") -> StartResult:
         """Go live now (authorised, inside its window) and run the cameras in this process's background.

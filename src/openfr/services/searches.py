@@ -48,7 +48,7 @@ from openfr.governance.permissions import Permission
 from openfr.governance.uses import MODE_USE, require_use
 from openfr.imageio import load_image
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.settings import Settings
 from openfr.store import Database, SearchRecord
 from openfr.thresholds import describe_chance, false_match_chance, identification_threshold
@@ -122,14 +122,13 @@ class SearchResult:
         }
 
 
+@service
 class SearchService(UseCases):
     use_case_prefix = "search"  # refusals name their use case "search.<method>"
 
-    def __init__(
-        self, db: Callable[[], Database], home: Path, view_grants: Callable[[], ViewGrants], probes: ProbeSearch
-    ):
-        super().__init__(db)
-        self.home, self.view_grants, self.probes = home, view_grants, probes
+    home: Path
+    view_grants: Callable[[], ViewGrants]
+    probes: ProbeSearch
 
     def search(self, principal: Principal, request: SearchRequest, photo: bytes, *, name: str = "probe"):
         """A retrospective search (investigators): candidates at or above the identification threshold for

@@ -20,16 +20,15 @@ from openfr.governance.ranks import RANKS, parse_rank
 from openfr.governance.secretbox import SecretBox
 from openfr.services.accounts import user_row
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
-from openfr.store import Database, User
+from openfr.services.refusals import UseCases, service
+from openfr.store import User
 
 
+@service
 class StaffService(UseCases):
     use_case_prefix = "staff"  # refusals name their use case "staff.<method>"
 
-    def __init__(self, db: Callable[[], Database], secret_box: Callable[[], SecretBox]):
-        super().__init__(db)
-        self.secret_box = secret_box
+    secret_box: Callable[[], SecretBox]
 
     def list_users(self, principal: Principal) -> list[dict]:
         principal.require(Permission.USERS_MANAGE)

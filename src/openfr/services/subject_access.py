@@ -28,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Result, select
+from sqlalchemy.orm import Session
 
 from openfr.engine.pipeline import FaceEngine
 from openfr.errors import BadInputError, NotFoundError, SafeguardMissingError
@@ -41,9 +42,9 @@ from openfr.governance.secretbox import SecretBox, SecretKeyError, is_sealed
 from openfr.imageio import load_image
 from openfr.live.lifecycle import aware
 from openfr.services.principal import Principal
-from openfr.services.refusals import UseCases
+from openfr.services.refusals import UseCases, service
 from openfr.settings import Settings
-from openfr.store import Alert, Database, Deployment, Gallery, SearchRecord, Subject, WatchlistMember
+from openfr.store import Alert, Deployment, Gallery, SearchRecord, Subject, WatchlistMember
 from openfr.thresholds import describe_chance, false_match_chance, identification_threshold
 
 
@@ -99,21 +100,26 @@ def _when(moment) -> str | None:
     return aware(moment).isoformat() if moment is not None else None
 
 
+def _with_deployment(session: Session, table: type[WatchlistMember] | type[Alert], refs: set[str], order) -> Result:
+    """(row, its deployment) for each row of a deployment's table (watchlist members, alerts) that names one of
+    `refs`, in `order`."""
+    return session.execute(
+        select(table, Deployment)
+        .join(Deployment, Deployment.id == table.deployment_id)
+        .where(table.subject_ref.in_(refs))
+        .order_by(order)
+    )
+
+
+@service
 class SubjectAccessService(UseCases):
     use_case_prefix = "subject_access"  # refusals name their use case "subject_access.<method>"
 
-    def __init__(
-        self,
-        db: Callable[[], Database],
-        settings: Settings,
-        home: Path,
-        engine: Callable[[], FaceEngine],
-        searcher: Callable[[], GallerySearcher],
-        secret_box: Callable[[], SecretBox],
-    ):
-        super().__init__(db)
-        self.settings, self.home, self.secret_box = settings, home, secret_box
-        self.engine, self.searcher = engine, searcher
+    settings: Settings
+    home: Path
+    engine: Callable[[], FaceEngine]
+    searcher: Callable[[], GallerySearcher]
+    secret_box: Callable[[], SecretBox]
 
     def galleries(self, principal: Principal) -> list[str]:
         """What a request form offers: the galleries a reference can be narrowed to."""
@@ -212,12 +218,7 @@ class SubjectAccessService(UseCases):
                     "live_from": _when(d.live_at),
                     "closed_at": _when(d.closed_at),
                 }
-                for m, d in session.execute(
-                    select(WatchlistMember, Deployment)
-                    .join(Deployment, Deployment.id == WatchlistMember.deployment_id)
-                    .where(WatchlistMember.subject_ref.in_(refs))
-                    .order_by(WatchlistMember.listed_at)
-                )
+                for m, d in _with_deployment(session, WatchlistMember, refs, WatchlistMember.listed_at)
                 if _named(keys, m.gallery, m.subject_ref)
             ]
             alerts = [
@@ -228,12 +229,7 @@ class SubjectAccessService(UseCases):
                     "state": a.state,
                     "outcome": a.outcome,
                 }
-                for a, d in session.execute(
-                    select(Alert, Deployment)
-                    .join(Deployment, Deployment.id == Alert.deployment_id)
-                    .where(Alert.subject_ref.in_(refs))
-                    .order_by(Alert.id)
-                )
+                for a, d in _with_deployment(session, Alert, refs, Alert.id)
                 if _named(keys, d.source_gallery, a.subject_ref)
             ]
             searches = []

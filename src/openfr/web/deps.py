@@ -28,6 +28,10 @@ Rank = Annotated[int, Path(ge=1, le=200, description="The candidate's rank in th
 # The grant a recorded page view gave for one of the faces it showed (governance/grants.py): with it, the image
 # is part of that page's audit event; without it, the image is recorded on its own.
 Grant = Annotated[str | None, Query(max_length=64, description="From the page or answer that listed the image.")]
+# A subject-access photo match's candidate image, as both doors link it: the candidate's position in the match and
+# the match's sealed ticket (services/subject_access.py), which the service checks.
+CandidateIndex = Annotated[int, Path(ge=0, le=1000)]
+MatchTicket = Annotated[str, Query(max_length=20000)]
 
 
 def get_app(request: Request) -> Application:

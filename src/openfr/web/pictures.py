@@ -6,6 +6,9 @@ CSP's `img-src 'self' data:`) and its boxes are drawn by the browser as SVG over
 coordinates: nothing is cached, nothing is written, and the picture goes when the page does. Thumbnails are
 re-encoded small on every request rather than kept as files: one more copy of a face on disk would be one
 more copy to find and erase when the subject is deleted.
+
+Every image of a face that a console page or the API sends (a stored file or a thumbnail) goes with
+`Cache-Control: no-store, private`, from here: each look is for the one who asked, and is recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from fastapi.responses import FileResponse, Response
 from PIL import Image
 
 from openfr.imageio import load_image
@@ -24,6 +28,7 @@ from openfr.settings.engine import QualitySettings
 PROBE_SIDE = 720  # longest side of the probe as drawn: enough to judge a face box, small enough to inline
 PROBE_QUALITY = 82  # JPEG quality of the inline probe: ~60-120 kB of base64 at PROBE_SIDE
 THUMB_SIDE = 192  # longest side of a thumbnail: sharp at 96 CSS px on a 2x phone screen
+PRIVATE = {"Cache-Control": "no-store, private"}  # no browser or proxy keeps a copy of a face
 
 
 @dataclass(frozen=True)
@@ -100,3 +105,13 @@ def thumbnail_jpeg(path: Path, *, side: int = THUMB_SIDE, max_pixels: int = 40_0
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=85)
     return buffer.getvalue()
+
+
+def private_file(path: Path) -> FileResponse:
+    """A stored image of a face (enrolled, on a watchlist, an alert's crop or scene) as it is, never cached."""
+    return FileResponse(path, headers=PRIVATE)
+
+
+def private_thumbnail(path: Path, *, max_pixels: int) -> Response:
+    """A thumbnail of a stored image (see `thumbnail_jpeg`), never cached."""
+    return Response(thumbnail_jpeg(path, max_pixels=max_pixels), media_type="image/jpeg", headers=PRIVATE)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,22 +50,10 @@ class ModelCard:
     calibration_file: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "detector": self.detector,
-            "embedder": self.embedder,
-            "embedding_size": self.embedding_size,
-            "training_data": self.training_data,
-            "licence": self.licence,
-            "licence_class": self.licence_class,
-            "published_accuracy": self.published_accuracy,
-            "threshold": self.threshold,
-            "threshold_note": self.threshold_note,
-            "files": list(self.files),
-            "embedder_sha256": self.embedder_sha256,
-            **self.extra,
-        }
+        """Every field in order (a new one is shown too), the extras at the top level; not where the
+        calibration file lives (a path on this machine)."""
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("extra", "calibration_file")}
+        return {**shown, "files": list(self.files), **self.extra}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ will happen and asks for the reason; only the second, carrying `confirm=yes`, ac
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -19,6 +20,7 @@ from openfr.governance.permissions import Role
 from openfr.governance.ranks import RANKS
 from openfr.services import Principal
 from openfr.services.audit_trail import PAGE_ROWS
+from openfr.web.console.two_steps import two_steps
 from openfr.web.deps import AppDep, RowId
 from openfr.web.error_answers import status_for
 from openfr.web.pages import render
@@ -135,18 +137,17 @@ def revoke_token(
     reason: Annotated[str, Form(max_length=2000)] = "",
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    try:
-        if confirm != "yes":
-            return _confirm_revoke(request, me, app, username, token_id, reason)
-        app.staff.revoke_api_token(me, username, token_id, reason)
-    except BadInputError as exc:
-        if type(exc) in (BadInputError, SafeguardMissingError):  # the reason: asked again, same step
-            return _confirm_revoke(request, me, app, username, token_id, reason, 400, error=str(exc))
+    def tokens_page(code: int = 200, **extra) -> Response:
         rows = app.staff.tokens(me, username)
-        return render(request, "user_tokens.html", me, status_for(exc), username=username, tokens=rows, error=str(exc))
-    rows = app.staff.tokens(me, username)
-    message = f"Token {token_id} revoked."
-    return render(request, "user_tokens.html", me, username=username, tokens=rows, message=message)
+        return render(request, "user_tokens.html", me, code, username=username, tokens=rows, **extra)
+
+    return two_steps(
+        confirm,
+        ask=partial(_confirm_revoke, request, me, app, username, token_id, reason),
+        act=lambda: app.staff.revoke_api_token(me, username, token_id, reason),
+        done=lambda _: tokens_page(message=f"Token {token_id} revoked."),
+        refused=lambda exc: tokens_page(status_for(exc), error=str(exc)),
+    )
 
 
 def _confirm_revoke(request, me: Principal, app, username: str, token_id: int, reason: str, code: int = 200, **extra):

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +29,7 @@ from openfr.services import Principal
 from openfr.store.live_tables import OUTCOMES
 from openfr.web.deps import AppDep, Grant, RowId
 from openfr.web.pages import csrf_token, render, templates
+from openfr.web.pictures import private_file
 from openfr.web.sessions import COOKIE, ConsoleUser
 
 router = APIRouter(include_in_schema=False)
@@ -189,20 +190,16 @@ def _act(request: Request, app, me: Principal, alert_id: int, action) -> Respons
 
 @router.get("/alerts/{alert_id}/crop.jpg")
 def crop(alert_id: RowId, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
-    return _private_file(app.alerts.image(me, alert_id, "crop", grant=grant))
+    return private_file(app.alerts.image(me, alert_id, "crop", grant=grant))
 
 
 @router.get("/alerts/{alert_id}/scene.jpg")
 def scene(alert_id: RowId, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
     """The frame the alert was raised on, scaled down: the matched face outlined, every other face pixelated."""
-    return _private_file(app.alerts.image(me, alert_id, "scene", grant=grant))
+    return private_file(app.alerts.image(me, alert_id, "scene", grant=grant))
 
 
 @router.get("/alerts/{alert_id}/watchlist.jpg")
 def watchlist_image(alert_id: RowId, app: AppDep, me: ConsoleUser, grant: Grant = None) -> Response:
     """The watchlist image the alert matched, from the deployment's snapshot (gone once it is erased)."""
-    return _private_file(app.alerts.image(me, alert_id, "watchlist", grant=grant))
-
-
-def _private_file(path) -> Response:
-    return FileResponse(path, headers={"Cache-Control": "no-store, private"})
+    return private_file(app.alerts.image(me, alert_id, "watchlist", grant=grant))

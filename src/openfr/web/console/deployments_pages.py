@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from openfr.errors import BadInputError
 from openfr.governance.permissions import Permission
@@ -19,6 +19,7 @@ from openfr.store.live_tables import NOTICES
 from openfr.web.deps import AppDep, Grant, Page, RowId
 from openfr.web.error_answers import status_for
 from openfr.web.pages import render
+from openfr.web.pictures import private_file
 from openfr.web.sessions import ConsoleUser
 
 router = APIRouter(include_in_schema=False)
@@ -189,7 +190,7 @@ def watchlist_faces(name: str, request: Request, me: ConsoleUser, app: AppDep, p
 def watchlist_face(name: str, image_id: RowId, me: ConsoleUser, app: AppDep, grant: Grant = None) -> Response:
     """One image on that watchlist, never cached; each look is recorded (with its page, through the grant)."""
     path = app.deployments.watchlist_face(me, name, image_id, grant=grant)
-    return FileResponse(path, headers={"Cache-Control": "no-store, private"})
+    return private_file(path)
 
 
 @router.post("/deployments/{name}/start")

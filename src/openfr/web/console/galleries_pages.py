@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
-from openfr.errors import BadInputError, SafeguardMissingError
+from openfr.errors import BadInputError
 from openfr.services import Principal
 from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest, SearchResult
 from openfr.store.live_tables import CATEGORIES
 from openfr.web.admission import RequestKind, heavy
+from openfr.web.console.two_steps import two_steps
 from openfr.web.deps import AppDep, Grant, Rank, RowId
 from openfr.web.error_answers import status_for
 from openfr.web.pages import render
-from openfr.web.pictures import ProbeView, probe_view, quality_notes, thumbnail_jpeg
+from openfr.web.pictures import ProbeView, private_thumbnail, probe_view, quality_notes
 from openfr.web.sessions import ConsoleUser
 from openfr.web.uploads import read_upload
 
@@ -110,8 +112,7 @@ def subject_image(name: str, subject: str, app: AppDep, me: ConsoleUser, grant: 
 
 
 def _thumbnail(app, path) -> Response:
-    data = thumbnail_jpeg(path, max_pixels=app.settings.engine.max_image_pixels)
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"})
+    return private_thumbnail(path, max_pixels=app.settings.engine.max_image_pixels)
 
 
 @router.post("/enrol")
@@ -156,15 +157,15 @@ def delete(
 ) -> Response:
     """Two steps: the first answers with what the deletion removes and asks for the reason; the second
     (`confirm=yes`) deletes."""
-    try:
-        if confirm != "yes":
-            return _confirm_delete(request, me, app, name, subject, reason)
-        app.galleries.delete_subject(me, name, subject, reason)
-    except BadInputError as exc:
-        if type(exc) in (BadInputError, SafeguardMissingError):  # the reason: asked again, same step
-            return _confirm_delete(request, me, app, name, subject, reason, 400, error=str(exc))
-        return _gallery_page(request, me, app, name, code=status_for(exc), error=str(exc))
-    return _gallery_page(request, me, app, name, message=f"Deleted {subject} with every image and template.")
+    return two_steps(
+        confirm,
+        ask=partial(_confirm_delete, request, me, app, name, subject, reason),
+        act=lambda: app.galleries.delete_subject(me, name, subject, reason),
+        done=lambda _: _gallery_page(
+            request, me, app, name, message=f"Deleted {subject} with every image and template."
+        ),
+        refused=lambda exc: _gallery_page(request, me, app, name, code=status_for(exc), error=str(exc)),
+    )
 
 
 def _confirm_delete(request, me: Principal, app, name: str, subject: str, reason: str, code=200, **extra):

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from openfr.errors import BadInputError
 from openfr.services.subject_access import AccessRequest
 from openfr.web.admission import RequestKind, heavy
-from openfr.web.deps import AppDep
+from openfr.web.deps import AppDep, CandidateIndex, MatchTicket
 from openfr.web.error_answers import status_for
 from openfr.web.pages import render
-from openfr.web.pictures import thumbnail_jpeg
+from openfr.web.pictures import private_thumbnail
 from openfr.web.sessions import ConsoleUser
 from openfr.web.uploads import read_upload
 
@@ -74,14 +74,9 @@ def subject_access_confirm(
 
 
 @router.get("/subject-access/candidates/{index}/image.jpg")
-def subject_access_candidate(
-    index: Annotated[int, Path(ge=0, le=1000)], ticket: Annotated[str, Query(max_length=20000)], app: AppDep,
-    me: ConsoleUser,
-) -> Response:  # fmt: skip
-    data = thumbnail_jpeg(
-        app.subject_access.candidate_image(me, ticket, index), max_pixels=app.settings.engine.max_image_pixels
-    )
-    return Response(data, media_type="image/jpeg", headers={"Cache-Control": "no-store, private"})
+def subject_access_candidate(index: CandidateIndex, ticket: MatchTicket, app: AppDep, me: ConsoleUser) -> Response:
+    path = app.subject_access.candidate_image(me, ticket, index)
+    return private_thumbnail(path, max_pixels=app.settings.engine.max_image_pixels)
 
 
 def _page(request: Request, me, app, code: int = 200, **context) -> Response:

@@ -12,6 +12,7 @@ from openfr.services.galleries import EnrolFields
 from openfr.services.searches import SearchRequest
 from openfr.web.admission import RequestKind, heavy
 from openfr.web.deps import AppDep, CurrentUser, Grant, Offset, Rank, RowId
+from openfr.web.pictures import private_file
 from openfr.web.uploads import read_upload
 
 router = APIRouter(prefix="/api", tags=["galleries and search"])
@@ -146,4 +147,4 @@ def candidate_image(search_id: RowId, rank: Rank, app: AppDep, me: CurrentUser, 
     recorded (with the `grant` the search answered with, by the search's own event). Someone else's search,
     or a rank it did not list, is a 404."""
     path = app.search.candidate_image(me, search_id, rank, grant=grant)
-    return FileResponse(path, headers={"Cache-Control": "no-store, private"})
+    return private_file(path)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from openfr.live.lifecycle import DeploymentPlan
 from openfr.store.live_tables import CATEGORIES, NOTICES
 from openfr.web.deps import AppDep, CurrentUser, Grant, Offset, RowId
+from openfr.web.pictures import private_file
 
 router = APIRouter(prefix="/api", tags=["live"])
 Text = Annotated[str, Field(max_length=5000)]
@@ -86,7 +87,7 @@ def watchlist_faces(
 def watchlist_face(name: str, image_id: RowId, app: AppDep, me: CurrentUser, grant: Grant = None) -> FileResponse:
     """One image of someone on the plan's watchlist, never cached; each look is recorded."""
     path = app.deployments.watchlist_face(me, name, image_id, grant=grant)
-    return FileResponse(path, headers={"Cache-Control": "no-store, private"})
+    return private_file(path)
 
 
 @router.post("/deployments/{name}/authorise")
@@ -172,4 +173,4 @@ def alert_image(
 ) -> FileResponse:
     """The live face crop, the watchlist image it matched, or the scene frame (other faces pixelated); never
     cached."""
-    return FileResponse(app.alerts.image(me, alert_id, which), headers={"Cache-Control": "no-store, private"})
+    return private_file(app.alerts.image(me, alert_id, which))

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from openfr.services.reports import as_csv, parse_day
 from openfr.services.subject_access import AccessRequest
 from openfr.web.admission import RequestKind, heavy
-from openfr.web.deps import AppDep, CurrentUser
+from openfr.web.deps import AppDep, CandidateIndex, CurrentUser, MatchTicket
+from openfr.web.pictures import private_file
 from openfr.web.uploads import read_upload
 
 router = APIRouter(prefix="/api", tags=["reports"])
@@ -82,13 +83,10 @@ def subject_access_confirm(body: Confirmation, app: AppDep, me: CurrentUser) -> 
 
 
 @router.get("/subject-access/candidates/{index}/image")
-def subject_access_candidate(
-    index: Annotated[int, Path(ge=0, le=1000)], ticket: Annotated[str, Query(max_length=20000)], app: AppDep,
-    me: CurrentUser,
-) -> FileResponse:  # fmt: skip
+def subject_access_candidate(index: CandidateIndex, ticket: MatchTicket, app: AppDep, me: CurrentUser) -> FileResponse:
     """A photo match's candidate's enrolled image, for the auditor who made the match; never cached."""
     path = app.subject_access.candidate_image(me, ticket, index)
-    return FileResponse(path, headers={"Cache-Control": "no-store, private"})
+    return private_file(path)
 
 
 @router.post("/retention/purge")
