@@ -117,9 +117,7 @@ def read_photo(path: Path) -> bytes:
 def candidates_table(title: str, candidates: Iterable[Candidate]) -> Table:
     """A search's candidates as people read them (`openfr search`, `openfr oifr search`): rank, reference,
     name, score."""
-    table = Table(title=title)
-    for column in ("rank", "subject", "name", "score"):
-        table.add_column(column)
+    table = Table("rank", "subject", "name", "score", title=title)
     for c in candidates:
         table.add_row(str(c.rank), c.subject, c.name or "", f"{c.score:.3f}")
     return table

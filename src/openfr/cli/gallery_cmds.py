@@ -130,9 +130,7 @@ def import_(
         f"{len(report.rejected)} rejected"
     )
     if report.rejected:
-        table = Table(title="Rejected images (not stored)")
-        table.add_column("image")
-        table.add_column("reason")
+        table = Table("image", "reason", title="Rejected images (not stored)")
         for path, reason in report.rejected[:50]:
             table.add_row(path, reason)
         out.print(table)
@@ -149,12 +147,11 @@ def list_(json: JsonFlag = False) -> None:
     if json:
         emit({"galleries": rows})
         return
-    table = Table()
-    for column in ("name", "kind", "uses", "subjects", "templates", "space"):
-        table.add_column(column)
+    columns = ("name", "kind", "uses", "subjects", "templates", "space")
+    table = Table(*columns)
     for row in rows:
         shown = {**row, "uses": ", ".join(row["uses"]) or "none"}
-        table.add_row(*(str(shown[c]) for c in ("name", "kind", "uses", "subjects", "templates", "space")))
+        table.add_row(*(str(shown[c]) for c in columns))
     out.print(table)
 
 
