@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from openfr.cli.common import JsonFlag, emit, err, fail, guarded, signed_in
+from openfr.cli.common import JsonFlag, emit, err, fail, guarded, print_or_check, signed_in
 from openfr.governance.events_doc import events_reference
 
 audit_app = typer.Typer(help="The tamper-evident audit trail: verify, head, list.", no_args_is_help=True)
@@ -52,11 +51,7 @@ def docs(
     check: Annotated[bool, typer.Option(help="Exit 1 if docs/audit-events.md differs.")] = False,
 ) -> None:
     """Print the audit events reference (the text of docs/audit-events.md), generated from the vocabulary."""
-    text = events_reference()
-    if check:
-        current = Path("docs/audit-events.md")
-        raise typer.Exit(0 if current.exists() and current.read_text() == text else 1)
-    sys.stdout.write(text)
+    print_or_check(events_reference(), Path("docs/audit-events.md"), check)
 
 
 @audit_app.command("head")

@@ -5,20 +5,25 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
-from typing import Annotated, Any, ParamSpec, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from openfr.cli.identity import current_principal
-from openfr.errors import OpenFRError
+from openfr.errors import BadInputError, OpenFRError
 from openfr.logs import configure as configure_logging
 from openfr.runtime import Runtime
 from openfr.services import Application, Principal, boot
 from openfr.settings import Settings
+
+if TYPE_CHECKING:
+    from openfr.gallery.search import Candidate
 
 # Human messages go to stderr so that stdout stays clean JSON for other tools (the command-line contract:
 # docs/architecture.md, 'Layers'; tests/test_cli.py).
@@ -98,3 +103,29 @@ def emit(obj: Any) -> None:
     """One JSON document per line, flushed at once so consumers can stream."""
     sys.stdout.write(json.dumps(obj, separators=(",", ":"), allow_nan=False, default=str) + "\n")
     sys.stdout.flush()
+
+
+def read_photo(path: Path) -> bytes:
+    """A photo given on the command line, read into memory; a missing or unreadable file is bad input (one line
+    naming the file and why), never a traceback."""
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise BadInputError(f"{path}: {exc.strerror or exc}") from None
+
+
+def candidates_table(title: str, candidates: Iterable[Candidate]) -> Table:
+    """A search's candidates as people read them (`openfr search`, `openfr oifr search`): rank, reference,
+    name, score."""
+    table = Table("rank", "subject", "name", "score", title=title)
+    for c in candidates:
+        table.add_row(str(c.rank), c.subject, c.name or "", f"{c.score:.3f}")
+    return table
+
+
+def print_or_check(text: str, published: Path, check: bool) -> None:
+    """A generated reference (`openfr config docs`, `openfr audit docs`): its text on stdout, or with --check
+    only the exit status: 0 when the published copy (relative to the current folder) is current, else 1."""
+    if check:
+        raise typer.Exit(0 if published.exists() and published.read_text() == text else 1)
+    sys.stdout.write(text)

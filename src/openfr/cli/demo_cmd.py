@@ -109,9 +109,8 @@ def demo_search(pack: PackOption = None) -> None:
         err.print(f"{path.name}: {len(faces)} usable face(s)")
     candidates.sort(key=lambda c: c[0], reverse=True)
 
-    table = Table(title=f"Candidates for {probe_path.name} (threshold {engine.threshold:.3f})")
-    for column in ("rank", "photo", "face box", "score", "above threshold"):
-        table.add_column(column)
+    title = f"Candidates for {probe_path.name} (threshold {engine.threshold:.3f})"
+    table = Table("rank", "photo", "face box", "score", "above threshold", title=title)
     for rank, (score, photo, _, face) in enumerate(candidates[:5], 1):
         box = ",".join(f"{v:.0f}" for v in face.box)
         table.add_row(str(rank), photo, box, f"{score:.3f}", "yes - review" if score >= engine.threshold else "no")

@@ -105,9 +105,8 @@ def preview(name: NameArg, json: JsonFlag = False) -> None:
     if json:
         emit(p)
         return
-    table = Table(title=f"{name}: watchlist from gallery {p['source_gallery']} if authorised now")
-    for column in ("category", "people", "images"):
-        table.add_column(column)
+    title = f"{name}: watchlist from gallery {p['source_gallery']} if authorised now"
+    table = Table("category", "people", "images", title=title)
     for row in p["by_category"]:
         table.add_row(row["category"], str(row["people"]), str(row["images"]))
     table.add_row("total", str(p["people"]), str(p["images"]))
@@ -234,9 +233,7 @@ def list_(json: JsonFlag = False) -> None:
     if json:
         emit({"deployments": [v.summary() for v in views]})
         return
-    table = Table(title="Deployments")
-    for column in ("name", "state", "location", "window (UTC)", "authorised by"):
-        table.add_column(column)
+    table = Table("name", "state", "location", "window (UTC)", "authorised by", title="Deployments")
     for v in views:
         window = f"{v.starts_at:%Y-%m-%d %H:%M} - {v.ends_at:%Y-%m-%d %H:%M}"
         table.add_row(v.name, v.state + (" (running)" if v.running else ""), v.location, window, v.authorised_by or "")

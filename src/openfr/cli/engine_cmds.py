@@ -22,9 +22,7 @@ def _load(svc, path: Path):
 
 
 def faces_table(faces: list[Face], title: str) -> Table:
-    table = Table(title=title)
-    for column in ("#", "box (x1,y1,x2,y2)", "score", "eyes px", "yaw", "pitch", "sharp", "usable"):
-        table.add_column(column)
+    table = Table("#", "box (x1,y1,x2,y2)", "score", "eyes px", "yaw", "pitch", "sharp", "usable", title=title)
     for i, face in enumerate(faces, 1):
         q = face.quality
         assert q is not None

@@ -17,7 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from openfr.cli.common import JsonFlag, PackOption, emit, err, guarded, out, signed_in
+from openfr.cli.common import JsonFlag, PackOption, candidates_table, emit, err, guarded, out, read_photo, signed_in
 from openfr.cli.user_cmds import YesFlag, confirmed
 from openfr.errors import BadInputError
 from openfr.governance.uses import describe
@@ -130,9 +130,7 @@ def import_(
         f"{len(report.rejected)} rejected"
     )
     if report.rejected:
-        table = Table(title="Rejected images (not stored)")
-        table.add_column("image")
-        table.add_column("reason")
+        table = Table("image", "reason", title="Rejected images (not stored)")
         for path, reason in report.rejected[:50]:
             table.add_row(path, reason)
         out.print(table)
@@ -149,12 +147,11 @@ def list_(json: JsonFlag = False) -> None:
     if json:
         emit({"galleries": rows})
         return
-    table = Table()
-    for column in ("name", "kind", "uses", "subjects", "templates", "space"):
-        table.add_column(column)
+    columns = ("name", "kind", "uses", "subjects", "templates", "space")
+    table = Table(*columns)
     for row in rows:
         shown = {**row, "uses": ", ".join(row["uses"]) or "none"}
-        table.add_row(*(str(shown[c]) for c in ("name", "kind", "uses", "subjects", "templates", "space")))
+        table.add_row(*(str(shown[c]) for c in columns))
     out.print(table)
 
 
@@ -234,10 +231,7 @@ def search(
     bad = 0
     for image_path in images:
         try:
-            try:
-                photo = image_path.read_bytes()
-            except OSError as exc:
-                raise BadInputError(f"{image_path}: {exc.strerror or exc}") from None
+            photo = read_photo(image_path)
             result = app.search.search(me, request, photo, name=str(image_path))
         except BadInputError as exc:
             if len(images) == 1:
@@ -248,12 +242,8 @@ def search(
         if json:
             emit({"image": str(image_path), **result.as_dict()})
             continue
-        table = Table(title=f"{image_path}: candidates in '{name}' ({result.elapsed_ms:.1f} ms)")
-        for column in ("rank", "subject", "name", "score"):
-            table.add_column(column)
-        for c in result.candidates:
-            table.add_row(str(c.rank), c.subject, c.name or "", f"{c.score:.3f}")
-        out.print(table)
+        title = f"{image_path}: candidates in '{name}' ({result.elapsed_ms:.1f} ms)"
+        out.print(candidates_table(title, result.candidates))
         if result.warning:
             err.print(f"warning: {result.warning}", markup=False, soft_wrap=True)
     if bad:

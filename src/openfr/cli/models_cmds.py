@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from openfr.cli.common import JsonFlag, emit, guarded, out
+from openfr.cli.common import JsonFlag, emit, guarded, out, print_or_check
 from openfr.engine.packs import get_pack, pack_ids
 from openfr.engine.packs.base import licence_allows
 from openfr.identification import calibration_problem
@@ -87,10 +87,4 @@ def config_docs(
     check: Annotated[bool, typer.Option(help="Exit 1 if docs/configuration.md differs.")] = False,
 ) -> None:
     """Print the settings reference (the text of docs/configuration.md)."""
-    text = settings_reference()
-    if check:
-        from pathlib import Path
-
-        current = Path("docs/configuration.md").read_text() if Path("docs/configuration.md").exists() else ""
-        raise typer.Exit(0 if current == text else 1)
-    sys.stdout.write(text)
+    print_or_check(settings_reference(), Path("docs/configuration.md"), check)

@@ -8,10 +8,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from openfr.cli.common import JsonFlag, emit, err, guarded, out, signed_in
-from openfr.errors import BadInputError
+from openfr.cli.common import JsonFlag, candidates_table, emit, err, guarded, out, read_photo, signed_in
 from openfr.services.oifr import GROUNDS, RESULTS, TOP, TOP_MAX
 
 oifr_app = typer.Typer(
@@ -36,20 +34,14 @@ def search(
     """Candidates at or above the threshold, each a possible match to confirm by other means. Recorded: who,
     the grounds, your details, where, and the candidates listed (never the photo)."""
     app, me = signed_in()
-    try:
-        photo = image.read_bytes()
-    except OSError as exc:
-        raise BadInputError(f"{image}: {exc.strerror or exc}") from None
+    photo = read_photo(image)
     found = app.oifr.search(me, photo, grounds=grounds, details=details, location=location, gallery=gallery, top=top)
     del photo
     if json:
         emit(found.as_dict())
         return
-    table = Table(title=f"search {found.search_id}: candidates in '{found.gallery}' ({found.elapsed_ms:.0f} ms)")
-    for column in ("rank", "subject", "name", "score"):
-        table.add_column(column)
-    for c in found.candidates:
-        table.add_row(str(c.rank), c.subject, c.name or "", f"{c.score:.3f}")
+    title = f"search {found.search_id}: candidates in '{found.gallery}' ({found.elapsed_ms:.0f} ms)"
+    table = candidates_table(title, found.candidates)
     out.print(table if found.candidates else f"search {found.search_id}: no candidate at or above the threshold")
     if found.candidates:
         out.print(found.wording)

@@ -9,8 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from openfr.cli.common import emit, guarded, out, signed_in
-from openfr.errors import BadInputError
+from openfr.cli.common import emit, guarded, out, read_photo, signed_in
 from openfr.services.reports import as_csv, parse_day
 from openfr.services.subject_access import AccessRequest
 
@@ -76,10 +75,7 @@ def subject_access(
     --confirm for each candidate that is the person gives their records."""
     app, me = signed_in()
     if photo is not None:
-        try:
-            data = photo.read_bytes()
-        except OSError as exc:
-            raise BadInputError(f"{photo}: {exc.strerror or exc}") from None
+        data = read_photo(photo)
         emit(app.subject_access.match(me, AccessRequest(reason, reference, gallery), data).as_dict())
         return
     ask = AccessRequest(reason, reference, gallery, confirmed=tuple(confirm or ()), ticket=ticket)
