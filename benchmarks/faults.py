@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,21 +45,30 @@ import psutil
 import sqlalchemy as sa
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the web_server helper: a uvicorn server in a thread
+sys.path.insert(0, str(REPO / "tests"))  # the servers (web_server) and the deployment plan (live_data) of the tests
 
+from live_data import a_plan  # noqa: E402
 from openfr.engine.packs.base import verify  # noqa: E402
 from openfr.engine.packs.buffalo_s import SAMPLES  # noqa: E402
 from openfr.governance.credentials import TokenKind  # noqa: E402
 from openfr.imageio import load_image  # noqa: E402
 from openfr.live.clips import clip_from_photos  # noqa: E402
-from openfr.live.lifecycle import AUTHORISATION_CHECKLIST, DeploymentPlan  # noqa: E402
+from openfr.live.lifecycle import AUTHORISATION_CHECKLIST  # noqa: E402
 from openfr.runtime import Runtime  # noqa: E402
 from openfr.services import Application  # noqa: E402
 from openfr.services.galleries import EnrolFields  # noqa: E402
 from openfr.settings import EngineSettings, LiveSettings, Settings, WebSettings  # noqa: E402
 from openfr.store import Alert, Deployment, SourceImage  # noqa: E402
+from web_server import free_port, serve, until  # noqa: E402
 
 PASSWORD = "fault injection passphrase"
+# The server's settings, as `installation` gives them to the application in this process: the cameras are
+# served on loopback, which an installation refuses unless told otherwise.
+SERVER_SETTINGS = {
+    "OPENFR_LIVE__HEARTBEAT_S": "1",
+    "OPENFR_LIVE__ALERT_COOLDOWN_S": "0",
+    "OPENFR_LIVE__ALLOW_LOOPBACK_CAMERAS": "true",
+}
 TEMPORARY = "set by an administrator 0"  # replaced at first sign-in
 
 
@@ -139,20 +147,16 @@ def installation(home: Path, camera_urls: list[str], **settings) -> Application:
 
     Image.fromarray(sample("yaoming")).save(portrait)
     wanted = EnrolFields("custody", "YAO-1", "faults benchmark", category="wanted-serious-offence")
-    app.galleries.create(admin, "custody", "faults benchmark")
+    app.galleries.create(admin, "custody", "faults benchmark", ["rfr", "live"])  # searched, and a live source
     app.galleries.enrol_upload(admin, wanted, filename="yao.jpg", data=portrait.read_bytes())
-    now = datetime.now(UTC)
-    plan = DeploymentPlan(
+    plan = a_plan(
+        {f"cam-{i}": url for i, url in enumerate(camera_urls)},
         name="faults",
         grounds="fault injection",
-        categories=["wanted-serious-offence"],
-        source_gallery="custody",
         location="loopback",
         location_rationale="benchmark",
-        cameras={f"cam-{i}": url for i, url in enumerate(camera_urls)},
         public_notice={"signage": "benchmark"},
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(hours=2),
+        ends_at=datetime.now(UTC) + timedelta(hours=2),
     )
     app.deployments.plan(admin, plan)
     confirmed = dict.fromkeys(AUTHORISATION_CHECKLIST, True)  # the checklist, every item answered yes
@@ -185,48 +189,16 @@ def orphans(app: Application) -> int:
     return len((images | crops) - kept)
 
 
-def until(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise SystemExit(f"not within {seconds} s: {what}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(home: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "OPENFR_HOME": str(home), "OPENFR_LIVE__HEARTBEAT_S": "1"}
-    env["OPENFR_LIVE__ALERT_COOLDOWN_S"] = "0"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "openfr", "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
-    )
-    until(lambda: healthy(port), 90, "the server answers")
-    return server
-
-
-def healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def kill_and_restart(root: Path, clip: Path, seconds: float) -> dict:
     camera = PacedCamera(clip, seconds)
     app = installation(root / "home", [camera.url])
     port = free_port()
-    server = serve(app.runtime.home, port)
+    server = serve(app.runtime.home, port, **SERVER_SETTINGS)
     login = {"username": "operator", "password": PASSWORD}
     token = httpx.post(f"http://127.0.0.1:{port}/api/login", json=login).json()
     headers = {"Authorization": f"Bearer {token['token']}"}
-    httpx.post(f"http://127.0.0.1:{port}/api/deployments/faults/start", headers=headers)
+    started = httpx.post(f"http://127.0.0.1:{port}/api/deployments/faults/start", headers=headers, timeout=60)
+    assert started.status_code == 200, started.text
     until(lambda: len(alert_rows(app)) >= 2, 60, "two alerts")
     until(lambda: (deployment(app).run_counters or {}).get("cam-0", {}).get("frames"), 10, "a checkpoint")
     before = [a.id for a in alert_rows(app)]
@@ -234,7 +206,7 @@ def kill_and_restart(root: Path, clip: Path, seconds: float) -> dict:
     server.send_signal(signal.SIGKILL)
     server.wait()
     killed_owner, restarted_at = deployment(app).run_owner, time.monotonic()
-    server = serve(app.runtime.home, port)
+    server = serve(app.runtime.home, port, **SERVER_SETTINGS)
     until(lambda: deployment(app).run_owner not in (None, killed_owner), 60, "the deployment resumed")
     resumed_s = time.monotonic() - restarted_at
     until(lambda: len(alert_rows(app)) > len(before), 60, "an alert after the restart")

@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 
 import httpx
 import pytest
@@ -31,30 +29,9 @@ from openfr.services import demo
 from openfr.services.searches import SearchRequest
 from openfr.store import Deployment, SearchRecord
 from openfr.web.app import create_app
-from web_server import running_console
+from web_server import free_port, healthy, running_console, until
 
 FACTORY = "openfr.web.app:from_environment"
-
-
-def _until(check, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while not (found := check()):
-        assert time.monotonic() < deadline, f"waited {seconds:g} s for {what}"
-        time.sleep(0.1)
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _record_gone(app, search_id: int) -> bool:
@@ -101,7 +78,7 @@ def test_a_server_purges_on_schedule_and_stops_its_cameras_cleanly_on_sigterm(tm
     photo = sample_paths["yaoming"].read_bytes()
     before = app.search.search(investigator, SearchRequest(demo.GALLERY, "made before the server started"), photo)
     _plan_a_deployment(app, "lifecycle")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "OPENFR_HOME": str(home),
@@ -111,19 +88,19 @@ def test_a_server_purges_on_schedule_and_stops_its_cameras_cleanly_on_sigterm(tm
     argv = [sys.executable, *COMMANDS[command](str(port))]
     server = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        _until(lambda: _healthy(port) or server.poll() is not None, 120, "the server to answer")
+        until(lambda: healthy(port) or server.poll() is not None, 120, "the server to answer")
         assert server.poll() is None, server.stderr.read().decode()[-2000:]
-        _until(lambda: _record_gone(app, before.search_id), 60, "the purge at start-up")
+        until(lambda: _record_gone(app, before.search_id), 60, "the purge at start-up")
         # Made after the first purge: only a later run of the schedule can erase it.
         after = app.search.search(investigator, SearchRequest(demo.GALLERY, "made while the server ran"), photo)
-        _until(lambda: _record_gone(app, after.search_id), 60, "a scheduled purge")
+        until(lambda: _record_gone(app, after.search_id), 60, "a scheduled purge")
 
         base = f"http://127.0.0.1:{port}"
         login = httpx.post(f"{base}/api/login", json={"username": "demo-operator", "password": PASSWORD})
         operator = {"Authorization": f"Bearer {login.json()['token']}"}
         started = httpx.post(f"{base}/api/deployments/lifecycle/start", headers=operator, timeout=60)
         assert started.status_code == 200 and started.json()["started"] is True, started.text
-        running = _until(lambda: (d := _deployment(app, "lifecycle")).run_owner and d, 30, "the run to start")
+        running = until(lambda: (d := _deployment(app, "lifecycle")).run_owner and d, 30, "the run to start")
 
         server.send_signal(signal.SIGTERM)
         # uvicorn shuts down gracefully (the lifespan's shutdown included), then re-raises the signal.

@@ -7,12 +7,8 @@ beyond the server's budget are told to come back (503)."""
 from __future__ import annotations
 
 import errno
-import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -24,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from actors import PASSWORD, make_app, openfr, staff
-from live_data import ClipServer, team_clip, wanted_gallery
+from live_data import ClipServer, a_plan, team_clip, wanted_gallery
 from openfr.bus import InProcessBus
 from openfr.governance import audit
 from openfr.governance.permissions import Role
@@ -36,6 +32,7 @@ from openfr.live.watchlist import WatchEntry
 from openfr.live.worker import AlertEvidence
 from openfr.settings import LiveSettings
 from openfr.store import Alert, Deployment, WatchlistEntry
+from web_server import free_port, serve, until
 
 ADMIN, AUTHORISER, OPERATOR = Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER, Role.OPERATOR
 CONFIRMED = dict.fromkeys(lifecycle.AUTHORISATION_CHECKLIST, True)  # every checklist item answered yes
@@ -56,32 +53,19 @@ def _live_app(tmp_path, engine, samples, camera_url: str, database_url: str | No
     app.galleries.enrol_folder(
         people[ADMIN], "custody", folder, manifest=manifest, create="test gallery", uses=["rfr", "live"]
     )
-    now = datetime.now(UTC)
-    plan = lifecycle.DeploymentPlan(
+    plan = a_plan(
+        {"north": camera_url},
         name="market",
         grounds="reliability test",
         categories=["wanted-serious-offence", "missing-person"],
-        source_gallery="custody",
-        location="test square",
-        location_rationale="test",
-        cameras={"north": camera_url},
-        public_notice={"signage": "signs"},
-        starts_at=now - timedelta(minutes=1),
-        ends_at=now + timedelta(hours=1),
     )
     app.deployments.plan(people[ADMIN], plan)
     app.deployments.authorise(people[AUTHORISER], "market", "ok", CONFIRMED)
     return app, people
 
 
-def _until(condition, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"not within {seconds} s: {what}")
+def _serve(home: Path, port: int, database_url: str, **env: str):
+    return serve(home, port, OPENFR_DATABASE_URL=database_url, OPENFR_LIVE__HEARTBEAT_S="0.5", **env)
 
 
 def _deployment(app) -> Deployment:
@@ -89,34 +73,12 @@ def _deployment(app) -> Deployment:
         return session.scalars(sa.select(Deployment).where(Deployment.name == "market")).one()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve(home: Path, port: int, database_url: str, **env) -> subprocess.Popen:
-    variables = {**os.environ, "OPENFR_HOME": str(home), "OPENFR_LIVE__HEARTBEAT_S": "0.5", **env}
-    variables["OPENFR_DATABASE_URL"] = database_url
-    command = [sys.executable, "-m", "openfr", "serve", "--port", str(port)]
-    server = subprocess.Popen(command, env=variables, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _until(lambda: _healthy(port), 60, "the server answers")
-    return server
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def test_a_killed_server_resumes_its_deployment_with_its_counters_or_reports_it_interrupted(
     tmp_path, engine, samples, stream_clip, database_url
 ):
     with ClipServer(stream_clip) as camera:
         app, _ = _live_app(tmp_path, engine, samples, camera.url, database_url)
-        home, port = app.runtime.home, _free_port()
+        home, port = app.runtime.home, free_port()
         server = _serve(home, port, database_url)
         token = httpx.post(
             f"http://127.0.0.1:{port}/api/login", json={"username": "operator", "password": PASSWORD}
@@ -125,7 +87,7 @@ def test_a_killed_server_resumes_its_deployment_with_its_counters_or_reports_it_
             f"http://127.0.0.1:{port}/api/deployments/market/start", headers={"Authorization": f"Bearer {token}"}
         )
         assert started.json()["started"] is True
-        checkpoint = _until(
+        checkpoint = until(
             lambda: (_deployment(app).run_counters or {}).get("north", {}).get("frames", 0), 60, "a checkpoint"
         )
         server.send_signal(signal.SIGKILL)  # a crash: no clean shutdown, no final save
@@ -133,13 +95,13 @@ def test_a_killed_server_resumes_its_deployment_with_its_counters_or_reports_it_
         crashed = _deployment(app)
         assert crashed.run_wanted and crashed.run_owner and crashed.run_counters["north"]["frames"] >= checkpoint
         server = _serve(home, port, database_url)
-        resumed = _until(lambda: (d := _deployment(app)).run_owner not in (None, crashed.run_owner) and d, 30, "resume")
+        resumed = until(lambda: (d := _deployment(app)).run_owner not in (None, crashed.run_owner) and d, 30, "resume")
         assert resumed.counters["north"]["frames"] >= checkpoint  # the crashed run's checkpoint was kept
         server.send_signal(signal.SIGKILL)
         server.wait()
         # The same crash, with a server set to put a person back in the loop instead.
         server = _serve(home, port, database_url, OPENFR_LIVE__ON_RESTART="interrupt")
-        interrupted = _until(lambda: not (d := _deployment(app)).run_wanted and d, 30, "interrupted")
+        interrupted = until(lambda: not (d := _deployment(app)).run_wanted and d, 30, "interrupted")
         assert interrupted.run_owner is None
         server.terminate()
         server.wait(30)
@@ -166,11 +128,9 @@ def test_a_failing_camera_is_restarted_and_its_counters_carry_on(tmp_path, engin
         app, people = _live_app(tmp_path, engine, samples, camera.url)
         health = app.runtime.bus.subscribe("camera.health")
         run = app.deployments.start(people[OPERATOR], "market")
-        _until(
-            lambda: run.result.restarts.get("north") == 1 and run.result.counters["north"].frames > 60, 60, "restart"
-        )
+        until(lambda: run.result.restarts.get("north") == 1 and run.result.counters["north"].frames > 60, 60, "restart")
         app.deployments.stop(people[OPERATOR], "market")
-        _until(lambda: not app.runtime.cameras.is_running(_deployment(app).id), 30, "the run has finished")
+        until(lambda: not app.runtime.cameras.is_running(_deployment(app).id), 30, "the run has finished")
     states = []
     while (event := health.get(timeout=0)) is not None:
         states.append(event.data["state"])
@@ -213,7 +173,7 @@ def test_an_alert_that_cannot_be_stored_is_retried_never_dropped_and_leaves_no_o
     monkeypatch.setattr(Image.Image, "save", disk_full)
     assert store(_evidence(samples, "S-1")) is None and store.pending == 1  # not stored yet, not dropped
     assert store(_evidence(samples, "S-2")) is None and store.pending == 2  # queued behind, in order
-    _until(lambda: store.pending == 0, 10, "the backlog stored")
+    until(lambda: store.pending == 0, 10, "the backlog stored")
     assert store.close() == 0
     with app.runtime.db.read() as session:
         stored = session.scalars(sa.select(Alert).order_by(Alert.id)).all()
@@ -280,15 +240,15 @@ def test_a_deleted_subject_leaves_every_snapshot_and_the_running_cameras_at_once
         app.deployments.plan(people[ADMIN], second)
         app.deployments.authorise(people[AUTHORISER], "later", "ok", CONFIRMED)
         run = app.deployments.start(people[OPERATOR], "market")
-        _until(lambda: run.result.counters.get("north") and run.result.counters["north"].frames > 10, 30, "running")
+        until(lambda: run.result.counters.get("north") and run.result.counters["north"].frames > 10, 30, "running")
         assert run.result.watchlist_subjects == 2  # yao and gdp
         with app.runtime.db.read() as session:
             copies = [app.runtime.home / e.image_path for e in session.scalars(sa.select(WatchlistEntry))]
         done = app.galleries.delete_subject(people[ADMIN], "custody", "yao", "acquitted")
         assert done["deployments"] == 2
-        _until(lambda: run.result.watchlist_subjects == 1, 5, "the running cameras search without yao")
+        until(lambda: run.result.watchlist_subjects == 1, 5, "the running cameras search without yao")
         app.deployments.stop(people[OPERATOR], "market")
-        _until(lambda: not app.runtime.cameras.is_running(_deployment(app).id), 30, "the run has finished")
+        until(lambda: not app.runtime.cameras.is_running(_deployment(app).id), 30, "the run has finished")
     with app.runtime.db.read() as session:
         left = [(e.deployment_id, e.subject_ref) for e in session.scalars(sa.select(WatchlistEntry))]
         trail = [e["resource"] for e in audit.events(session, action="deployment.watchlist-remove")]
@@ -321,10 +281,10 @@ def test_a_camera_that_was_working_is_retried_at_the_healthy_cap_and_reconnects_
         before = len(waits())  # the clip's ends, reconnected at once (each one delivered frames)
         camera.state["down"] = True
         # Five refused attempts: uncapped, the pauses would have doubled to 0.5, 1, 2, 4, 8 s.
-        _until(lambda: len(waits()) >= before + 6, 30, "six reconnection attempts while the camera is down")
+        until(lambda: len(waits()) >= before + 6, 30, "six reconnection attempts while the camera is down")
         camera.state["down"] = False
         healthy_before = events.count("healthy")
-        _until(lambda: events.count("healthy") > healthy_before, 10, "reconnected once the camera is back")
+        until(lambda: events.count("healthy") > healthy_before, 10, "reconnected once the camera is back")
         source.stop()
     down = waits()[before + 1 : before + 6]
     assert down == [1.0] * 5  # capped; before: 1, 2, 4, 8, 16 (to 30 s)
@@ -339,7 +299,7 @@ def test_a_stopped_live_camera_ends_its_decoding_thread_at_once(stream_clip):
         source = VideoSource(SourceSpec.parse(camera.url), policy, lambda state, _: None)
         frames = source.frames()
         next(frames)
-        _until(lambda: source._queue.full(), 30, "the queue fills while nobody reads")
+        until(lambda: source._queue.full(), 30, "the queue fills while nobody reads")
         source.stop()
         assert not source._thread.is_alive()
 

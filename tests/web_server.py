@@ -1,16 +1,66 @@
-"""A real console server (uvicorn in a thread, on a free loopback port) for the browser and stream tests,
-and the summary of an alert as the alert store announces it (for publishing on the bus by hand)."""
+"""Real servers for the tests and benchmarks: a console (uvicorn in a thread, on a free loopback port) for the
+browser and stream tests, `openfr serve` as a process of its own for the crash and signal tests, waiting on a
+condition with a deadline, and the summary of an alert as the alert store announces it (for publishing on the
+bus by hand)."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
 
 from openfr.services import Application
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (until something is started there)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def until(condition: Callable[[], T], seconds: float, what: str) -> T:
+    """`condition()`'s first true value, asked every tenth of a second; fails naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"not within {seconds:g} s: {what}"
+        time.sleep(0.1)
+    return found
+
+
+def healthy(port: int) -> bool:
+    """Whether an openfr server answers its health check on this loopback port."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def serve(home: Path, port: int, **env: str) -> subprocess.Popen:
+    """`openfr serve` on `port` as a process of its own (one a test may kill), over the installation at
+    `home` with the settings `env` (OPENFR_...), once it answers; what it wrote is shown if it exits instead."""
+    variables = {**os.environ, "OPENFR_HOME": str(home), **env}
+    command = [sys.executable, "-m", "openfr", "serve", "--port", str(port)]
+    errors = tempfile.TemporaryFile()  # not a pipe: a server writing more than a pipe holds would block
+    server = subprocess.Popen(command, env=variables, stdout=subprocess.DEVNULL, stderr=errors)
+    until(lambda: healthy(port) or server.poll() is not None, 90, "the server answers")
+    if server.poll() is not None:
+        errors.seek(0)
+        raise AssertionError(f"openfr serve exited {server.returncode}: {errors.read().decode()[-2000:]}")
+    return server
 
 
 @contextlib.contextmanager
@@ -19,9 +69,7 @@ def running_console(app: Application) -> Iterator[str]:
 
     from openfr.web.app import create_app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     config = uvicorn.Config(create_app(app), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
