@@ -102,6 +102,18 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+# Settles when the image has loaded (true) or failed (false): a page can show an <img> before its bytes arrive.
+_IMAGE_SETTLED = """img => img.complete ? img.naturalWidth > 0 : new Promise(settle => {
+  img.addEventListener("load", () => settle(img.naturalWidth > 0), { once: true });
+  img.addEventListener("error", () => settle(false), { once: true });
+})"""
+
+
+def image_loaded(image) -> bool:
+    """Whether the <img> `image` (a Playwright locator) loaded: waits for it to load or to fail."""
+    return image.evaluate(_IMAGE_SETTLED)
+
+
 def serious(page) -> list[str]:
     """axe-core's serious and critical WCAG 2.2 AA violations on the page, one line each."""
     from axe_playwright_python.sync_playwright import Axe

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from actors import DEMO_PASSWORD, demo_installation, make_app
-from browsers import shot
+from browsers import image_loaded, shot
 from openfr.services import demo
 from web_server import running_console
 
@@ -73,11 +73,8 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
     expect(card.locator("h3")).to_contain_text("pending")
     expect(card).to_contain_text("yao")
     expect(card).to_contain_text("cam-1")
-    for image in ("crop", "watchlist"):
-        loaded = card.locator(f"img[src*='/{image}.jpg?grant=']").evaluate(
-            "img => img.complete && img.naturalWidth > 0"
-        )
-        assert loaded, f"the {image} image did not load"
+    for image in ("crop", "watchlist"):  # the card may be shown before its images have arrived: wait for each
+        assert image_loaded(card.locator(f"img[src*='/{image}.jpg?grant=']")), f"the {image} image did not load"
     shot(operator, "03-alert-arrived")
 
     card.locator("input[name=note]").fill("Same person: face shape, ears and hairline agree.")

@@ -285,7 +285,7 @@ VIEWPORTS = {
 def test_in_a_browser_the_probe_shows_its_boxes_beside_candidate_thumbnails(site, chromium, sample_paths, screen):
     from playwright.sync_api import expect
 
-    from browsers import serious, shot
+    from browsers import image_loaded, serious, shot
 
     page = chromium.page(site, **VIEWPORTS[screen])
     blocked = []
@@ -313,13 +313,13 @@ def test_in_a_browser_the_probe_shows_its_boxes_beside_candidate_thumbnails(site
     expect(row).to_contain_text("yao")
     thumb = row.locator("img.thumb")
     thumb.scroll_into_view_if_needed()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    assert image_loaded(thumb)
     assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORTS[screen]["viewport"]["width"]
     shot(page, f"10-search-pictures-{screen}")
     assert serious(page) == []
     page.goto(f"/galleries/{GALLERY}")
     first = page.locator("table.subjects img.thumb").first
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=first.element_handle())
+    assert image_loaded(first)
     expect(page.locator(".listing-count")).to_have_text(f"Subjects 1–50 of {EXTRA + 1}")
     shot(page, f"11-gallery-pictures-{screen}")
     assert serious(page) == []

@@ -54,12 +54,14 @@ def serve(home: Path, port: int, **env: str) -> subprocess.Popen:
     `home` with the settings `env` (OPENFR_...), once it answers; what it wrote is shown if it exits instead."""
     variables = {**os.environ, "OPENFR_HOME": str(home), **env}
     command = [sys.executable, "-m", "openfr", "serve", "--port", str(port)]
-    errors = tempfile.TemporaryFile()  # not a pipe: a server writing more than a pipe holds would block
-    server = subprocess.Popen(command, env=variables, stdout=subprocess.DEVNULL, stderr=errors)
-    until(lambda: healthy(port) or server.poll() is not None, 90, "the server answers")
-    if server.poll() is not None:
-        errors.seek(0)
-        raise AssertionError(f"openfr serve exited {server.returncode}: {errors.read().decode()[-2000:]}")
+    # A file, not a pipe: a server writing more than a pipe holds would block. The server keeps writing to it
+    # after this copy is closed; it is read only if the server exits before it answers.
+    with tempfile.TemporaryFile() as errors:
+        server = subprocess.Popen(command, env=variables, stdout=subprocess.DEVNULL, stderr=errors)
+        until(lambda: healthy(port) or server.poll() is not None, 90, "the server answers")
+        if server.poll() is not None:
+            errors.seek(0)
+            raise AssertionError(f"openfr serve exited {server.returncode}: {errors.read().decode()[-2000:]}")
     return server
 
 
