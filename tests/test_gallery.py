@@ -147,7 +147,7 @@ def test_import_killed_midway_resumes_with_every_image_enrolled_once(database_ur
     team = Image.open(sample_paths["players"]).convert("RGB")
     source = tmp_path / "incoming"
     rng = np.random.default_rng(3)
-    n_subjects, per_subject = 40, 8
+    n_subjects, per_subject = 20, 8  # enough that the import is still running when its first batch is stored
     for s in range(n_subjects):
         folder = source / f"S{s:03d}"
         folder.mkdir(parents=True)
