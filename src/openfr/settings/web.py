@@ -90,6 +90,17 @@ class WebSettings(Section):
             "busy machine; shorter spends less time on answers nobody reads."
         ),
     )
+    pending_poll_s: float = Field(
+        10.0,
+        ge=1,
+        le=300,
+        title="Pending-alert counter refresh (s)",
+        description=(
+            "Every console page of those who decide on alerts asks this often how many await a decision (the "
+            "header's counter and the title). The live console itself is told at once over its event stream. "
+            "Shorter: a page left open elsewhere notices sooner; each open page costs one small request a period."
+        ),
+    )
     video_folder: Path | None = Field(
         None,
         title="Folder of video files for deployments",

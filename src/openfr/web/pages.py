@@ -47,6 +47,7 @@ def render(
     permissions = {p.value for p in Permission if user is not None and user.may(p)}
     if "pending_alerts" not in context:
         context["pending_alerts"] = _pending_alerts(request, user)
+    context.setdefault("pending_poll_s", request.app.state.openfr.settings.web.pending_poll_s)
     return templates.TemplateResponse(
         request,
         template,
