@@ -1,6 +1,6 @@
 """Fault injection against a running deployment: what is lost, what is left behind, how fast it resumes.
 
-    sudo .venv/bin/python benchmarks/faults.py [--load-seconds 20] [--json]
+    sudo .venv/bin/python benchmarks/faults.py [--load-seconds 20] [--json] [--only "40 API clients"]
 
 Cameras are HTTP streams paced at real time (an MPEG-TS clip from the model wheel's team photo, with Yao
 Ming in view and then a blank second, so that each loop of the clip raises an alert), served on loopback.
@@ -52,6 +52,7 @@ from openfr.engine.packs.base import verify  # noqa: E402
 from openfr.engine.packs.buffalo_s import SAMPLES  # noqa: E402
 from openfr.governance.credentials import TokenKind  # noqa: E402
 from openfr.imageio import load_image  # noqa: E402
+from openfr.live.alerting import scene_path_for  # noqa: E402
 from openfr.live.clips import clip_from_photos  # noqa: E402
 from openfr.live.lifecycle import AUTHORISATION_CHECKLIST  # noqa: E402
 from openfr.runtime import Runtime  # noqa: E402
@@ -179,14 +180,16 @@ def alert_rows(app: Application) -> list[Alert]:
 
 
 def orphans(app: Application) -> int:
-    """Files that no row references: stored images and alert crops."""
+    """Files that no row references: stored images, and alert crops with the scene frames beside them (an
+    alert row names its crop; its scene frame, if it has one, lies beside it: `scene_path_for`)."""
     home = app.runtime.home
     images = {p.relative_to(home).as_posix() for p in (home / "images").rglob("*") if p.is_file()}
-    crops = {p.relative_to(home).as_posix() for p in (home / "alerts").rglob("*.jpg")}
+    alert_files = {p.relative_to(home).as_posix() for p in (home / "alerts").rglob("*.jpg")}
     with app.runtime.db.read() as session:
         kept = set(session.scalars(sa.select(SourceImage.stored_path).where(SourceImage.stored_path.is_not(None))))
-        kept |= set(session.scalars(sa.select(Alert.crop_path).where(Alert.crop_path.is_not(None))))
-    return len((images | crops) - kept)
+        crops = set(session.scalars(sa.select(Alert.crop_path).where(Alert.crop_path.is_not(None))))
+    kept |= crops | {scene_path_for(crop) for crop in crops}
+    return len((images | alert_files) - kept)
 
 
 def kill_and_restart(root: Path, clip: Path, seconds: float) -> dict:
@@ -385,6 +388,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load-seconds", type=float, default=20.0)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", action="append", metavar="NAME", help="run this scenario only (repeatable)")
     args = parser.parse_args()
     can_mount = os.geteuid() == 0
     with tempfile.TemporaryDirectory(prefix="openfr-faults-") as tmp:
@@ -401,7 +405,12 @@ def main() -> None:
             "40 API clients": lambda d: under_load(d, clip, seconds, args.load_seconds),
             "camera death and return": lambda d: camera_death(d, clip, seconds),
         }
+        unknown = set(args.only or ()) - scenarios.keys()
+        if unknown:
+            parser.error(f"no scenario named {', '.join(sorted(unknown))}; the scenarios: {', '.join(scenarios)}")
         for name, scenario in scenarios.items():
+            if args.only and name not in args.only:
+                continue
             if name in ("alert crops read-only", "disk full") and not can_mount:
                 results[name] = {"skipped": "mounting a tmpfs needs root"}
                 continue

@@ -1,6 +1,7 @@
 """The heavy-request queue (web/admission.py): the most urgent request goes first whatever the order of
-arrival, bulk work leaves room for officers, and only a request beyond the queue or past its wait is told
-to come back (503 with Retry-After). The burst through a real server is in test_concurrency.py."""
+arrival (but never starves the oldest), bulk work leaves room for officers, and only a request beyond the queue
+or past its wait is told to come back (503 with Retry-After). The burst through a real server is in
+test_concurrency.py."""
 
 from __future__ import annotations
 
@@ -54,6 +55,19 @@ def test_officers_then_sign_ins_go_before_the_bulk_work_that_waited_longer(one_s
     for future in futures:
         future.result(30)
     assert order == ["oifr", "sign-in", "search 1", "enrolment", "subject access", "search 2"]
+
+
+def test_a_stream_of_sign_ins_delays_a_waiting_search_without_starving_it(one_slot):
+    admission, release = one_slot
+    order: list[str] = []
+    futures = [admission.submit(RequestKind.SEARCH, order.append, "search")]
+    futures += [admission.submit(RequestKind.SIGN_IN, order.append, f"sign-in {i}") for i in range(1, 6)]
+    release.set()
+    for future in futures:
+        future.result(30)
+    # Later sign-ins go first, but only MAX_OVERTAKEN turns in a row: then the search that waited longest.
+    assert admission_module.MAX_OVERTAKEN == 3
+    assert order == ["sign-in 1", "sign-in 2", "sign-in 3", "search", "sign-in 4", "sign-in 5"]
 
 
 def test_bulk_work_fills_only_its_share_of_the_queue_and_officers_still_get_a_place(one_slot):

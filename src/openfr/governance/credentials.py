@@ -1,6 +1,7 @@
 """Local accounts: argon2id passwords, optional TOTP, lockout after repeated failures, bearer tokens.
 
-Rows and rules only, inside the caller's transaction: the account services decide who may change what,
+Rows and rules only, inside the caller's transaction (except `check_password`, the argon2 work of a sign-in,
+which needs none and is kept out of the write transaction): the account services decide who may change what,
 own the transactions and record every login, failed login, account change and token issue in the audit
 trail, never with a password, code or token.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
@@ -128,23 +130,67 @@ def get_user(session: Session, username: str) -> User:
     return user
 
 
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The argon2 half of a sign-in, done before the sign-in's write transaction (`check_password`):
+    whether `password` matched the hash stored when it was read, and the rehash if the costs changed."""
+
+    checked_hash: str | None  # the stored hash it was checked against (None: no such active account)
+    matched: bool
+    rehash: str | None = None  # the password hashed at today's costs, when the stored hash is older
+
+
+def stored_hash(session: Session, username: str) -> str | None:
+    """The password hash of an active account named `username`, for `check_password`; None if there is none."""
+    user = session.scalar(select(User).where(User.username == username))
+    return user.password_hash if user is not None and user.active else None
+
+
+def check_password(stored: str | None, password: str) -> PasswordCheck:
+    """Check `password` against `stored` (from `stored_hash`), outside any transaction. The argon2 work is
+    the slow part of a sign-in, on purpose: done here it holds no database lock, so whoever must write
+    meanwhile (a camera storing an alert) never waits behind it. A missing or disabled account costs the same
+    argon2 work as a real one, so timing never tells which names exist."""
+    if stored is None:
+        _hasher.hash(password)  # the same work either way: timing does not reveal which usernames exist
+        return PasswordCheck(None, False)
+    try:
+        matched = _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return PasswordCheck(stored, False)
+    return PasswordCheck(stored, matched, _hasher.hash(password) if _hasher.check_needs_rehash(stored) else None)
+
+
 def authenticate(
-    session: Session, username: str, password: str, totp_code: str | None = None, *, box: SecretBox
+    session: Session,
+    username: str,
+    password: str,
+    totp_code: str | None = None,
+    *,
+    box: SecretBox,
+    checked: PasswordCheck | None = None,
 ) -> User:
     """The user, or AuthError. Five failures in a row lock the account for 15 minutes, which bounds
     password guessing whatever the number of clients (the web layer adds per-address limits). Every refusal
-    costs the same argon2 work, so timing never tells which names exist or are locked."""
+    costs the same argon2 work, so timing never tells which names exist or are locked. `checked`: the
+    password already checked by `check_password` before this (write) transaction began; it is used only if
+    the stored hash is still the one it was checked against (else the password is checked again here)."""
     user = session.scalar(select(User).where(User.username == username))
     now = _now()
+    # The check made before this transaction, if the stored hash is still the one it was made against.
+    fresh = checked if checked is not None and user is not None and checked.checked_hash == user.password_hash else None
     if user is None or not user.active:
-        _hasher.hash(password)  # the same work either way: timing does not reveal which usernames exist
+        if checked is None:
+            _hasher.hash(password)  # the same work either way: timing does not reveal which usernames exist
         raise AuthError("unknown or disabled account")
     locked = user.locked_until is not None and _aware(user.locked_until) > now
     if locked and user.totp_secret is None:
-        _hasher.hash(password)  # as slow as a real check: a fast refusal would tell a guesser the name exists
+        if fresh is None:
+            _hasher.hash(password)  # as slow as a real check: a fast refusal would tell a guesser the name exists
         raise AuthError("account locked")
     try:
-        _hasher.verify(user.password_hash, password)
+        if not (fresh.matched if fresh is not None else _hasher.verify(user.password_hash, password)):
+            raise VerificationError("password")
         if user.totp_secret is not None:
             if not (totp_code or "").strip():
                 raise SecondFactorRequiredError
@@ -160,7 +206,9 @@ def authenticate(
     # A locked account with a second factor still lets its owner in with the password and a fresh code:
     # guessing both is out of reach, so five wrong guesses by someone else cannot shut the owner out.
     user.failed_logins, user.locked_until = 0, None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if fresh is not None and fresh.rehash is not None:
+        user.password_hash = fresh.rehash
+    elif fresh is None and _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
 

@@ -111,9 +111,17 @@ class AccountService(UseCases):
 
     def _sign_in(self, username: str, password: str, totp: str | None, kind: TokenKind) -> SignIn:
         refused: AuthError | None = None
+        # The argon2 work first, outside any transaction: the write transaction below then holds the database's
+        # write lock only for a few rows, and a camera storing an alert never waits behind a hash (on SQLite
+        # a low-priority sign-in holding the lock through its hash stalled the cameras: benchmarks/faults.py).
+        with self.db().read() as session:
+            stored = credentials.stored_hash(session, username)
+        checked = credentials.check_password(stored, password)
         with self.db().transaction() as session:
             try:
-                user = credentials.authenticate(session, username, password, totp, box=self.secret_box())
+                user = credentials.authenticate(
+                    session, username, password, totp, box=self.secret_box(), checked=checked
+                )
             except AuthError as exc:
                 audit.record(session, username or "?", events.LoginFailed(), f"user:{username}", exc.reason)
                 refused = exc

@@ -5,22 +5,26 @@ than `web.heavy_wait_s` for its turn, is told to come back (503 with Retry-After
 
 Priorities are stated once, in `RequestKind`: an officer at the roadside (OIFR) first, then sign-ins, then bulk
 work (retrospective searches, enrolment, subject access), first come first served within a kind's priority.
+The oldest waiting request is overtaken by later, more urgent ones at most `MAX_OVERTAKEN` turns in a row, then
+goes next: a steady stream of sign-ins delays searches without starving them (benchmarks/faults.py: 20 clients
+signing in in a loop left 20 clients searching without one answer in 20 s before this bound).
 Bulk work may take only part of the queue (`BULK_SHARE`), so that a crowd of searches never leaves an officer
 without a place. Live work never waits here at all: alert adjudication, the alert stream, deployment start and
 stop are light requests, served at once at normal scheduling priority, ahead of every heavy request.
 
-This is what keeps a server's cameras at their frame rate under a crowd of API clients: on two cores, one
-heavy request at a time at low priority (nice 10) leaves the cameras the CPU they need (benchmarks/faults.py:
->= 80% of their frame rate), and memory stays bounded by the queue. The queue is long enough by default that
-a burst of 50 mixed requests on two cores is answered in full (tests/test_concurrency.py, benchmarks/burst.py).
-The rules themselves stay in the services; this only decides when a request may run them.
+This is what keeps a server's cameras at their frame rate under a crowd of API clients: on two cores, one heavy
+request at a time at low priority (nice 10) leaves the cameras the CPU they need (benchmarks/faults.py: >= 80% of
+their frame rate), and memory stays bounded by the queue. That holds only while a heavy request holds no lock a
+camera waits for: a low-priority thread holding one stalls the camera behind it (a sign-in therefore hashes its
+password before its write transaction: services/accounts.py). The queue is long enough by default that a burst of
+50 mixed requests on two cores is answered in full (tests/test_concurrency.py, benchmarks/burst.py). The rules
+themselves stay in the services; this only decides when a request may run them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import itertools
 import math
 import os
@@ -40,6 +44,10 @@ from openfr.settings.web import WebSettings
 T = TypeVar("T")
 NICENESS = 10  # below the cameras' threads (0): the kernel serves the cameras first when both want a core
 BULK_SHARE = 0.75  # of the waiting places: the last quarter is kept for officers and sign-ins
+# Turns in a row that later, more urgent requests may take ahead of the oldest waiting one; then it goes. One
+# turn in four at least for the oldest: searches keep a share of the pool under a crowd of sign-ins, and an
+# officer behind bulk work waits for at most one bulk request (about a second) in every four turns.
+MAX_OVERTAKEN = 3
 
 
 class RequestKind(Enum):
@@ -59,14 +67,14 @@ class RequestKind(Enum):
         return self.priority >= 2
 
 
-@dataclass(order=True)
+@dataclass
 class _Job:
     priority: int
     sequence: int  # first come, first served within one priority
-    kind: RequestKind = field(compare=False)
-    deadline: float = field(compare=False)
-    call: Callable[[], Any] = field(compare=False)
-    future: Future = field(compare=False, default_factory=Future)
+    kind: RequestKind
+    deadline: float
+    call: Callable[[], Any]
+    future: Future = field(default_factory=Future)
 
 
 def _lower_priority() -> None:
@@ -80,7 +88,8 @@ class Admission:
         self.slots, self.queue, self.wait_s = slots, queue, wait_s
         self.bulk_places = math.floor(queue * BULK_SHARE)
         self._ready = threading.Condition()
-        self._waiting: list[_Job] = []  # a heap: the most urgent, then the oldest, first
+        self._waiting: list[_Job] = []  # in order of arrival; `_next` picks whose turn it is
+        self._overtaken = 0  # turns in a row that went to a later request than the oldest waiting one
         self._running = 0
         self._sequence = itertools.count()
         self._seconds_each = 1.0  # moving average of a heavy request's run time: for Retry-After
@@ -109,7 +118,7 @@ class Admission:
                 raise self._busy()
             deadline = time.monotonic() + self.wait_s
             job = _Job(kind.priority, next(self._sequence), kind, deadline, lambda: fn(*args, **kwargs))
-            heapq.heappush(self._waiting, job)
+            self._waiting.append(job)
             while len(self._threads) < self.slots:
                 self._threads.append(threading.Thread(target=self._work, name="heavy request", daemon=True))
                 self._threads[-1].start()
@@ -128,13 +137,24 @@ class Admission:
                     self._ready.wait()
                 if self._closed:
                     return
-                job = heapq.heappop(self._waiting)
+                job = self._next()
                 self._running += 1
             try:
                 self._run(job)
             finally:
                 with self._ready:
                     self._running -= 1
+
+    def _next(self) -> _Job:
+        """Take the waiting request whose turn it is: the most urgent (the oldest of those), unless the oldest
+        of all has been overtaken `MAX_OVERTAKEN` turns in a row. The queue holds at most `web.heavy_queue`
+        requests, so a scan is cheap next to a heavy request."""
+        oldest = self._waiting[0]
+        urgent = min(self._waiting, key=lambda waiting: (waiting.priority, waiting.sequence))
+        job = oldest if self._overtaken >= MAX_OVERTAKEN else urgent
+        self._overtaken = 0 if job is oldest else self._overtaken + 1
+        self._waiting.remove(job)
+        return job
 
     def _run(self, job: _Job) -> None:
         if not job.future.set_running_or_notify_cancel():
