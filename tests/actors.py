@@ -24,7 +24,7 @@ from openfr.services import Application, Principal, demo
 from openfr.settings import EngineSettings, Settings
 
 T = TypeVar("T")
-MODEL_THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 0  # each xdist worker has about one core
+MODEL_THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 0  # an xdist worker has a core or less
 PASSWORD = "correct horse battery"
 DEMO_PASSWORD = "correct horse battery staple"  # the demo accounts' in the console and browser tests
 

@@ -31,9 +31,9 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("OPENFR_HOME", str(tmp_path_factory.mktemp("home")))
     # The live tests' cameras are HTTP servers on this machine; installations refuse loopback cameras.
     monkeypatch.setenv("OPENFR_LIVE__ALLOW_LOOPBACK_CAMERAS", "true")
-    # Under pytest-xdist each worker has about one core of its own (actors.MODEL_THREADS): one model thread per
+    # Under pytest-xdist a worker has a core or less of its own (actors.MODEL_THREADS): one model thread per
     # session, in the commands and servers a test starts too, instead of every session's threads (spinning
-    # between calls) competing for all the cores with the other worker's.
+    # between calls) competing for all the cores with the other workers'.
     if MODEL_THREADS:
         monkeypatch.setenv("OPENFR_ENGINE__THREADS", str(MODEL_THREADS))
     yield
