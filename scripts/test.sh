@@ -19,11 +19,11 @@ fi
 # browsers, servers, subprocesses and camera clips paced at real time), and the extra worker fills those waits
 # (on 2 cores: 461 s with two workers, 429 s with three). PYTEST_WORKERS=0 runs the suite in one process (e.g.
 # to debug with -x or --pdb). A module's tests stay on one worker (loadscope), so its installation, server and
-# browser pages are built once, not once per worker. The slowest tests are listed at the end: the next place
-# to look when the suite grows.
+# browser pages are built once, not once per worker; the longest modules start first (tests/conftest.py).
+# The slowest tests are listed at the end: the next place to look when the suite grows.
 workers="${PYTEST_WORKERS:-$(( $(nproc) + 1 ))}"
 # Bytecode caches on even where the environment turns them off (PYTHONDONTWRITEBYTECODE): each worker and
 # every command or server a test starts would otherwise compile openfr and re-rewrite the test modules'
 # asserts from source (collection 7 s -> 4 s a process once cached). __pycache__/ is git-ignored.
 unset PYTHONDONTWRITEBYTECODE
-exec .venv/bin/python -m pytest -n "$workers" --dist loadscope --durations=15 "$@"
+exec .venv/bin/python -m pytest -n "$workers" --dist loadscope --no-loadscope-reorder --durations=15 "$@"

@@ -45,6 +45,31 @@ def _isolated_home(tmp_path_factory, monkeypatch):
         handler.close()
 
 
+# pytest-xdist hands out whole modules (--dist loadscope --no-loadscope-reorder, scripts/test.sh) in collection
+# order as workers come free. The longest modules (the suite's --durations, summed) start first, so that
+# none of them is the last to start while the other workers sit idle; the rest follow in name order.
+LONGEST_FIRST = (
+    "test_fuzz.py",
+    "test_gallery.py",
+    "test_accessibility.py",
+    "test_doors.py",
+    "test_reliability.py",
+    "test_audit_seal.py",
+    "test_accuracy.py",
+    "test_alert_console.py",
+    "test_data_traps.py",
+    "test_concurrency.py",
+    "test_live.py",
+    "test_upload_forms.py",
+    "test_console.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    first = {name: position for position, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: first.get(item.path.name, len(first)))  # stable: a module's tests stay in order
+
+
 def shared(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():

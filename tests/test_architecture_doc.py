@@ -311,3 +311,11 @@ def test_no_two_modules_share_a_file_name():
             names.setdefault(path.name, []).append(path.relative_to(SRC).as_posix())
     repeated = {name: where for name, where in names.items() if len(where) > 1}
     assert not repeated, f"file names used more than once: {repeated}"
+
+
+def test_the_modules_started_first_exist():
+    """conftest.LONGEST_FIRST names test modules by file: a renamed one would silently lose its place."""
+    from conftest import LONGEST_FIRST
+
+    tests = Path(__file__).parent
+    assert [name for name in LONGEST_FIRST if not (tests / name).is_file()] == []
