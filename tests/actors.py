@@ -26,7 +26,6 @@ from openfr.settings import EngineSettings, Settings
 T = TypeVar("T")
 MODEL_THREADS = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 0  # an xdist worker has a core or less
 PASSWORD = "correct horse battery"
-DEMO_PASSWORD = "correct horse battery staple"  # the demo accounts' in the console and browser tests
 
 
 def username(role: Role) -> str:
@@ -283,12 +282,12 @@ def console_client(web, name: str, password: str = PASSWORD, *, htmx: bool = Tru
 
 @contextlib.contextmanager
 def demo_console(home: Path, *, deployment: bool = False) -> Iterator[tuple[Application, str]]:
-    """The demo's installation (DEMO_PASSWORD for every account) served by a real console server: the
+    """The demo's installation (PASSWORD for every account) served by a real console server: the
     application and the server's base URL."""
     from web_server import running_console
 
     app = make_app(home)
-    demo_installation(app, password=DEMO_PASSWORD, deployment=deployment)
+    demo_installation(app, password=PASSWORD, deployment=deployment)
     with running_console(app) as base:
         yield app, base
 

@@ -5,7 +5,7 @@ One Chromium per test process (conftest's `chromium` fixture); each test gets it
 storage), closed when it ends:
 
     def test_x(chromium, site):
-        page = chromium.signed_in(site, "demo-officer", DEMO_PASSWORD, javascript=False, device=PHONE)
+        page = chromium.signed_in(site, "demo-officer", PASSWORD, javascript=False, device=PHONE)
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from actors import DEMO_PASSWORD, demo_console
+from actors import PASSWORD, demo_console
 from browsers import serious
 from openfr.governance.permissions import Role
 
@@ -64,7 +64,7 @@ def crawl(page, visit: Callable[[str], None]) -> list[str]:
 @pytest.mark.parametrize("role", list(ROLES), ids=[r.value for r in ROLES])
 def test_every_page_of_every_role_meets_wcag_22_aa(site, chromium, role):
     base = site
-    page = chromium.signed_in(base, ROLES[role], DEMO_PASSWORD)
+    page = chromium.signed_in(base, ROLES[role], PASSWORD)
     problems = {}
 
     def check(path: str) -> None:
@@ -76,9 +76,7 @@ def test_every_page_of_every_role_meets_wcag_22_aa(site, chromium, role):
     assert problems == {}, problems
     # The phone viewport and the dark theme change layout and colours: the role's pages again in both, each
     # page once across roles (the first role to reach it), which keeps the suite quick.
-    phone = chromium.signed_in(
-        base, ROLES[role], DEMO_PASSWORD, viewport={"width": 412, "height": 915}, color_scheme="dark"
-    )
+    phone = chromium.signed_in(base, ROLES[role], PASSWORD, viewport={"width": 412, "height": 915}, color_scheme="dark")
     for path in [p for p in pages if p not in PHONE_CHECKED]:
         PHONE_CHECKED.add(path)
         phone.goto(path)
@@ -88,7 +86,7 @@ def test_every_page_of_every_role_meets_wcag_22_aa(site, chromium, role):
 
 
 def test_a_keyboard_reaches_the_main_content_first_and_sees_where_it_is(site, chromium):
-    page = chromium.signed_in(site, ROLES[Role.OPERATOR], DEMO_PASSWORD)
+    page = chromium.signed_in(site, ROLES[Role.OPERATOR], PASSWORD)
     page.goto("/console")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to main content"

@@ -19,8 +19,7 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from actors import DEMO_PASSWORD as PASSWORD
-from actors import console_client, console_sign_in, demo_installation, make_app
+from actors import PASSWORD, console_client, console_sign_in, demo_installation, make_app
 from browsers import needs_chromium, serious
 from live_data import a_plan
 from openfr.governance import audit

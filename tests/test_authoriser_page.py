@@ -20,7 +20,6 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from actors import (
-    DEMO_PASSWORD,
     PASSWORD,
     add_user,
     api_token,
@@ -400,8 +399,8 @@ def console(tmp_path_factory):
     from web_server import running_console
 
     app = make_app(tmp_path_factory.mktemp("authoriser-console"))
-    demo_installation(app, password=DEMO_PASSWORD, deployment=False)
-    planner = app.accounts.sign_in("demo-admin", DEMO_PASSWORD, None, TokenKind.CLI).principal
+    demo_installation(app, password=PASSWORD, deployment=False)
+    planner = app.accounts.sign_in("demo-admin", PASSWORD, None, TokenKind.CLI).principal
     for viewport in VIEWPORTS:
         _plan(app, planner, f"{viewport}-plan", categories=["wanted-serious-offence"], source_gallery=demo.GALLERY)
     with running_console(app) as base:
@@ -414,7 +413,7 @@ def test_an_authorising_officer_reviews_and_authorises_from_the_dashboard_card(c
 
     app, base = console
     name = f"{viewport}-plan"
-    page = chromium.signed_in(base, "demo-authoriser", DEMO_PASSWORD, **VIEWPORTS[viewport])
+    page = chromium.signed_in(base, "demo-authoriser", PASSWORD, **VIEWPORTS[viewport])
     problems = {}
 
     card = page.locator("section.card.awaiting")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors import DEMO_PASSWORD, demo_installation, make_app
+from actors import PASSWORD, demo_installation, make_app
 from browsers import image_loaded, shot
 from openfr.services import demo
 from web_server import running_console
@@ -18,7 +18,7 @@ from web_server import running_console
 def console(tmp_path_factory):
     """A real server over the demo's gallery, clip and accounts."""
     app = make_app(tmp_path_factory.mktemp("console"))
-    prepared = demo_installation(app, password=DEMO_PASSWORD, deployment=False)
+    prepared = demo_installation(app, password=PASSWORD, deployment=False)
     with running_console(app) as base:
         yield base, prepared
 
@@ -28,7 +28,7 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
     from playwright.sync_api import expect
 
     # An administrator plans the deployment; every safeguard is a form field.
-    admin = chromium.signed_in(base, "demo-admin", DEMO_PASSWORD)
+    admin = chromium.signed_in(base, "demo-admin", PASSWORD)
     admin.goto("/deployments/new")
     admin.fill("input[name=name]", "browser-test")
     admin.fill("textarea[name=grounds]", "Wanted for a serious offence; intelligence places him at the station.")
@@ -45,7 +45,7 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
     # The planner cannot authorise their own deployment: the page offers them no such button.
     expect(admin.locator("form[action$='/authorise']")).to_have_count(0)
 
-    authoriser = chromium.signed_in(base, "demo-authoriser", DEMO_PASSWORD)
+    authoriser = chromium.signed_in(base, "demo-authoriser", PASSWORD)
     authoriser.goto("/deployments/browser-test")
     authoriser.fill("input[name=note]", "Necessary and proportionate for this operation.")
     for box in authoriser.locator("input[name=checklist]").all():  # every item is required
@@ -57,7 +57,7 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
 
     # The operator opens the live console first, then starts the cameras from a second tab: the alert must
     # reach the open console over server-sent events, with no reload.
-    operator = chromium.signed_in(base, "demo-operator", DEMO_PASSWORD)
+    operator = chromium.signed_in(base, "demo-operator", PASSWORD)
     operator.goto("/console")
     operator.evaluate("window.notReloaded = true")
     expect(operator.locator("#alerts .alert-card")).to_have_count(0)
@@ -86,15 +86,13 @@ def test_deployment_from_plan_to_adjudicated_alert_in_statistics_and_audit(conso
     shot(operator, "04-confirmed")
 
     # A phone-sized screen: the same console, one column, buttons full width.
-    phone = chromium.signed_in(
-        base, "demo-operator", DEMO_PASSWORD, viewport={"width": 390, "height": 844}, is_mobile=True
-    )
+    phone = chromium.signed_in(base, "demo-operator", PASSWORD, viewport={"width": 390, "height": 844}, is_mobile=True)
     phone.goto("/console")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the console scrolls sideways on a phone ({width}px)"
     shot(phone, "05-console-phone")
 
-    auditor = chromium.signed_in(base, "demo-auditor", DEMO_PASSWORD)
+    auditor = chromium.signed_in(base, "demo-auditor", PASSWORD)
     auditor.goto("/statistics")
     row = auditor.locator("tr[data-deployment=browser-test]")
     expect(row.locator(".n-alerts")).to_have_text("1")
@@ -118,7 +116,7 @@ def test_enrol_and_search_uploads_from_the_browser(console, chromium, sample_pat
     base, _ = console
     from playwright.sync_api import expect
 
-    investigator = chromium.signed_in(base, "demo-investigator", DEMO_PASSWORD)
+    investigator = chromium.signed_in(base, "demo-investigator", PASSWORD)
     investigator.goto("/galleries")
     investigator.fill("form[action='/galleries'] input[name=name]", "browser-custody")  # a gallery: its own step
     investigator.fill("form[action='/galleries'] textarea[name=purpose]", "custody images (browser test)")
@@ -136,7 +134,7 @@ def test_enrol_and_search_uploads_from_the_browser(console, chromium, sample_pat
 
     # A retrospective search (an investigator's), at a phone's size: officers use the OIFR page instead.
     searcher = chromium.signed_in(
-        base, "demo-investigator", DEMO_PASSWORD, viewport={"width": 390, "height": 844}, is_mobile=True
+        base, "demo-investigator", PASSWORD, viewport={"width": 390, "height": 844}, is_mobile=True
     )
     searcher.goto("/search")
     searcher.select_option("select[name=gallery]", "browser-custody")

@@ -378,11 +378,11 @@ def browser_site(tmp_path_factory):
 def test_the_confirmation_steps_and_filter_errors_work_in_a_browser_and_meet_wcag(browser_site, chromium):
     from playwright.sync_api import expect
 
-    from actors import DEMO_PASSWORD
+    from actors import PASSWORD
     from browsers import serious
 
     for context in ({}, {"viewport": {"width": 412, "height": 915}, "color_scheme": "dark"}):
-        admin = chromium.signed_in(browser_site, "demo-admin", DEMO_PASSWORD, **context)
+        admin = chromium.signed_in(browser_site, "demo-admin", PASSWORD, **context)
         target = "demo-officer" if not context else "demo-operator"
         admin.goto("/users")
         admin.get_by_role("button", name=f"Disable {target}").click()
@@ -399,7 +399,7 @@ def test_the_confirmation_steps_and_filter_errors_work_in_a_browser_and_meet_wca
         admin.click("form[action='/galleries'] button[type=submit]")
         expect(admin.locator("[role=alert]")).to_contain_text("exists already")
         assert serious(admin) == []
-        auditor = chromium.signed_in(browser_site, "demo-auditor", DEMO_PASSWORD, **context)
+        auditor = chromium.signed_in(browser_site, "demo-auditor", PASSWORD, **context)
         auditor.goto("/audit?since=last+tuesday")
         expect(auditor.locator("[role=alert]")).to_contain_text("'last tuesday' is not a date")
         assert serious(auditor) == []

@@ -11,8 +11,7 @@ import re
 
 import pytest
 
-from actors import DEMO_PASSWORD as PASSWORD
-from actors import demo_installation, make_app
+from actors import PASSWORD, demo_installation, make_app
 from browsers import serious, shot
 from openfr.services import demo
 from statistics_data import the_first_days_of_may
