@@ -197,27 +197,31 @@ def kill_and_restart(root: Path, clip: Path, seconds: float) -> dict:
     app = installation(root / "home", [camera.url])
     port = free_port()
     server = serve(app.runtime.home, port, **SERVER_SETTINGS)
-    login = {"username": "operator", "password": PASSWORD}
-    token = httpx.post(f"http://127.0.0.1:{port}/api/login", json=login).json()
-    headers = {"Authorization": f"Bearer {token['token']}"}
-    started = httpx.post(f"http://127.0.0.1:{port}/api/deployments/faults/start", headers=headers, timeout=60)
-    assert started.status_code == 200, started.text
-    until(lambda: len(alert_rows(app)) >= 2, 60, "two alerts")
-    until(lambda: (deployment(app).run_counters or {}).get("cam-0", {}).get("frames"), 10, "a checkpoint")
-    before = [a.id for a in alert_rows(app)]
-    checkpoint = deployment(app).run_counters["cam-0"]["frames"]
-    server.send_signal(signal.SIGKILL)
-    server.wait()
-    killed_owner, restarted_at = deployment(app).run_owner, time.monotonic()
-    server = serve(app.runtime.home, port, **SERVER_SETTINGS)
-    until(lambda: deployment(app).run_owner not in (None, killed_owner), 60, "the deployment resumed")
-    resumed_s = time.monotonic() - restarted_at
-    until(lambda: len(alert_rows(app)) > len(before), 60, "an alert after the restart")
-    frames_again_s = time.monotonic() - restarted_at
-    after = [a.id for a in alert_rows(app)]
-    kept = deployment(app).counters.get("cam-0", {}).get("frames", 0)
-    server.send_signal(signal.SIGTERM)
-    server.wait(60)
+    try:
+        login = {"username": "operator", "password": PASSWORD}
+        token = httpx.post(f"http://127.0.0.1:{port}/api/login", json=login).json()
+        headers = {"Authorization": f"Bearer {token['token']}"}
+        started = httpx.post(f"http://127.0.0.1:{port}/api/deployments/faults/start", headers=headers, timeout=60)
+        assert started.status_code == 200, started.text
+        until(lambda: len(alert_rows(app)) >= 2, 60, "two alerts")
+        until(lambda: (deployment(app).run_counters or {}).get("cam-0", {}).get("frames"), 10, "a checkpoint")
+        before = [a.id for a in alert_rows(app)]
+        checkpoint = deployment(app).run_counters["cam-0"]["frames"]
+        server.send_signal(signal.SIGKILL)
+        server.wait()
+        killed_owner, restarted_at = deployment(app).run_owner, time.monotonic()
+        server = serve(app.runtime.home, port, **SERVER_SETTINGS)
+        until(lambda: deployment(app).run_owner not in (None, killed_owner), 60, "the deployment resumed")
+        resumed_s = time.monotonic() - restarted_at
+        until(lambda: len(alert_rows(app)) > len(before), 60, "an alert after the restart")
+        frames_again_s = time.monotonic() - restarted_at
+        after = [a.id for a in alert_rows(app)]
+        kept = deployment(app).counters.get("cam-0", {}).get("frames", 0)
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    finally:  # a scenario that fails leaves no server running
+        if server.poll() is None:
+            server.kill()
     camera.close()
     return {
         "alerts_before_kill": len(before),

@@ -34,9 +34,20 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on
 PackOption = Annotated[
     str | None, typer.Option("--pack", help="Model pack to use (default: OPENFR_MODEL_PACK or buffalo_s).")
 ]
+YesFlag = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (scripts: there is no terminal).")]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def confirmed(question: str, yes: bool) -> None:
+    """A destructive command asks first, on the terminal; without one (a script) it needs --yes."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise BadInputError(f"{question} Nothing was changed: add --yes to confirm (there is no terminal to ask on)")
+    if not typer.confirm(question, default=False, err=True):
+        raise BadInputError("not confirmed: nothing was changed")
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:

@@ -17,8 +17,19 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from openfr.cli.common import JsonFlag, PackOption, candidates_table, emit, err, guarded, out, read_photo, signed_in
-from openfr.cli.user_cmds import YesFlag, confirmed
+from openfr.cli.common import (
+    JsonFlag,
+    PackOption,
+    YesFlag,
+    candidates_table,
+    confirmed,
+    emit,
+    err,
+    guarded,
+    out,
+    read_photo,
+    signed_in,
+)
 from openfr.errors import BadInputError
 from openfr.governance.uses import describe
 from openfr.services.searches import SearchRequest

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from openfr.cli.common import JsonFlag, application, emit, err, guarded, signed_in
+from openfr.cli.common import JsonFlag, YesFlag, application, confirmed, emit, err, guarded, signed_in
 from openfr.cli.identity import current_principal
 from openfr.errors import BadInputError
 from openfr.governance.permissions import Role, parse_role
@@ -25,17 +25,6 @@ UsernameArg = Annotated[str, typer.Argument(help="Username.")]
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input instead of a prompt.")
 ]
-YesFlag = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation (scripts: there is no terminal).")]
-
-
-def confirmed(question: str, yes: bool) -> None:
-    """A destructive command asks first, on the terminal; without one (a script) it needs --yes."""
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise BadInputError(f"{question} Nothing was changed: add --yes to confirm (there is no terminal to ask on)")
-    if not typer.confirm(question, default=False, err=True):
-        raise BadInputError("not confirmed: nothing was changed")
 
 
 def _password(from_stdin: bool) -> str:
