@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Query, Request, status
+from fastapi import Depends, Form, HTTPException, Path, Query, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from openfr.governance.credentials import TokenKind
@@ -32,6 +32,9 @@ Grant = Annotated[str | None, Query(max_length=64, description="From the page or
 # the match's sealed ticket (services/subject_access.py), which the service checks.
 CandidateIndex = Annotated[int, Path(ge=0, le=1000)]
 MatchTicket = Annotated[str, Query(max_length=20000)]
+# A console form's free text (a reason, a note, a purpose) and its "yes" to a two-step confirmation.
+TextForm = Annotated[str, Form(max_length=2000)]
+ConfirmForm = Annotated[str, Form(max_length=10)]
 
 
 def get_app(request: Request) -> Application:

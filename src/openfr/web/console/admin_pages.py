@@ -21,7 +21,7 @@ from openfr.governance.ranks import RANKS
 from openfr.services import Principal
 from openfr.services.audit_trail import PAGE_ROWS
 from openfr.web.console.two_steps import two_steps
-from openfr.web.deps import AppDep, RowId
+from openfr.web.deps import AppDep, ConfirmForm, RowId, TextForm
 from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.sessions import ConsoleUser
@@ -87,8 +87,8 @@ def set_active(
     app: AppDep,
     me: ConsoleUser,
     active: Annotated[bool, Form()],
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    confirm: Annotated[str, Form(max_length=10)] = "",
+    reason: TextForm = "",
+    confirm: ConfirmForm = "",
 ):
     try:
         if not active and confirm != "yes":
@@ -134,8 +134,8 @@ def revoke_token(
     request: Request,
     app: AppDep,
     me: ConsoleUser,
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    confirm: Annotated[str, Form(max_length=10)] = "",
+    reason: TextForm = "",
+    confirm: ConfirmForm = "",
 ) -> Response:
     def tokens_page(code: int = 200, **extra) -> Response:
         rows = app.staff.tokens(me, username)

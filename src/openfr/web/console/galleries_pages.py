@@ -18,7 +18,7 @@ from openfr.services.searches import SearchRequest, SearchResult
 from openfr.store.live_tables import CATEGORIES
 from openfr.web.admission import RequestKind, heavy
 from openfr.web.console.two_steps import two_steps
-from openfr.web.deps import AppDep, Grant, Rank, RowId
+from openfr.web.deps import AppDep, ConfirmForm, Grant, Rank, RowId, TextForm
 from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import ProbeView, private_thumbnail, probe_view, quality_notes
@@ -48,7 +48,7 @@ def create_gallery(
     app: AppDep,
     me: ConsoleUser,
     name: Annotated[str, Form(max_length=200)] = "",
-    purpose: Annotated[str, Form(max_length=2000)] = "",
+    purpose: TextForm = "",
     uses: Annotated[list[str] | None, Form(max_length=10)] = None,
     uses_shown: Annotated[str, Form(max_length=1)] = "",  # the form had the checkboxes: none ticked means none
 ) -> Response:
@@ -69,7 +69,7 @@ def set_gallery_uses(
     app: AppDep,
     me: ConsoleUser,
     uses: Annotated[list[str] | None, Form(max_length=10)] = None,
-    reason: Annotated[str, Form(max_length=2000)] = "",
+    reason: TextForm = "",
 ) -> Response:
     """Approve a gallery for exactly the uses ticked (none: withdrawn from every use), with the reason."""
     try:
@@ -126,7 +126,7 @@ async def enrol(
     image: Annotated[UploadFile, File()],
     display_name: Annotated[str, Form(max_length=300)] = "",
     category: Annotated[str, Form(max_length=100)] = "",
-    legal_basis: Annotated[str, Form(max_length=2000)] = "",
+    legal_basis: TextForm = "",
 ) -> Response:
     fields = EnrolFields(gallery, subject, source, display_name, category, legal_basis)
     try:
@@ -152,8 +152,8 @@ def delete(
     request: Request,
     app: AppDep,
     me: ConsoleUser,
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    confirm: Annotated[str, Form(max_length=10)] = "",
+    reason: TextForm = "",
+    confirm: ConfirmForm = "",
 ) -> Response:
     """Two steps: the first answers with what the deletion removes and asks for the reason; the second
     (`confirm=yes`) deletes."""
@@ -196,7 +196,7 @@ async def search(
     reason: Annotated[str, Form(max_length=2000)],
     image: Annotated[UploadFile, File()],
     crime_ref: Annotated[str, Form(max_length=200)] = "",
-    poor_probe_reason: Annotated[str, Form(max_length=2000)] = "",
+    poor_probe_reason: TextForm = "",
     show_all: Annotated[bool, Form()] = False,
 ) -> Response:
     """A retrospective search (an officer's phone search is /oifr). The photo is read into memory, searched

@@ -20,7 +20,7 @@ from fastapi.responses import Response
 from openfr.errors import BadInputError
 from openfr.services import Principal
 from openfr.web.admission import RequestKind, heavy
-from openfr.web.deps import AppDep, RowId
+from openfr.web.deps import AppDep, RowId, TextForm
 from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import FaceBox, ProbeView, probe_view
@@ -67,7 +67,7 @@ async def oifr_search(
     me: ConsoleUser,
     image: Annotated[UploadFile, File()],
     grounds: Annotated[str, Form(max_length=100)] = "",
-    details: Annotated[str, Form(max_length=2000)] = "",
+    details: TextForm = "",
     location: Annotated[str, Form(max_length=300)] = "",
     gallery: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -92,7 +92,7 @@ def record_result(
     app: AppDep,
     me: ConsoleUser,
     result: Annotated[str, Form(max_length=100)] = "",
-    note: Annotated[str, Form(max_length=2000)] = "",
+    note: TextForm = "",
 ) -> Response:
     """The officer's result for one of their searches. The answer is the page with the outcome recorded (the
     script puts that part in place of the buttons, beside the photo it still shows)."""

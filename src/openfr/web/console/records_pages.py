@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from openfr.errors import BadInputError
 from openfr.services.subject_access import AccessRequest
 from openfr.web.admission import RequestKind, heavy
-from openfr.web.deps import AppDep, CandidateIndex, MatchTicket
+from openfr.web.deps import AppDep, CandidateIndex, MatchTicket, TextForm
 from openfr.web.error_answers import status_for
 from openfr.web.pages import render
 from openfr.web.pictures import private_thumbnail
@@ -59,7 +59,7 @@ def subject_access_confirm(
     request: Request,
     me: ConsoleUser,
     app: AppDep,
-    reason: Annotated[str, Form(max_length=2000)] = "",
+    reason: TextForm = "",
     ticket: Annotated[str, Form(max_length=20000)] = "",
     confirmed: Annotated[list[str] | None, Form(max_length=100)] = None,
 ) -> Response:
